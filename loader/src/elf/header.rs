@@ -1,0 +1,111 @@
+//! The ELF header and program headers, parsed with goblin and validated.
+
+use goblin::container::{Container, Ctx, Endian};
+use goblin::elf::header::{self as eh, Header};
+use goblin::elf::program_header::ProgramHeader;
+
+use crate::error::{LoadError, Malformed, Unsupported};
+use dynplug_arch::Machine;
+
+/// Size of an ELF64 header.
+const EHDR64: usize = 64;
+/// Size of an ELF64 program header.
+const PHDR64: u16 = 56;
+
+/// What the header says, once validated.
+#[derive(Debug)]
+pub struct Parsed {
+    /// The machine the object is for.
+    pub machine: Machine,
+    /// The program headers.
+    pub phdrs: Vec<ProgramHeader>,
+    /// `e_phoff`, to find the headers in memory for `dl_iterate_phdr`-style users.
+    pub phoff: u64,
+}
+
+/// Checks the ELF identification and header, and reads the program headers.
+///
+/// `want` is the machine the caller can run (`None` accepts any machine dynplug knows, for dry
+/// runs of foreign images).
+pub fn parse(bytes: &[u8], want: Option<Machine>) -> Result<Parsed, LoadError> {
+    if bytes.len() < 4 || &bytes[..4] != eh::ELFMAG {
+        if bytes.len() < 4 && eh::ELFMAG.starts_with(bytes) && !bytes.is_empty() {
+            return Err(Malformed::TruncatedHeader { len: bytes.len() }.into());
+        }
+        if bytes.is_empty() {
+            return Err(Malformed::TruncatedHeader { len: 0 }.into());
+        }
+        return Err(LoadError::NotElf);
+    }
+    if bytes.len() < EHDR64 {
+        return Err(Malformed::TruncatedHeader { len: bytes.len() }.into());
+    }
+    let class = bytes[eh::EI_CLASS];
+    let data = bytes[eh::EI_DATA];
+    let host = Machine::host().map_or("an unknown machine", Machine::name);
+    if class != eh::ELFCLASS64 || data != eh::ELFDATA2LSB {
+        let e_machine = u16::from_le_bytes([bytes[18], bytes[19]]);
+        return Err(LoadError::WrongArchitecture {
+            found: format!(
+                "{}-bit {} e_machine {e_machine}",
+                if class == eh::ELFCLASS32 { 32 } else { 64 },
+                if data == eh::ELFDATA2MSB { "big-endian" } else { "little-endian" }
+            ),
+            expected: format!("64-bit little-endian {host}"),
+        });
+    }
+    let h: Header = eh::header64::Header::parse(bytes)
+        .map(Header::from)
+        .map_err(|_| Malformed::TruncatedHeader { len: bytes.len() })?;
+    if bytes[eh::EI_VERSION] != 1 || h.e_version != 1 {
+        return Err(bad("e_version", h.e_version.into()));
+    }
+    let machine = match Machine::from_e_machine(h.e_machine) {
+        Some(m) if want.is_none() || want == Some(m) => m,
+        _ => {
+            return Err(LoadError::WrongArchitecture {
+                found: machine_name(h.e_machine),
+                expected: host.to_string(),
+            })
+        }
+    };
+    match h.e_type {
+        eh::ET_DYN => {}
+        t => return Err(Unsupported::NotSharedObject { e_type: t }.into()),
+    }
+    if h.e_phentsize != PHDR64 {
+        return Err(bad("e_phentsize", h.e_phentsize.into()));
+    }
+    let count = h.e_phnum;
+    let end = u64::from(count)
+        .checked_mul(u64::from(PHDR64))
+        .and_then(|n| n.checked_add(h.e_phoff));
+    let inside = h.e_phoff >= EHDR64 as u64
+        && h.e_phoff % 8 == 0
+        && end.is_some_and(|e| e <= bytes.len() as u64);
+    if !inside || count == 0 || count == u16::MAX {
+        return Err(Malformed::PhdrsOutsideFile { offset: h.e_phoff, count }.into());
+    }
+    let ctx = Ctx::new(Container::Big, Endian::Little);
+    let offset = usize::try_from(h.e_phoff)
+        .map_err(|_| Malformed::PhdrsOutsideFile { offset: h.e_phoff, count })?;
+    let phdrs = ProgramHeader::parse(bytes, offset, usize::from(count), ctx)
+        .map_err(|_| Malformed::PhdrsOutsideFile { offset: h.e_phoff, count })?;
+    Ok(Parsed { machine, phdrs, phoff: h.e_phoff })
+}
+
+fn bad(field: &'static str, value: u64) -> LoadError {
+    Malformed::BadHeader { field, value }.into()
+}
+
+fn machine_name(e_machine: u16) -> String {
+    match Machine::from_e_machine(e_machine) {
+        Some(m) => m.name().to_string(),
+        None => match e_machine {
+            3 => "i386".into(),
+            40 => "arm".into(),
+            243 => "riscv".into(),
+            m => format!("e_machine {m}"),
+        },
+    }
+}

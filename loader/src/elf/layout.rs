@@ -1,0 +1,234 @@
+//! The segment layout: PT_LOADs and the other segments that matter, validated.
+
+use goblin::elf::program_header::{self as ph, ProgramHeader};
+
+use crate::error::{LoadError, Malformed, Unsupported};
+
+/// The largest image span dynplug maps (1 GiB): a bigger one is refused, not attempted.
+pub const MAX_SPAN: u64 = 1 << 30;
+/// The largest segment alignment honoured.
+pub const MAX_ALIGN: u64 = 1 << 30;
+
+/// One PT_LOAD segment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Load {
+    /// `p_vaddr`.
+    pub vaddr: u64,
+    /// `p_memsz`.
+    pub memsz: u64,
+    /// `p_offset`.
+    pub offset: u64,
+    /// `p_filesz`.
+    pub filesz: u64,
+    /// `p_flags` (PF_R, PF_W, PF_X).
+    pub flags: u32,
+}
+
+impl Load {
+    /// End of the segment in memory.
+    pub fn end(&self) -> u64 {
+        // Validated not to overflow when the layout was built.
+        self.vaddr.saturating_add(self.memsz)
+    }
+    /// True if `[addr, addr+len)` lies inside this segment in memory.
+    pub fn contains(&self, addr: u64, len: u64) -> bool {
+        addr >= self.vaddr && addr.checked_add(len).is_some_and(|e| e <= self.end())
+    }
+    /// Writable segment.
+    pub fn writable(&self) -> bool {
+        self.flags & ph::PF_W != 0
+    }
+    /// Executable segment.
+    pub fn executable(&self) -> bool {
+        self.flags & ph::PF_X != 0
+    }
+}
+
+/// A segment other than PT_LOAD: address and size in memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Range {
+    /// Start address.
+    pub vaddr: u64,
+    /// Size in memory.
+    pub memsz: u64,
+}
+
+/// The PT_TLS segment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tls {
+    /// Address of the initialisation image.
+    pub vaddr: u64,
+    /// Bytes of initialised data (`.tdata`).
+    pub filesz: u64,
+    /// Whole block size (`.tdata` + `.tbss`).
+    pub memsz: u64,
+    /// Alignment.
+    pub align: u64,
+}
+
+/// The validated layout of an object.
+#[derive(Clone, Debug)]
+pub struct Layout {
+    /// PT_LOADs, sorted, non-overlapping after page rounding.
+    pub loads: Vec<Load>,
+    /// Lowest address, rounded down to the page.
+    pub span_lo: u64,
+    /// Highest address, rounded up to the page.
+    pub span_hi: u64,
+    /// Largest PT_LOAD alignment (at least the page size).
+    pub align: u64,
+    /// PT_DYNAMIC.
+    pub dynamic: Range,
+    /// PT_GNU_RELRO, if any.
+    pub relro: Option<Range>,
+    /// PT_TLS, if any and not empty.
+    pub tls: Option<Tls>,
+    /// The page size the layout was checked against.
+    pub page: u64,
+}
+
+fn round_up(x: u64, page: u64) -> Option<u64> {
+    x.checked_add(page - 1).map(|v| v & !(page - 1))
+}
+
+impl Layout {
+    /// Validates the program headers of an object of `file_len` bytes for pages of `page` bytes.
+    pub fn new(phdrs: &[ProgramHeader], file_len: u64, page: u64) -> Result<Layout, LoadError> {
+        let mut loads: Vec<Load> = Vec::new();
+        let mut dynamic = None;
+        let mut relro = None;
+        let mut tls = None;
+        let mut max_align = page;
+        for (index, p) in phdrs.iter().enumerate() {
+            if p.p_filesz > p.p_memsz && p.p_type != ph::PT_NOTE {
+                return Err(Malformed::FileszExceedsMemsz { index, filesz: p.p_filesz, memsz: p.p_memsz }.into());
+            }
+            let mem_end = p.p_vaddr.checked_add(p.p_memsz);
+            if mem_end.is_none() || p.p_offset.checked_add(p.p_filesz).is_none() {
+                return Err(Malformed::ImageTooLarge { size: u64::MAX }.into());
+            }
+            match p.p_type {
+                ph::PT_LOAD => {
+                    if p.p_align != 0 && !p.p_align.is_power_of_two() {
+                        return Err(Malformed::BadAlignment { index, align: p.p_align }.into());
+                    }
+                    if p.p_align > MAX_ALIGN {
+                        return Err(Malformed::BadAlignment { index, align: p.p_align }.into());
+                    }
+                    if p.p_vaddr.wrapping_sub(p.p_offset) % page != 0
+                        || (p.p_align > 1 && p.p_vaddr.wrapping_sub(p.p_offset) % p.p_align != 0)
+                    {
+                        return Err(Malformed::Incongruent { index, offset: p.p_offset, vaddr: p.p_vaddr }.into());
+                    }
+                    if p.p_offset.saturating_add(p.p_filesz) > file_len {
+                        return Err(Malformed::SegmentOutsideFile { index, offset: p.p_offset, size: p.p_filesz }.into());
+                    }
+                    if p.p_flags & ph::PF_W != 0 && p.p_flags & ph::PF_X != 0 {
+                        return Err(Unsupported::WritableExecutable { index }.into());
+                    }
+                    if p.p_memsz > MAX_SPAN {
+                        return Err(Malformed::ImageTooLarge { size: p.p_memsz }.into());
+                    }
+                    max_align = max_align.max(p.p_align);
+                    let load = Load {
+                        vaddr: p.p_vaddr,
+                        memsz: p.p_memsz,
+                        offset: p.p_offset,
+                        filesz: p.p_filesz,
+                        flags: p.p_flags,
+                    };
+                    if p.p_memsz == 0 {
+                        continue;
+                    }
+                    if let Some(prev) = loads.last() {
+                        // Sorted, and no page shared between two segments.
+                        let prev_end = round_up(prev.end(), page);
+                        if prev_end.is_none_or(|e| e > p.p_vaddr & !(page - 1)) {
+                            return Err(Malformed::LoadsUnsortedOrOverlapping { index: loads.len() }.into());
+                        }
+                    }
+                    loads.push(load);
+                }
+                ph::PT_DYNAMIC => {
+                    if dynamic.is_some() {
+                        return Err(Malformed::BadHeader { field: "PT_DYNAMIC count", value: 2 }.into());
+                    }
+                    dynamic = Some(Range { vaddr: p.p_vaddr, memsz: p.p_memsz });
+                }
+                ph::PT_GNU_RELRO => relro = Some(Range { vaddr: p.p_vaddr, memsz: p.p_memsz }),
+                ph::PT_TLS => {
+                    if tls.is_some() {
+                        return Err(Malformed::BadHeader { field: "PT_TLS count", value: 2 }.into());
+                    }
+                    if p.p_align != 0 && !p.p_align.is_power_of_two() {
+                        return Err(Malformed::BadAlignment { index, align: p.p_align }.into());
+                    }
+                    if p.p_memsz != 0 {
+                        tls = Some(Tls { vaddr: p.p_vaddr, filesz: p.p_filesz, memsz: p.p_memsz, align: p.p_align.max(1) });
+                    }
+                }
+                ph::PT_GNU_STACK => {
+                    if p.p_flags & ph::PF_X != 0 {
+                        return Err(Unsupported::ExecutableStack.into());
+                    }
+                }
+                ph::PT_INTERP => return Err(Unsupported::Executable.into()),
+                _ => {}
+            }
+        }
+        let (first, last) = match (loads.first(), loads.last()) {
+            (Some(f), Some(l)) => (*f, *l),
+            _ => return Err(Malformed::NoLoadSegments.into()),
+        };
+        let span_lo = first.vaddr & !(page - 1);
+        let span_hi = round_up(last.end(), page).ok_or(Malformed::ImageTooLarge { size: u64::MAX })?;
+        let size = span_hi - span_lo;
+        if size > MAX_SPAN {
+            return Err(Malformed::ImageTooLarge { size }.into());
+        }
+        let dynamic = match dynamic {
+            Some(d) if d.memsz > 0 => d,
+            _ => return Err(Malformed::NoDynamic.into()),
+        };
+        let layout = Layout { loads, span_lo, span_hi, align: max_align, dynamic, relro, tls, page };
+        if !layout.loaded(dynamic.vaddr, dynamic.memsz) {
+            return Err(Malformed::SegmentNotLoaded { what: "PT_DYNAMIC" }.into());
+        }
+        if let Some(r) = relro {
+            if !layout.writable(r.vaddr, r.memsz) {
+                return Err(Malformed::SegmentNotLoaded { what: "PT_GNU_RELRO" }.into());
+            }
+        }
+        if let Some(t) = tls {
+            if !layout.loaded(t.vaddr, t.filesz) || t.align > MAX_ALIGN || t.memsz > MAX_SPAN {
+                return Err(Malformed::SegmentNotLoaded { what: "PT_TLS" }.into());
+            }
+        }
+        Ok(layout)
+    }
+
+    /// The PT_LOAD containing `[addr, addr+len)`, if one does.
+    pub fn load_for(&self, addr: u64, len: u64) -> Option<&Load> {
+        self.loads.iter().find(|l| l.contains(addr, len))
+    }
+
+    /// True if `[addr, addr+len)` lies inside one PT_LOAD.
+    pub fn loaded(&self, addr: u64, len: u64) -> bool {
+        self.load_for(addr, len).is_some()
+    }
+
+    /// True if `[addr, addr+len)` lies inside one writable PT_LOAD.
+    pub fn writable(&self, addr: u64, len: u64) -> bool {
+        self.load_for(addr, len).is_some_and(Load::writable)
+    }
+
+    /// True if `addr` lies inside an executable PT_LOAD.
+    pub fn executable(&self, addr: u64) -> bool {
+        self.load_for(addr, 1).is_some_and(Load::executable)
+    }
+
+    /// Size of the span in bytes.
+    pub fn span(&self) -> u64 {
+        self.span_hi - self.span_lo
+    }
+}

@@ -1,0 +1,25 @@
+//! dynplug's loader: it reads ELF shared objects, maps them, resolves their imports, applies their
+//! relocations with one generic loop (formulas from `dynplug-arch`) and runs their initialisers.
+//! It never calls the system's dynamic loader.
+#![warn(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+mod check;
+pub mod elf;
+mod error;
+mod image;
+mod init;
+mod link;
+mod map;
+pub mod object;
+pub mod process;
+mod read;
+mod relocate;
+mod resolve;
+pub mod symbols;
+
+pub use check::check;
+pub use error::{LoadError, Malformed, Unsupported};
+pub use image::{page_size, Image};
+pub use link::Options;
+pub use resolve::Policy;

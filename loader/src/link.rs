@@ -1,0 +1,105 @@
+//! Linking one parsed object into memory: resolve its imports and apply its relocations. The same
+//! code serves a real load (mapped image) and a dry run (private buffer, no code run).
+
+use std::collections::HashMap;
+
+use dynplug_arch::Machine;
+
+use crate::error::{LoadError, Malformed};
+use crate::object::Object;
+use crate::process::Module;
+use crate::relocate::{Memory, Relocator};
+use crate::resolve::{Policy, Resolver, Scope};
+
+/// What the host lets a plugin see.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Host exports: name → address, ahead of the process's own symbols.
+    pub exports: HashMap<Vec<u8>, u64>,
+    /// Which names a plugin may import.
+    pub policy: Policy,
+}
+
+/// Checks that every DT_NEEDED is satisfied by a module of the process.
+pub fn check_needed<B: AsRef<[u8]>>(obj: &Object<B>, modules: &[Module], problems: &mut Vec<LoadError>) {
+    for name in obj.needed() {
+        if !modules.iter().any(|m| m.is(name)) {
+            problems.push(LoadError::MissingDependency(String::from_utf8_lossy(name).into_owned()));
+        }
+    }
+}
+
+/// Resolves and relocates `obj` loaded at `bias` into `mem`. With `live`, IFUNC resolvers run
+/// (the object's own ones last); otherwise no code of any module runs. Returns every problem.
+pub fn link<B: AsRef<[u8]>>(
+    obj: &Object<B>,
+    bias: u64,
+    opts: &Options,
+    modules: &[Module],
+    mem: &mut dyn Memory,
+    live: bool,
+    report_missing: bool,
+) -> Vec<LoadError> {
+    let (tab, refs) = match (obj.symtab(), obj.references()) {
+        (Ok(t), Ok(r)) => (t, r),
+        (Err(e), _) | (_, Err(e)) => return vec![e.into()],
+    };
+    let scope = Scope { exports: &opts.exports, policy: &opts.policy, modules };
+    let mut resolver = Resolver::new(&tab, &refs, bias, obj.dynamic.symbolic, scope, live);
+    let d = &obj.dynamic;
+    let mut r = Relocator::new(obj.machine, &obj.layout, obj.view(), bias, &mut resolver);
+    r.apply(d.relr, d.rela, d.jmprel, mem);
+    let mut problems = std::mem::take(&mut r.problems);
+    if !r.resolver.forbidden.is_empty() {
+        problems.push(LoadError::ImportsNotAllowed(std::mem::take(&mut r.resolver.forbidden)));
+    }
+    if !r.resolver.missing.is_empty() && report_missing {
+        problems.push(LoadError::UndefinedSymbols(std::mem::take(&mut r.resolver.missing)));
+    }
+    if let Err(e) = initialisers(obj, bias, mem) {
+        problems.push(e);
+    }
+    if problems.is_empty() || !live {
+        // The object's own IFUNC resolvers run only once nothing else is wrong: they are the
+        // first of its code to run.
+        r.apply_ifuncs(mem);
+        problems.append(&mut r.problems);
+    }
+    problems
+}
+
+/// The run-time addresses of the initialisers (DT_INIT, then DT_INIT_ARRAY), each checked to lie
+/// in an executable segment of the object, read from relocated memory.
+pub fn initialisers<B: AsRef<[u8]>>(obj: &Object<B>, bias: u64, mem: &dyn Memory) -> Result<Vec<u64>, LoadError> {
+    let mut out = Vec::new();
+    let layout = &obj.layout;
+    if let Some(init) = obj.dynamic.init.filter(|&a| a != 0) {
+        if !layout.executable(init) {
+            return Err(Malformed::CodeOutsideText { what: "DT_INIT", addr: init }.into());
+        }
+        out.push(bias.wrapping_add(init));
+    }
+    if let Some(t) = obj.dynamic.init_array {
+        if !layout.loaded(t.addr, t.size) {
+            return Err(Malformed::AddressOutsideImage { tag: "DT_INIT_ARRAY", addr: t.addr, size: t.size }.into());
+        }
+        let mut a = t.addr;
+        while a < t.addr + t.size {
+            let f = if layout.writable(a, 8) { mem.read_u64(a) } else { obj.view().u64_at(a).unwrap_or(0) };
+            a += 8;
+            if f == 0 || f == u64::MAX {
+                continue;
+            }
+            if !layout.executable(f.wrapping_sub(bias)) {
+                return Err(Malformed::CodeOutsideText { what: "DT_INIT_ARRAY entry", addr: f }.into());
+            }
+            out.push(f);
+        }
+    }
+    Ok(out)
+}
+
+/// The machine a dry run links for: the file's own.
+pub fn foreign(machine: Machine) -> bool {
+    Machine::host() != Some(machine)
+}

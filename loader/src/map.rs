@@ -1,0 +1,216 @@
+//! Mapping an image: one reservation for the whole span, then every PT_LOAD at its place with
+//! its final protection. Nothing is ever writable and executable at once.
+
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd};
+
+use crate::elf::layout::{Layout, Load, Range};
+
+/// Where the segments' bytes come from.
+#[derive(Clone, Copy, Debug)]
+pub enum Source<'a> {
+    /// A file: segments are mapped from it (MAP_PRIVATE), sharing the page cache.
+    File(BorrowedFd<'a>),
+    /// Bytes in memory: segments are anonymous mappings filled with a copy.
+    Bytes(&'a [u8]),
+}
+
+/// A mapped image. Dropping it unmaps the whole span, unless it was leaked.
+#[derive(Debug)]
+pub struct Mapping {
+    start: usize,
+    len: usize,
+    /// Load bias: run-time address minus link-time address.
+    pub bias: u64,
+}
+
+fn last_error() -> io::Error {
+    io::Error::last_os_error()
+}
+
+fn prot(load: &Load) -> libc::c_int {
+    let mut p = libc::PROT_NONE;
+    if load.flags & 4 != 0 {
+        p |= libc::PROT_READ;
+    }
+    if load.writable() {
+        p |= libc::PROT_WRITE;
+    }
+    if load.executable() {
+        p |= libc::PROT_EXEC;
+    }
+    p
+}
+
+fn to_usize(v: u64) -> io::Result<usize> {
+    usize::try_from(v).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))
+}
+
+impl Mapping {
+    /// Reserves the span of `layout` and maps every PT_LOAD from `source`.
+    pub fn new(layout: &Layout, source: Source<'_>) -> io::Result<Mapping> {
+        let page = layout.page;
+        let span = to_usize(layout.span())?;
+        let align = to_usize(layout.align.max(page))?;
+        let extra = align.saturating_sub(to_usize(page)?);
+        let total = span.checked_add(extra).ok_or_else(|| io::Error::from(io::ErrorKind::OutOfMemory))?;
+        // SAFETY: a fresh anonymous PROT_NONE reservation at an address the kernel picks touches no
+        // existing memory.
+        let raw = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                total,
+                libc::PROT_NONE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if raw == libc::MAP_FAILED {
+            return Err(last_error());
+        }
+        let raw = raw as usize;
+        // The bias must keep every segment's alignment: start ≡ span_lo (mod align).
+        let lo = to_usize(layout.span_lo % layout.align.max(page))?;
+        let start = raw + ((lo + align - raw % align) % align);
+        let mut m = Mapping { start: raw, len: total, bias: 0 };
+        m.trim(start, span);
+        m.bias = (start as u64).wrapping_sub(layout.span_lo);
+        for load in &layout.loads {
+            m.map_load(load, page, source)?;
+        }
+        Ok(m)
+    }
+
+    /// Unmaps the reservation's slack outside `[start, start+len)`.
+    fn trim(&mut self, start: usize, len: usize) {
+        let end = start + len;
+        let old_end = self.start + self.len;
+        if start > self.start {
+            // SAFETY: [self.start, start) is part of our own reservation and holds nothing.
+            unsafe { libc::munmap(self.start as *mut libc::c_void, start - self.start) };
+        }
+        if old_end > end {
+            // SAFETY: [end, old_end) is part of our own reservation and holds nothing.
+            unsafe { libc::munmap(end as *mut libc::c_void, old_end - end) };
+        }
+        self.start = start;
+        self.len = len;
+    }
+
+    /// Run-time address of link-time address `vaddr`.
+    pub fn addr(&self, vaddr: u64) -> u64 {
+        self.bias.wrapping_add(vaddr)
+    }
+
+    fn map_load(&self, load: &Load, page: u64, source: Source<'_>) -> io::Result<()> {
+        let final_prot = prot(load);
+        let seg = load.vaddr & !(page - 1);
+        let file_end = load.vaddr + load.filesz;
+        let mem_end = (load.end() + page - 1) & !(page - 1);
+        let file_page_end = (file_end + page - 1) & !(page - 1);
+        // Bytes of the last file page past p_filesz must read as zero (.bss start).
+        let tail = load.filesz > 0 && file_end % page != 0 && load.memsz > load.filesz;
+        let first_prot = if tail || matches!(source, Source::Bytes(_)) {
+            // Writable while we fill it, never executable at the same time.
+            (final_prot | libc::PROT_WRITE) & !libc::PROT_EXEC
+        } else {
+            final_prot
+        };
+        if load.filesz > 0 {
+            let len = to_usize(file_page_end - seg)?;
+            let addr = self.addr(seg) as *mut libc::c_void;
+            let ptr = match source {
+                Source::File(fd) => {
+                    let off = libc::off_t::try_from(load.offset & !(page - 1))
+                        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+                    // SAFETY: the target range lies inside our reservation (the layout was checked
+                    // to fit the span), so MAP_FIXED replaces only our own pages.
+                    unsafe { libc::mmap(addr, len, first_prot, libc::MAP_PRIVATE | libc::MAP_FIXED, fd.as_raw_fd(), off) }
+                }
+                Source::Bytes(_) => {
+                    // SAFETY: as above, the range is inside our own reservation.
+                    unsafe {
+                        libc::mmap(addr, len, first_prot, libc::MAP_PRIVATE | libc::MAP_FIXED | libc::MAP_ANONYMOUS, -1, 0)
+                    }
+                }
+            };
+            if ptr == libc::MAP_FAILED {
+                return Err(last_error());
+            }
+            if let Source::Bytes(bytes) = source {
+                let from = to_usize(load.offset)?;
+                let n = to_usize(load.filesz)?;
+                let src = bytes
+                    .get(from..from.saturating_add(n))
+                    .ok_or_else(|| io::Error::from(io::ErrorKind::UnexpectedEof))?;
+                // SAFETY: the destination [bias+vaddr, +filesz) was just mapped writable, and the
+                // source is a distinct buffer of exactly n bytes.
+                unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), self.addr(load.vaddr) as *mut u8, n) };
+            }
+            if tail {
+                let n = to_usize(file_page_end - file_end)?;
+                // SAFETY: the rest of the last file page is ours and mapped writable (first_prot).
+                unsafe { std::ptr::write_bytes(self.addr(file_end) as *mut u8, 0, n) };
+            }
+            if first_prot != final_prot {
+                self.protect(seg, file_page_end - seg, final_prot)?;
+            }
+        }
+        // Whole pages past the file's bytes: anonymous zero pages.
+        let anon_start = if load.filesz > 0 { file_page_end } else { seg };
+        if mem_end > anon_start {
+            let len = to_usize(mem_end - anon_start)?;
+            // SAFETY: inside our own reservation.
+            let ptr = unsafe {
+                libc::mmap(
+                    self.addr(anon_start) as *mut libc::c_void,
+                    len,
+                    final_prot,
+                    libc::MAP_PRIVATE | libc::MAP_FIXED | libc::MAP_ANONYMOUS,
+                    -1,
+                    0,
+                )
+            };
+            if ptr == libc::MAP_FAILED {
+                return Err(last_error());
+            }
+        }
+        Ok(())
+    }
+
+    fn protect(&self, vaddr: u64, len: u64, prot: libc::c_int) -> io::Result<()> {
+        // SAFETY: the range is page-aligned and inside our own mapping; changing its protection
+        // affects no memory the program holds references to.
+        let r = unsafe { libc::mprotect(self.addr(vaddr) as *mut libc::c_void, to_usize(len)?, prot) };
+        if r != 0 {
+            return Err(last_error());
+        }
+        Ok(())
+    }
+
+    /// Makes PT_GNU_RELRO read-only (whole pages inside it, as glibc does).
+    pub fn protect_relro(&self, relro: Range, page: u64) -> io::Result<()> {
+        let start = relro.vaddr & !(page - 1);
+        let end = relro.vaddr.saturating_add(relro.memsz) & !(page - 1);
+        if end > start {
+            self.protect(start, end - start, libc::PROT_READ)?;
+        }
+        Ok(())
+    }
+
+    /// Keeps the image mapped for the rest of the process and returns its bias.
+    pub fn leak(self) -> u64 {
+        let bias = self.bias;
+        std::mem::forget(self);
+        bias
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: [start, start+len) is our own reservation; nothing of it escaped (a mapping that
+        // code may still use is leaked, not dropped).
+        unsafe { libc::munmap(self.start as *mut libc::c_void, self.len) };
+    }
+}

@@ -1,0 +1,173 @@
+//! An object parsed and validated from its bytes: nothing mapped, nothing run.
+
+use dynplug_arch::Machine;
+
+use crate::elf::dynamic::{Dynamic, SYM};
+use crate::elf::header;
+use crate::elf::layout::Layout;
+use crate::elf::view::View;
+use crate::error::{LoadError, Malformed};
+use crate::read;
+use crate::symbols::{GnuHash, Hash, SymTab, SysvHash, Versions};
+
+/// Most symbols accepted in one object.
+const MAX_SYMBOLS: u64 = 1 << 24;
+
+/// An ELF shared object whose headers, dynamic section and symbol tables passed every check.
+#[derive(Debug)]
+pub struct Object<B> {
+    bytes: B,
+    /// The machine it is for.
+    pub machine: Machine,
+    /// Its segments.
+    pub layout: Layout,
+    /// Its dynamic section.
+    pub dynamic: Dynamic,
+    /// Number of dynamic symbols.
+    pub nsyms: u64,
+    /// `e_phoff`.
+    pub phoff: u64,
+    /// `e_phnum`.
+    pub phnum: u16,
+}
+
+impl<B: AsRef<[u8]>> Object<B> {
+    /// Parses and validates `bytes`. `want`: the machine required (`None`: any known machine).
+    pub fn parse(bytes: B, want: Option<Machine>, page: u64) -> Result<Object<B>, LoadError> {
+        let b = bytes.as_ref();
+        let h = header::parse(b, want)?;
+        let layout = Layout::new(&h.phdrs, b.len() as u64, page)?;
+        let view = View::new(b, &layout.loads);
+        let dynamic = Dynamic::parse(&view, &layout)?;
+        let phnum = u16::try_from(h.phdrs.len()).unwrap_or(u16::MAX);
+        let mut obj = Object { bytes, machine: h.machine, layout, dynamic, nsyms: 0, phoff: h.phoff, phnum };
+        obj.nsyms = obj.count_symbols()?;
+        obj.validate_tables()?;
+        Ok(obj)
+    }
+
+    /// The raw bytes.
+    pub fn bytes(&self) -> &[u8] {
+        self.bytes.as_ref()
+    }
+
+    /// The file bytes at run-time addresses.
+    pub fn view(&self) -> View<'_> {
+        View::new(self.bytes.as_ref(), &self.layout.loads)
+    }
+
+    /// The string table.
+    pub fn strtab(&self) -> &[u8] {
+        strtab_in(self.view(), &self.dynamic)
+    }
+
+    /// String at `off` in the string table.
+    pub fn string(&self, off: u64) -> Result<&[u8], Malformed> {
+        read::cstr_at(self.strtab(), off).ok_or(Malformed::StringOutOfRange { offset: off })
+    }
+
+    /// The dynamic symbol table.
+    pub fn symtab(&self) -> Result<SymTab<'_>, Malformed> {
+        symtab_in(self.view(), &self.dynamic, self.nsyms)
+    }
+
+    /// Version names the object's imports ask for, by version index (VERNEED).
+    pub fn references(&self) -> Result<Versions<'_>, Malformed> {
+        references_in(self.view(), &self.dynamic)
+    }
+
+    /// The DT_NEEDED names.
+    pub fn needed(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        self.dynamic.needed.iter().filter_map(|&n| self.string(n).ok())
+    }
+
+    fn count_symbols(&self) -> Result<u64, LoadError> {
+        let view = self.view();
+        let mut n = 0u64;
+        if let Some(a) = self.dynamic.gnu_hash {
+            let h = GnuHash::parse(view.rest(a).unwrap_or(&[]))
+                .map_err(|what| Malformed::BadHashTable { table: "GNU", what })?;
+            n = n.max(h.symbol_count().map_err(|what| Malformed::BadHashTable { table: "GNU", what })?);
+        }
+        if let Some(a) = self.dynamic.hash {
+            let h = SysvHash::parse(view.rest(a).unwrap_or(&[]))
+                .map_err(|what| Malformed::BadHashTable { table: "SysV", what })?;
+            n = n.max(h.symbol_count());
+        }
+        if n > MAX_SYMBOLS {
+            return Err(Malformed::TooMany { what: "symbol", count: n }.into());
+        }
+        let size = n.saturating_mul(SYM);
+        if view.slice(self.dynamic.symtab, size).is_none() {
+            return Err(Malformed::AddressOutsideImage { tag: "DT_SYMTAB", addr: self.dynamic.symtab, size }.into());
+        }
+        Ok(n)
+    }
+
+    fn validate_tables(&self) -> Result<(), LoadError> {
+        let tab = self.symtab()?;
+        let refs = self.references()?;
+        if let Some(v) = self.dynamic.versym {
+            if self.view().slice(v, self.nsyms.saturating_mul(2)).is_none() {
+                return Err(Malformed::AddressOutsideImage { tag: "DT_VERSYM", addr: v, size: self.nsyms * 2 }.into());
+            }
+            let max = tab.defs.max_index().max(refs.max_index()).max(1);
+            for i in 0..self.nsyms {
+                let ndx = tab.versym(i as u32) & 0x7fff;
+                if ndx > max || (ndx > 1 && tab.defs.name(ndx).is_none() && refs.name(ndx).is_none()) {
+                    return Err(Malformed::BadVersion { what: "version index out of range", value: ndx.into() }.into());
+                }
+            }
+        }
+        for &n in &self.dynamic.needed {
+            self.string(n)?;
+        }
+        if let Some(s) = self.dynamic.soname {
+            let soname = self.string(s)?;
+            if let Some(&n) = self.dynamic.needed.iter().find(|&&n| self.string(n).ok() == Some(soname)) {
+                let name = String::from_utf8_lossy(self.string(n)?).into_owned();
+                return Err(Malformed::NeedsItself { name }.into());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The string table seen through `view`.
+fn strtab_in<'a>(view: View<'a>, dynamic: &Dynamic) -> &'a [u8] {
+    // Checked in Dynamic::parse.
+    view.slice(dynamic.strtab.addr, dynamic.strtab.size).unwrap_or(&[])
+}
+
+/// The hash table seen through `view`.
+fn hash_in<'a>(view: View<'a>, dynamic: &Dynamic) -> Result<Hash<'a>, Malformed> {
+    if let Some(a) = dynamic.gnu_hash {
+        let b = view.rest(a).unwrap_or(&[]);
+        return GnuHash::parse(b).map(Hash::Gnu).map_err(|what| Malformed::BadHashTable { table: "GNU", what });
+    }
+    let b = view.rest(dynamic.hash.unwrap_or(0)).unwrap_or(&[]);
+    SysvHash::parse(b).map(Hash::Sysv).map_err(|what| Malformed::BadHashTable { table: "SysV", what })
+}
+
+/// The dynamic symbol table of an object with `nsyms` symbols, seen through `view` (the file's
+/// bytes, or the mapped image).
+pub fn symtab_in<'a>(view: View<'a>, dynamic: &Dynamic, nsyms: u64) -> Result<SymTab<'a>, Malformed> {
+    let strtab = strtab_in(view, dynamic);
+    let syms = view.slice(dynamic.symtab, nsyms.saturating_mul(SYM)).unwrap_or(&[]);
+    let versym = dynamic.versym.map(|a| view.slice(a, nsyms.saturating_mul(2)).unwrap_or(&[]));
+    let defs = match dynamic.verdef {
+        Some((a, n)) => Versions::from_verdef(view.rest(a).unwrap_or(&[]), n, strtab)
+            .map_err(|(what, value)| Malformed::BadVersion { what, value })?,
+        None => Versions::default(),
+    };
+    Ok(SymTab { syms, strtab, hash: hash_in(view, dynamic)?, versym, defs })
+}
+
+/// Version names an object's imports ask for, by version index (VERNEED).
+fn references_in<'a>(view: View<'a>, dynamic: &Dynamic) -> Result<Versions<'a>, Malformed> {
+    match dynamic.verneed {
+        Some((a, n)) => Versions::from_verneed(view.rest(a).unwrap_or(&[]), n, strtab_in(view, dynamic))
+            .map_err(|(what, value)| Malformed::BadVersion { what, value }),
+        None => Ok(Versions::default()),
+    }
+}

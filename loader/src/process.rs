@@ -1,0 +1,140 @@
+//! The modules the process already has (executable, libc, ...), read in memory.
+
+use std::ffi::CStr;
+
+use crate::read;
+use crate::symbols::{GnuHash, Hash, SymTab, SysvHash, Versions};
+
+const PT_LOAD: u32 = 1;
+const PT_DYNAMIC: u32 = 2;
+const PF_R: u32 = 4;
+
+/// A module loaded by the system (or the executable itself), with its dynamic symbol table.
+#[derive(Debug)]
+pub struct Module {
+    /// `dlpi_name` (empty for the executable).
+    pub name: Vec<u8>,
+    /// DT_SONAME, if any.
+    pub soname: Option<Vec<u8>>,
+    /// Load bias.
+    pub base: u64,
+    /// Its symbol table, in its own memory.
+    pub tab: SymTab<'static>,
+}
+
+impl Module {
+    /// True if this module answers to the DT_NEEDED name `needed` (its soname or file name).
+    pub fn is(&self, needed: &[u8]) -> bool {
+        let file = self.name.rsplit(|&c| c == b'/').next().unwrap_or(&[]);
+        self.soname.as_deref() == Some(needed) || (!file.is_empty() && file == needed)
+    }
+}
+
+/// One module as `dl_iterate_phdr` reports it.
+struct Raw {
+    base: u64,
+    name: Vec<u8>,
+    /// (p_type, p_flags, p_vaddr, p_memsz)
+    phdrs: Vec<(u32, u32, u64, u64)>,
+}
+
+unsafe extern "C" fn collect(info: *mut libc::dl_phdr_info, _size: libc::size_t, data: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: dl_iterate_phdr passes a valid info for the duration of the call, and `data` is the
+    // `&mut Vec<Raw>` given below.
+    let (info, out) = unsafe { (&*info, &mut *(data as *mut Vec<Raw>)) };
+    let name = if info.dlpi_name.is_null() {
+        Vec::new()
+    } else {
+        // SAFETY: a non-null dlpi_name is a NUL-terminated string owned by the system loader.
+        unsafe { CStr::from_ptr(info.dlpi_name) }.to_bytes().to_vec()
+    };
+    let phdrs = if info.dlpi_phdr.is_null() {
+        &[][..]
+    } else {
+        // SAFETY: dlpi_phdr points at dlpi_phnum program headers of a loaded module.
+        unsafe { std::slice::from_raw_parts(info.dlpi_phdr, usize::from(info.dlpi_phnum)) }
+    };
+    out.push(Raw {
+        base: info.dlpi_addr,
+        name,
+        phdrs: phdrs.iter().map(|p| (p.p_type, p.p_flags, p.p_vaddr, p.p_memsz)).collect(),
+    });
+    0
+}
+
+/// Every module in the process, the executable first, then its libraries in load order.
+pub fn modules() -> Vec<Module> {
+    let mut raw: Vec<Raw> = Vec::new();
+    // SAFETY: `collect` matches the callback type and only touches `raw` through `data`.
+    unsafe { libc::dl_iterate_phdr(Some(collect), &mut raw as *mut Vec<Raw> as *mut libc::c_void) };
+    raw.iter().filter_map(module).collect()
+}
+
+/// Memory of a loaded module: the bytes from `addr` to the end of its readable PT_LOAD.
+fn rest(raw: &Raw, addr: u64) -> Option<&'static [u8]> {
+    raw.phdrs.iter().find_map(|&(t, f, vaddr, memsz)| {
+        let start = raw.base.checked_add(vaddr)?;
+        let end = start.checked_add(memsz)?;
+        if t != PT_LOAD || f & PF_R == 0 || addr < start || addr >= end || start == 0 {
+            return None;
+        }
+        let len = usize::try_from(end - addr).ok()?;
+        // SAFETY: [addr, end) lies inside a readable PT_LOAD of a module the system loaded; such
+        // modules are mapped for as long as they are loaded, and system libraries that plugins
+        // bind to stay loaded for the life of the process.
+        Some(unsafe { std::slice::from_raw_parts(addr as *const u8, len) })
+    })
+}
+
+/// A d_ptr as an address: glibc has already relocated most of them in place, some are not.
+fn ptr(raw: &Raw, d_ptr: u64) -> Option<u64> {
+    if rest(raw, d_ptr).is_some() {
+        Some(d_ptr)
+    } else {
+        raw.base.checked_add(d_ptr).filter(|&a| rest(raw, a).is_some())
+    }
+}
+
+fn module(raw: &Raw) -> Option<Module> {
+    let &(_, _, dvaddr, dmemsz) = raw.phdrs.iter().find(|p| p.0 == PT_DYNAMIC)?;
+    let dynamic = rest(raw, raw.base.checked_add(dvaddr)?)?;
+    let dynamic = dynamic.get(..usize::try_from(dmemsz).ok()?.min(dynamic.len()))?;
+    let (mut strtab, mut strsz, mut symtab, mut gnu, mut sysv, mut versym, mut verdef, mut soname) =
+        (None, None, None, None, None, None, None, None);
+    let mut verdefnum = 0;
+    for i in 0..dynamic.len() as u64 / 16 {
+        let (tag, val) = (read::u64_at(dynamic, i * 16)?, read::u64_at(dynamic, i * 16 + 8)?);
+        match tag {
+            0 => break,
+            5 => strtab = Some(val),
+            10 => strsz = Some(val),
+            6 => symtab = Some(val),
+            0x6fff_fef5 => gnu = Some(val),
+            4 => sysv = Some(val),
+            0x6fff_fff0 => versym = Some(val),
+            0x6fff_fffc => verdef = Some(val),
+            0x6fff_fffd => verdefnum = val,
+            14 => soname = Some(val),
+            _ => {}
+        }
+    }
+    let strtab = rest(raw, ptr(raw, strtab?)?)?;
+    let strtab = strtab.get(..usize::try_from(strsz?).ok()?.min(strtab.len()))?;
+    let syms = rest(raw, ptr(raw, symtab?)?)?;
+    let hash = match (gnu, sysv) {
+        (Some(g), _) => Hash::Gnu(GnuHash::parse(rest(raw, ptr(raw, g)?)?).ok()?),
+        (None, Some(s)) => Hash::Sysv(SysvHash::parse(rest(raw, ptr(raw, s)?)?).ok()?),
+        (None, None) => return None,
+    };
+    let versym = versym.and_then(|v| rest(raw, ptr(raw, v)?));
+    let defs = verdef
+        .and_then(|v| Versions::from_verdef(rest(raw, ptr(raw, v)?)?, verdefnum, strtab).ok())
+        .unwrap_or_default();
+    let soname = soname.and_then(|s| read::cstr_at(strtab, s)).map(<[u8]>::to_vec);
+    Some(Module {
+        name: raw.name.clone(),
+        soname,
+        base: raw.base,
+        tab: SymTab { syms, strtab, hash, versym, defs },
+    })
+}

@@ -1,0 +1,270 @@
+//! The one generic relocation loop: RELR, then RELA, then JMPREL, then the IFUNCs of the object
+//! itself. A machine contributes only its table and formulas (`dynplug-arch`).
+
+use dynplug_arch::{compute, FormulaError, Inputs, Machine, RelocKind, Width, Write};
+
+use crate::elf::dynamic::{Table, RELA};
+use crate::elf::layout::Layout;
+use crate::elf::view::View;
+use crate::error::{LoadError, Malformed, Unsupported};
+use crate::read;
+use crate::resolve::{Def, Resolver, Unresolved};
+
+/// Most problems one object's relocations report (a hostile file could have millions).
+const MAX_PROBLEMS: usize = 64;
+
+/// The memory being relocated: the mapped image, or a dry run's private buffer.
+pub trait Memory {
+    /// The 8 bytes at link-time address `vaddr`, which lies in a writable segment.
+    fn read_u64(&self, vaddr: u64) -> u64;
+    /// Stores `w` at link-time address `vaddr`, which lies in a writable segment.
+    fn write(&mut self, vaddr: u64, w: Write);
+    /// Runs the object's IFUNC resolver at run-time address `addr` (a dry run returns `addr`).
+    fn call_ifunc(&mut self, addr: u64) -> u64;
+}
+
+/// One RELA entry.
+#[derive(Clone, Copy, Debug)]
+struct Rela {
+    offset: u64,
+    r_type: u32,
+    sym: u32,
+    addend: i64,
+}
+
+fn rela_at(b: &[u8], off: u64) -> Option<Rela> {
+    let info = read::u64_at(b, off + 8)?;
+    Some(Rela {
+        offset: read::u64_at(b, off)?,
+        r_type: (info & 0xffff_ffff) as u32,
+        sym: (info >> 32) as u32,
+        addend: read::u64_at(b, off + 16)? as i64,
+    })
+}
+
+/// What one object's relocation needs to know.
+pub struct Relocator<'a, 'r> {
+    /// The machine.
+    pub machine: Machine,
+    /// The object's layout (writes must land in a writable segment).
+    pub layout: &'a Layout,
+    /// The object's file bytes at link-time addresses.
+    pub view: View<'a>,
+    /// The load bias.
+    pub bias: u64,
+    /// Symbol resolution.
+    pub resolver: &'a mut Resolver<'r>,
+    /// Problems found so far.
+    pub problems: Vec<LoadError>,
+    deferred: Vec<(Rela, RelocKind, Def)>,
+}
+
+impl<'a, 'r> Relocator<'a, 'r> {
+    /// A relocator for one object.
+    pub fn new(machine: Machine, layout: &'a Layout, view: View<'a>, bias: u64, resolver: &'a mut Resolver<'r>) -> Self {
+        Relocator { machine, layout, view, bias, resolver, problems: Vec::new(), deferred: Vec::new() }
+    }
+
+    fn problem(&mut self, e: impl Into<LoadError>) {
+        if self.problems.len() < MAX_PROBLEMS {
+            self.problems.push(e.into());
+        }
+    }
+
+    /// Applies DT_RELR, DT_RELA and DT_JMPREL (everything but the object's own IFUNCs).
+    pub fn apply(&mut self, relr: Option<Table>, rela: Option<Table>, jmprel: Option<Table>, mem: &mut dyn Memory) {
+        if let Some(t) = relr {
+            self.relr(t, mem);
+        }
+        for t in [rela, jmprel].into_iter().flatten() {
+            let Some(b) = self.view.slice(t.addr, t.size) else {
+                self.problem(Malformed::AddressOutsideImage { tag: "DT_RELA", addr: t.addr, size: t.size });
+                continue;
+            };
+            let mut off = 0;
+            while let Some(r) = rela_at(b, off) {
+                off += RELA;
+                self.one(r, mem);
+            }
+        }
+    }
+
+    /// Runs the object's own IFUNC resolvers (IRELATIVE, and symbols bound to its own IFUNCs),
+    /// after every other relocation, as glibc does.
+    pub fn apply_ifuncs(&mut self, mem: &mut dyn Memory) {
+        for (r, kind, def) in std::mem::take(&mut self.deferred) {
+            let s = mem.call_ifunc(def.addr);
+            if kind == RelocKind::IRelative {
+                mem.write(r.offset, Write { value: s, width: Width::W64 });
+            } else {
+                let def = Def { addr: s, ..def };
+                self.formula(r, kind, def, mem);
+            }
+        }
+    }
+
+    /// True if `[vaddr, vaddr+len)` may be written.
+    fn writable(&self, vaddr: u64, len: u64) -> bool {
+        self.layout.writable(vaddr, len)
+    }
+
+    fn relr(&mut self, t: Table, mem: &mut dyn Memory) {
+        let Some(b) = self.view.slice(t.addr, t.size) else {
+            self.problem(Malformed::AddressOutsideImage { tag: "DT_RELR", addr: t.addr, size: t.size });
+            return;
+        };
+        let mut next: Option<u64> = None;
+        let mut off = 0;
+        while let Some(e) = read::u64_at(b, off) {
+            off += 8;
+            if e & 1 == 0 {
+                self.relative(e, mem);
+                next = e.checked_add(8);
+                continue;
+            }
+            let Some(base) = next else {
+                self.problem(Malformed::RelrBitmapFirst);
+                return;
+            };
+            let mut bits = e >> 1;
+            let mut at = base;
+            while bits != 0 {
+                if bits & 1 != 0 {
+                    self.relative(at, mem);
+                }
+                bits >>= 1;
+                at = at.wrapping_add(8);
+            }
+            next = base.checked_add(63 * 8);
+        }
+    }
+
+    /// An implicit-addend relative relocation (RELR): *P += B.
+    fn relative(&mut self, vaddr: u64, mem: &mut dyn Memory) {
+        if !self.writable(vaddr, 8) {
+            return self.problem(Malformed::RelocationOutsideWritable { offset: vaddr });
+        }
+        let v = mem.read_u64(vaddr).wrapping_add(self.bias);
+        mem.write(vaddr, Write { value: v, width: Width::W64 });
+    }
+
+    fn one(&mut self, r: Rela, mem: &mut dyn Memory) {
+        let Some(kind) = self.machine.classify(r.r_type) else {
+            return self.problem(Unsupported::Relocation { r_type: r.r_type, name: "unknown", offset: r.offset });
+        };
+        if kind == RelocKind::None {
+            return;
+        }
+        let width = match kind {
+            RelocKind::Absolute(w) | RelocKind::PcRelative(w) | RelocKind::Size(w) => w,
+            _ => Width::W64,
+        };
+        if !self.writable(r.offset, width.bytes()) {
+            return self.problem(Malformed::RelocationOutsideWritable { offset: r.offset });
+        }
+        if kind == RelocKind::Relative {
+            let v = self.bias.wrapping_add(r.addend as u64);
+            return mem.write(r.offset, Write { value: v, width: Width::W64 });
+        }
+        match kind {
+            RelocKind::Copy => return self.problem(Unsupported::CopyRelocation { offset: r.offset }),
+            RelocKind::IRelative => {
+                let addr = self.bias.wrapping_add(r.addend as u64);
+                if !self.layout.executable(r.addend as u64) {
+                    return self.problem(Malformed::CodeOutsideText { what: "IRELATIVE resolver", addr: r.addend as u64 });
+                }
+                self.deferred.push((r, kind, Def { addr, size: 0, local_ifunc: true }));
+                return;
+            }
+            k if k.is_tls() => {
+                let name = self.machine.reloc_name(r.r_type);
+                return self.problem(Unsupported::Relocation { r_type: r.r_type, name, offset: r.offset });
+            }
+            _ => {}
+        }
+        let def = match self.resolver.resolve(r.sym) {
+            Ok(d) => d,
+            Err(Unresolved::Malformed(m)) => return self.problem(m),
+            Err(Unresolved::Missing | Unresolved::Forbidden) => return,
+        };
+        if def.local_ifunc && kind != RelocKind::Size(width) {
+            let resolver = def.addr.wrapping_sub(self.bias);
+            if !self.layout.executable(resolver) {
+                return self.problem(Malformed::CodeOutsideText { what: "IFUNC resolver", addr: resolver });
+            }
+            self.deferred.push((r, kind, def));
+            return;
+        }
+        self.formula(r, kind, def, mem);
+    }
+
+    fn formula(&mut self, r: Rela, kind: RelocKind, def: Def, mem: &mut dyn Memory) {
+        let p = self.bias.wrapping_add(r.offset);
+        let inputs = Inputs { s: def.addr, a: r.addend, b: self.bias, p, z: def.size };
+        match compute(kind, self.machine.got_addend(), &inputs) {
+            Ok(Some(w)) => mem.write(r.offset, w),
+            Ok(None) => {}
+            Err(FormulaError::Overflow { value, .. }) => {
+                let name = self.machine.reloc_name(r.r_type);
+                self.problem(Malformed::RelocationOverflow { name, offset: r.offset, value })
+            }
+            Err(FormulaError::NotAFormula) => {
+                let name = self.machine.reloc_name(r.r_type);
+                self.problem(Unsupported::Relocation { r_type: r.r_type, name, offset: r.offset })
+            }
+        }
+    }
+}
+
+/// The mapped image as relocation target.
+pub struct Live {
+    /// The load bias.
+    pub bias: u64,
+}
+
+impl Memory for Live {
+    fn read_u64(&self, vaddr: u64) -> u64 {
+        let p = self.bias.wrapping_add(vaddr) as *const u64;
+        // SAFETY: the loop only reads inside a writable (hence mapped, readable) segment.
+        unsafe { p.read_unaligned() }
+    }
+    fn write(&mut self, vaddr: u64, w: Write) {
+        let p = self.bias.wrapping_add(vaddr);
+        // SAFETY: the loop checked [vaddr, vaddr+width) lies inside a writable segment of this
+        // image, which is mapped read-write at bias + vaddr.
+        unsafe {
+            match w.width {
+                Width::W64 => (p as *mut u64).write_unaligned(w.value),
+                Width::W32 | Width::W32S => (p as *mut u32).write_unaligned(w.value as u32),
+            }
+        }
+    }
+    fn call_ifunc(&mut self, addr: u64) -> u64 {
+        // SAFETY: `addr` was checked to lie in an executable segment of the image, which is
+        // mapped, and fully relocated by now (IFUNCs run last).
+        unsafe { crate::resolve::call_resolver(addr) }
+    }
+}
+
+/// A dry run's memory: writes kept aside, reads fall back on the file's bytes (zero in .bss).
+pub struct DryRun<'a> {
+    /// The file's bytes at link-time addresses.
+    pub view: View<'a>,
+    /// What the relocations wrote, by link-time address.
+    pub written: std::collections::HashMap<u64, Write>,
+}
+
+impl Memory for DryRun<'_> {
+    fn read_u64(&self, vaddr: u64) -> u64 {
+        match self.written.get(&vaddr) {
+            Some(w) => w.value,
+            None => self.view.u64_at(vaddr).unwrap_or(0),
+        }
+    }
+    fn write(&mut self, vaddr: u64, w: Write) {
+        self.written.insert(vaddr, w);
+    }
+    fn call_ifunc(&mut self, addr: u64) -> u64 {
+        addr
+    }
+}

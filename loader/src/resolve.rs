@@ -1,0 +1,182 @@
+//! Symbol resolution: which address each of an object's symbols binds to.
+//!
+//! Scope, in order: the host's exports, the modules the process already has (executable first),
+//! then the object itself. Each distinct symbol is resolved once.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::error::Malformed;
+use crate::process::Module;
+use crate::symbols::{Name, Sym, SymTab, Versions, SHN_ABS};
+
+/// Which names a plugin may import.
+#[derive(Clone, Debug, Default)]
+pub enum Policy {
+    /// Anything in scope.
+    #[default]
+    Any,
+    /// Only these names (plus the host's exports).
+    Allow(HashSet<Vec<u8>>),
+    /// Anything but these names.
+    Deny(HashSet<Vec<u8>>),
+}
+
+impl Policy {
+    /// True if a plugin may import `name` (host exports are always allowed).
+    pub fn allows(&self, name: &[u8]) -> bool {
+        match self {
+            Policy::Any => true,
+            Policy::Allow(set) => set.contains(name),
+            Policy::Deny(set) => !set.contains(name),
+        }
+    }
+}
+
+/// What an object's imports may bind to.
+#[derive(Clone, Copy, Debug)]
+pub struct Scope<'a> {
+    /// Host exports: name → address.
+    pub exports: &'a HashMap<Vec<u8>, u64>,
+    /// The import policy.
+    pub policy: &'a Policy,
+    /// Modules of the process, in search order.
+    pub modules: &'a [Module],
+}
+
+/// What a symbol reference binds to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Def {
+    /// The address (for an IFUNC of the object itself: its resolver's address).
+    pub addr: u64,
+    /// The definition's size.
+    pub size: u64,
+    /// The address is an IFUNC resolver of the object being loaded: call it after the other
+    /// relocations, then use its result.
+    pub local_ifunc: bool,
+}
+
+/// Why a symbol did not resolve.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Unresolved {
+    /// A malformed symbol table entry.
+    Malformed(Malformed),
+    /// Nothing in scope defines it (recorded in `missing`).
+    Missing,
+    /// The policy forbids it (recorded in `forbidden`).
+    Forbidden,
+}
+
+/// Resolves an object's symbols against a scope, remembering each answer.
+pub struct Resolver<'a> {
+    tab: &'a SymTab<'a>,
+    refs: &'a Versions<'a>,
+    bias: u64,
+    symbolic: bool,
+    scope: Scope<'a>,
+    /// Call the IFUNC resolvers of process modules (false in a dry run: no code runs).
+    live: bool,
+    cache: HashMap<u32, Result<Def, Unresolved>>,
+    /// Every missing symbol, as `name` or `name@VERSION`.
+    pub missing: Vec<String>,
+    /// Every import the policy refuses.
+    pub forbidden: Vec<String>,
+}
+
+impl<'a> Resolver<'a> {
+    /// A resolver for the object whose table is `tab`, loaded at `bias`.
+    pub fn new(tab: &'a SymTab<'a>, refs: &'a Versions<'a>, bias: u64, symbolic: bool, scope: Scope<'a>, live: bool) -> Self {
+        Resolver { tab, refs, bias, symbolic, scope, live, cache: HashMap::new(), missing: Vec::new(), forbidden: Vec::new() }
+    }
+
+    /// The symbol `index` of the object.
+    pub fn sym(&self, index: u32) -> Result<Sym, Malformed> {
+        self.tab.sym(index).ok_or(Malformed::SymbolIndexOutOfRange { index: index.into(), count: self.tab.count() })
+    }
+
+    /// The definition symbol `index` binds to; `Ok(Def::default())` for an unresolved weak one.
+    pub fn resolve(&mut self, index: u32) -> Result<Def, Unresolved> {
+        if let Some(r) = self.cache.get(&index) {
+            return r.clone();
+        }
+        let r = self.lookup(index);
+        self.cache.insert(index, r.clone());
+        r
+    }
+
+    fn own(&self, sym: &Sym) -> Def {
+        let addr = if sym.shndx == SHN_ABS { sym.value } else { self.bias.wrapping_add(sym.value) };
+        Def { addr, size: sym.size, local_ifunc: sym.is_ifunc() }
+    }
+
+    fn lookup(&mut self, index: u32) -> Result<Def, Unresolved> {
+        if index == 0 {
+            return Ok(Def::default());
+        }
+        let sym = self.sym(index).map_err(Unresolved::Malformed)?;
+        if sym.is_defined() && (sym.binds_locally() || self.symbolic || sym.visibility() == 3) {
+            return Ok(self.own(&sym));
+        }
+        let name = self
+            .tab
+            .name(&sym)
+            .ok_or(Unresolved::Malformed(Malformed::StringOutOfRange { offset: u64::from(sym.name) }))?;
+        let ndx = self.tab.versym(index) & 0x7fff;
+        let want = if ndx >= 2 { self.refs.name(ndx).or_else(|| self.tab.defs.name(ndx)) } else { None };
+        let exported = self.scope.exports.get(name).copied();
+        let allowed = exported.is_some() || self.scope.policy.allows(name);
+        if !allowed {
+            if sym.is_defined() {
+                return Ok(self.own(&sym));
+            }
+            if sym.is_weak() {
+                return Ok(Def::default());
+            }
+            self.forbidden.push(display(name, want));
+            return Err(Unresolved::Forbidden);
+        }
+        if let Some(addr) = exported {
+            return Ok(Def { addr, size: 0, local_ifunc: false });
+        }
+        let key = Name::new(name);
+        for m in self.scope.modules {
+            if let Some((_, d)) = m.tab.find(&key, want) {
+                let mut addr = if d.shndx == SHN_ABS { d.value } else { m.base.wrapping_add(d.value) };
+                if d.is_ifunc() && self.live {
+                    // SAFETY: the symbol is an IFUNC resolver of a module the system loaded and
+                    // initialised; x86_64 and aarch64 resolvers take no arguments we must supply
+                    // beyond what the ABI allows to be absent (glibc passes none on x86_64).
+                    addr = unsafe { call_resolver(addr) };
+                }
+                return Ok(Def { addr, size: d.size, local_ifunc: false });
+            }
+        }
+        if sym.is_defined() {
+            return Ok(self.own(&sym));
+        }
+        if sym.is_weak() {
+            return Ok(Def::default());
+        }
+        self.missing.push(display(name, want));
+        Err(Unresolved::Missing)
+    }
+}
+
+/// `name` or `name@VERSION`.
+fn display(name: &[u8], want: Option<&[u8]>) -> String {
+    let n = String::from_utf8_lossy(name);
+    match want {
+        Some(v) => format!("{n}@{}", String::from_utf8_lossy(v)),
+        None => n.into_owned(),
+    }
+}
+
+/// Calls the IFUNC resolver at `addr` and returns the implementation's address.
+///
+/// # Safety
+/// `addr` must be an IFUNC resolver in mapped, executable, relocated code.
+pub unsafe fn call_resolver(addr: u64) -> u64 {
+    // SAFETY: the caller promises `addr` is a resolver function; a resolver takes no argument
+    // it depends on here and returns an address.
+    let f: extern "C" fn() -> u64 = unsafe { std::mem::transmute::<usize, extern "C" fn() -> u64>(addr as usize) };
+    f()
+}

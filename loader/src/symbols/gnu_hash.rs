@@ -1,0 +1,131 @@
+//! DT_GNU_HASH: hash function, Bloom filter, buckets and chains.
+
+use crate::read;
+
+/// The GNU hash of a name (`h = h * 33 + c`, from 5381).
+pub fn gnu_hash(name: &[u8]) -> u32 {
+    name.iter().fold(5381u32, |h, &c| h.wrapping_mul(33).wrapping_add(u32::from(c)))
+}
+
+/// A validated GNU hash table.
+#[derive(Clone, Copy, Debug)]
+pub struct GnuHash<'a> {
+    nbucket: u32,
+    symoffset: u32,
+    shift: u32,
+    bloom: &'a [u8],
+    buckets: &'a [u8],
+    chains: &'a [u8],
+}
+
+impl<'a> GnuHash<'a> {
+    /// Reads the table at the start of `b` (which may extend past its end). `Err` names the
+    /// problem.
+    pub fn parse(b: &'a [u8]) -> Result<GnuHash<'a>, &'static str> {
+        let word = |o| read::u32_at(b, o).ok_or("header truncated");
+        let (nbucket, symoffset, nbloom, shift) = (word(0)?, word(4)?, word(8)?, word(12)?);
+        if nbucket == 0 {
+            return Err("no buckets");
+        }
+        if shift >= 64 {
+            return Err("bloom shift too large");
+        }
+        if nbloom == 0 || !nbloom.is_power_of_two() {
+            return Err("bloom size not a power of two");
+        }
+        let bloom_len = u64::from(nbloom) * 8;
+        let bloom = read::slice_at(b, 16, bloom_len).ok_or("bloom filter truncated")?;
+        let buckets_at = 16 + bloom_len;
+        let buckets = read::slice_at(b, buckets_at, u64::from(nbucket) * 4).ok_or("buckets truncated")?;
+        let chains = b.get((buckets_at + u64::from(nbucket) * 4) as usize..).ok_or("chains truncated")?;
+        Ok(GnuHash { nbucket, symoffset, shift, bloom, buckets, chains })
+    }
+
+    /// Number of symbols the table covers: past the last chain's terminator. `Err` if a chain
+    /// runs off the table.
+    pub fn symbol_count(&self) -> Result<u64, &'static str> {
+        let mut max = 0u32;
+        for i in 0..self.nbucket {
+            max = max.max(read::u32_at(self.buckets, u64::from(i) * 4).unwrap_or(0));
+        }
+        if max < self.symoffset {
+            return Ok(u64::from(self.symoffset));
+        }
+        let mut i = u64::from(max - self.symoffset);
+        loop {
+            let c = read::u32_at(self.chains, i * 4).ok_or("chain without terminator")?;
+            if c & 1 != 0 {
+                return Ok(u64::from(self.symoffset) + i + 1);
+            }
+            i += 1;
+        }
+    }
+
+    /// Calls `visit` with every symbol index whose hash matches `h`, until it returns true.
+    pub fn candidates(&self, h: u32, visit: &mut dyn FnMut(u32) -> bool) {
+        let bits = 64u32;
+        let nbloom = (self.bloom.len() / 8) as u32;
+        let word = read::u64_at(self.bloom, u64::from((h / bits) & (nbloom - 1)) * 8).unwrap_or(0);
+        let mask = (1u64 << (h % bits)) | (1u64 << ((h >> self.shift) % bits));
+        if word & mask != mask {
+            return;
+        }
+        let Some(mut i) = read::u32_at(self.buckets, u64::from(h % self.nbucket) * 4) else { return };
+        if i < self.symoffset {
+            return;
+        }
+        loop {
+            let Some(c) = read::u32_at(self.chains, u64::from(i - self.symoffset) * 4) else { return };
+            if (c | 1) == (h | 1) && visit(i) {
+                return;
+            }
+            if c & 1 != 0 {
+                return;
+            }
+            let Some(next) = i.checked_add(1) else { return };
+            i = next;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_matches_known_values() {
+        assert_eq!(gnu_hash(b""), 5381);
+        assert_eq!(gnu_hash(b"printf"), 0x156b2bb8);
+        assert_eq!(gnu_hash(b"exit"), 0x7c967e3f);
+    }
+
+    #[test]
+    fn bad_tables_are_rejected() {
+        assert!(GnuHash::parse(&[0; 8]).is_err());
+        let mut t = vec![0u8; 64];
+        t[0] = 1; // nbucket
+        t[8] = 3; // nbloom not a power of two
+        assert_eq!(GnuHash::parse(&t).err(), Some("bloom size not a power of two"));
+    }
+
+    #[test]
+    fn chain_without_terminator_is_an_error() {
+        // nbucket 1, symoffset 1, nbloom 1, shift 6; bloom; bucket[0] = 1; chain words even.
+        let mut t = Vec::new();
+        for w in [1u32, 1, 1, 6] {
+            t.extend_from_slice(&w.to_le_bytes());
+        }
+        t.extend_from_slice(&u64::MAX.to_le_bytes());
+        t.extend_from_slice(&1u32.to_le_bytes());
+        t.extend_from_slice(&2u32.to_le_bytes());
+        t.extend_from_slice(&4u32.to_le_bytes());
+        let h = GnuHash::parse(&t).unwrap();
+        assert_eq!(h.symbol_count(), Err("chain without terminator"));
+        let mut n = 0;
+        h.candidates(2, &mut |_| {
+            n += 1;
+            false
+        });
+        assert_eq!(n, 1, "walk stops at the end of the table");
+    }
+}

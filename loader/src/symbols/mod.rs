@@ -1,0 +1,178 @@
+//! Dynamic symbol tables: symbols, the GNU and SysV hash tables, and symbol versions.
+//!
+//! A [`SymTab`] is a set of byte slices, so the same code serves a plugin's file bytes and the
+//! in-memory tables of modules the process already has.
+
+mod gnu_hash;
+mod sysv_hash;
+mod version;
+
+pub use gnu_hash::{gnu_hash, GnuHash};
+pub use sysv_hash::{sysv_hash, SysvHash};
+pub use version::{VersionMatch, Versions};
+
+use crate::read;
+use goblin::elf::sym as s;
+
+/// Size of an ELF64 symbol.
+pub const SYM_SIZE: u64 = 24;
+/// `STT_GNU_IFUNC`.
+pub const STT_GNU_IFUNC: u8 = 10;
+/// `STB_GNU_UNIQUE`.
+pub const STB_GNU_UNIQUE: u8 = 10;
+/// `SHN_ABS`.
+pub const SHN_ABS: u16 = 0xfff1;
+
+/// One ELF64 symbol.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Sym {
+    /// `st_name`.
+    pub name: u32,
+    /// `st_info`.
+    pub info: u8,
+    /// `st_other`.
+    pub other: u8,
+    /// `st_shndx`.
+    pub shndx: u16,
+    /// `st_value`.
+    pub value: u64,
+    /// `st_size`.
+    pub size: u64,
+}
+
+impl Sym {
+    /// `STB_*`.
+    pub fn bind(&self) -> u8 {
+        self.info >> 4
+    }
+    /// `STT_*`.
+    pub fn kind(&self) -> u8 {
+        self.info & 0xf
+    }
+    /// `STV_*`.
+    pub fn visibility(&self) -> u8 {
+        self.other & 3
+    }
+    /// Defined in this module (not `SHN_UNDEF`).
+    pub fn is_defined(&self) -> bool {
+        self.shndx != goblin::elf::section_header::SHN_UNDEF as u16
+    }
+    /// An IFUNC: the value is a resolver to call.
+    pub fn is_ifunc(&self) -> bool {
+        self.kind() == STT_GNU_IFUNC
+    }
+    /// Binds inside its own module only (local binding, hidden or internal visibility).
+    pub fn binds_locally(&self) -> bool {
+        self.bind() == s::STB_LOCAL || matches!(self.visibility(), s::STV_HIDDEN | s::STV_INTERNAL)
+    }
+    /// A definition other modules may bind to or look up: defined, global/weak/unique, default or
+    /// protected visibility, an accepted type, and a value (unless absolute or TLS).
+    pub fn is_export(&self) -> bool {
+        let bind_ok = matches!(self.bind(), s::STB_GLOBAL | s::STB_WEAK | STB_GNU_UNIQUE);
+        let vis_ok = matches!(self.visibility(), s::STV_DEFAULT | s::STV_PROTECTED);
+        let kind_ok = matches!(
+            self.kind(),
+            s::STT_NOTYPE | s::STT_OBJECT | s::STT_FUNC | s::STT_COMMON | STT_GNU_IFUNC
+        );
+        let value_ok = self.value != 0 || self.shndx == SHN_ABS;
+        self.is_defined() && bind_ok && vis_ok && kind_ok && value_ok
+    }
+    /// Weak binding.
+    pub fn is_weak(&self) -> bool {
+        self.bind() == s::STB_WEAK
+    }
+    /// A thread-local symbol.
+    pub fn is_tls(&self) -> bool {
+        self.kind() == s::STT_TLS
+    }
+}
+
+/// A name to look up, with both hashes computed once.
+#[derive(Clone, Copy, Debug)]
+pub struct Name<'n> {
+    /// The bytes of the name.
+    pub bytes: &'n [u8],
+    /// GNU hash of the name.
+    pub gnu: u32,
+    /// SysV hash of the name.
+    pub sysv: u32,
+}
+
+impl<'n> Name<'n> {
+    /// Hashes `bytes`.
+    pub fn new(bytes: &'n [u8]) -> Name<'n> {
+        Name { bytes, gnu: gnu_hash(bytes), sysv: sysv_hash(bytes) }
+    }
+}
+
+/// The hash table a module provides.
+#[derive(Clone, Copy, Debug)]
+pub enum Hash<'a> {
+    /// DT_GNU_HASH.
+    Gnu(GnuHash<'a>),
+    /// DT_HASH.
+    Sysv(SysvHash<'a>),
+}
+
+/// A module's dynamic symbol table.
+#[derive(Clone, Debug)]
+pub struct SymTab<'a> {
+    /// The symbols (a multiple of 24 bytes, or the rest of the segment for in-memory tables).
+    pub syms: &'a [u8],
+    /// The string table.
+    pub strtab: &'a [u8],
+    /// The hash table.
+    pub hash: Hash<'a>,
+    /// DT_VERSYM: one u16 per symbol.
+    pub versym: Option<&'a [u8]>,
+    /// Version names by index, from DT_VERDEF (definitions).
+    pub defs: Versions<'a>,
+}
+
+impl<'a> SymTab<'a> {
+    /// Symbol `i`.
+    pub fn sym(&self, i: u32) -> Option<Sym> {
+        let o = u64::from(i).checked_mul(SYM_SIZE)?;
+        let b = read::slice_at(self.syms, o, SYM_SIZE)?;
+        Some(Sym {
+            name: read::u32_at(b, 0)?,
+            info: *b.get(4)?,
+            other: *b.get(5)?,
+            shndx: read::u16_at(b, 6)?,
+            value: read::u64_at(b, 8)?,
+            size: read::u64_at(b, 16)?,
+        })
+    }
+
+    /// Number of symbols the table has room for.
+    pub fn count(&self) -> u64 {
+        self.syms.len() as u64 / SYM_SIZE
+    }
+
+    /// The name of `sym`, if its offset is inside the string table.
+    pub fn name(&self, sym: &Sym) -> Option<&'a [u8]> {
+        read::cstr_at(self.strtab, u64::from(sym.name))
+    }
+
+    /// The raw DT_VERSYM entry of symbol `i` (1, "global", without a table).
+    pub fn versym(&self, i: u32) -> u16 {
+        self.versym.and_then(|v| read::u16_at(v, u64::from(i) * 2)).unwrap_or(1)
+    }
+
+    /// Finds the exported definition of `name` that a reference asking for `want` binds to.
+    pub fn find(&self, name: &Name<'_>, want: Option<&[u8]>) -> Option<(u32, Sym)> {
+        let mut m = VersionMatch::new(want);
+        let mut visit = |i: u32| -> bool {
+            let Some(sym) = self.sym(i) else { return true };
+            if !sym.is_export() || self.name(&sym) != Some(name.bytes) {
+                return false;
+            }
+            m.offer(i, sym, self.versym.map(|_| self.versym(i)), &self.defs)
+        };
+        match &self.hash {
+            Hash::Gnu(h) => h.candidates(name.gnu, &mut visit),
+            Hash::Sysv(h) => h.candidates(name.sysv, &mut visit),
+        }
+        m.result()
+    }
+}

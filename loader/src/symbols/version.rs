@@ -1,0 +1,147 @@
+//! Symbol versions: VERDEF/VERNEED names by index, and glibc's matching rule.
+
+use super::Sym;
+use crate::read;
+
+/// Most version records followed in one table.
+const MAX_RECORDS: u64 = 4096;
+
+/// Version names by version index (from VERDEF for definitions, VERNEED for references).
+#[derive(Clone, Debug, Default)]
+pub struct Versions<'a> {
+    names: Vec<Option<&'a [u8]>>,
+}
+
+impl<'a> Versions<'a> {
+    /// The name of version index `ndx` (without the hidden bit).
+    pub fn name(&self, ndx: u16) -> Option<&'a [u8]> {
+        self.names.get(usize::from(ndx & 0x7fff)).copied().flatten()
+    }
+
+    fn set(&mut self, ndx: u16, name: &'a [u8]) {
+        let i = usize::from(ndx & 0x7fff);
+        if self.names.len() <= i {
+            self.names.resize(i + 1, None);
+        }
+        if let Some(slot) = self.names.get_mut(i) {
+            *slot = Some(name);
+        }
+    }
+
+    /// Highest index with a name.
+    pub fn max_index(&self) -> u16 {
+        u16::try_from(self.names.len().saturating_sub(1)).unwrap_or(u16::MAX)
+    }
+
+    /// Reads a VERDEF chain starting at the start of `b` (`count` records at most).
+    pub fn from_verdef(b: &'a [u8], count: u64, strtab: &'a [u8]) -> Result<Versions<'a>, (&'static str, u64)> {
+        let mut v = Versions::default();
+        let mut off = 0u64;
+        for _ in 0..count.min(MAX_RECORDS) {
+            let f = |o: u64| off.checked_add(o).ok_or(("verdef offset", off));
+            let version = read::u16_at(b, f(0)?).ok_or(("verdef outside table", off))?;
+            if version != 1 {
+                return Err(("vd_version", u64::from(version)));
+            }
+            let ndx = read::u16_at(b, f(4)?).ok_or(("verdef outside table", off))?;
+            let aux = read::u32_at(b, f(12)?).ok_or(("verdef outside table", off))?;
+            let next = read::u32_at(b, f(16)?).ok_or(("verdef outside table", off))?;
+            let name_off = read::u32_at(b, f(u64::from(aux))?).ok_or(("vd_aux", u64::from(aux)))?;
+            let name = read::cstr_at(strtab, u64::from(name_off)).ok_or(("vda_name", u64::from(name_off)))?;
+            v.set(ndx, name);
+            if next == 0 {
+                break;
+            }
+            off = f(u64::from(next))?;
+        }
+        Ok(v)
+    }
+
+    /// Reads a VERNEED chain starting at the start of `b` (`count` records at most).
+    pub fn from_verneed(b: &'a [u8], count: u64, strtab: &'a [u8]) -> Result<Versions<'a>, (&'static str, u64)> {
+        let mut v = Versions::default();
+        let mut off = 0u64;
+        for _ in 0..count.min(MAX_RECORDS) {
+            let at = |base: u64, o: u64| base.checked_add(o).ok_or(("verneed offset", base));
+            let version = read::u16_at(b, off).ok_or(("verneed outside table", off))?;
+            if version != 1 {
+                return Err(("vn_version", u64::from(version)));
+            }
+            let cnt = read::u16_at(b, at(off, 2)?).ok_or(("verneed outside table", off))?;
+            let aux = read::u32_at(b, at(off, 8)?).ok_or(("verneed outside table", off))?;
+            let next = read::u32_at(b, at(off, 12)?).ok_or(("verneed outside table", off))?;
+            let mut a = at(off, u64::from(aux))?;
+            for _ in 0..cnt {
+                let other = read::u16_at(b, at(a, 6)?).ok_or(("vernaux outside table", a))?;
+                let name_off = read::u32_at(b, at(a, 8)?).ok_or(("vernaux outside table", a))?;
+                let anext = read::u32_at(b, at(a, 12)?).ok_or(("vernaux outside table", a))?;
+                let name = read::cstr_at(strtab, u64::from(name_off)).ok_or(("vna_name", u64::from(name_off)))?;
+                v.set(other, name);
+                if anext == 0 {
+                    break;
+                }
+                a = at(a, u64::from(anext))?;
+            }
+            if next == 0 {
+                break;
+            }
+            off = at(off, u64::from(next))?;
+        }
+        Ok(v)
+    }
+}
+
+/// Chooses among the definitions of one name in one module, as glibc's `check_match` does.
+#[derive(Debug)]
+pub struct VersionMatch<'w> {
+    want: Option<&'w [u8]>,
+    exact: Option<(u32, Sym)>,
+    fallback: Option<(u32, Sym)>,
+}
+
+impl<'w> VersionMatch<'w> {
+    /// A match for a reference asking for version `want` (`None`: unversioned).
+    pub fn new(want: Option<&'w [u8]>) -> VersionMatch<'w> {
+        VersionMatch { want, exact: None, fallback: None }
+    }
+
+    /// Offers candidate `i`; returns true when the search can stop.
+    pub fn offer(&mut self, i: u32, sym: Sym, versym: Option<u16>, defs: &Versions<'_>) -> bool {
+        let Some(vs) = versym else {
+            // A definer without versions satisfies any reference.
+            self.exact = Some((i, sym));
+            return true;
+        };
+        let ndx = vs & 0x7fff;
+        let hidden = vs & 0x8000 != 0;
+        match self.want {
+            Some(want) => {
+                if defs.name(ndx) == Some(want) {
+                    self.exact = Some((i, sym));
+                    return true;
+                }
+                // An unversioned definition in a versioned module still satisfies the reference.
+                if ndx <= 1 && !hidden && self.fallback.is_none() {
+                    self.fallback = Some((i, sym));
+                }
+                false
+            }
+            None => {
+                if ndx <= 1 {
+                    self.exact = Some((i, sym));
+                    return true;
+                }
+                // Otherwise the default (non-hidden) version; hidden ones are never bound.
+                if !hidden && self.fallback.is_none() {
+                    self.fallback = Some((i, sym));
+                }
+                false
+            }
+        }
+    }
+
+    /// The chosen definition.
+    pub fn result(self) -> Option<(u32, Sym)> {
+        self.exact.or(self.fallback)
+    }
+}

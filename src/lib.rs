@@ -1,0 +1,26 @@
+//! dynplug: Go's `plugin` package for Rust, without the system's dynamic loader.
+//!
+//! ```no_run
+//! let p = unsafe { dynplug::Plugin::open("plugin.so") }?;
+//! let v = p.lookup("V")?;
+//! let f = p.lookup("F")?;
+//! unsafe {
+//!     *v.cast::<*mut i32>() = 7;
+//!     v.cast::<*mut i32>();
+//!     f.cast::<extern "C" fn()>()(); // prints "Hello, number 7"
+//! }
+//! # Ok::<(), dynplug::Error>(())
+//! ```
+#![warn(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+mod error;
+mod loader;
+mod plugin;
+mod registry;
+mod symbol;
+
+pub use error::{Error, Malformed, Unsupported};
+pub use loader::{Loader, Report};
+pub use plugin::Plugin;
+pub use symbol::Symbol;

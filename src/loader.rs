@@ -1,0 +1,164 @@
+//! `Loader`: options for opening plugins (host exports, import policy), and the dry run.
+
+use core::ffi::c_void;
+use std::collections::HashSet;
+use std::fs::File;
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
+
+use dynplug_loader::{Image, LoadError, Options, Policy};
+
+use crate::error::Error;
+use crate::plugin::Plugin;
+use crate::registry::{self, Key};
+
+/// Opens plugins with options. [`Plugin::open`] uses `Loader::new()`.
+#[derive(Clone, Debug, Default)]
+pub struct Loader {
+    opts: Options,
+}
+
+/// What a dry run ([`Loader::check`]) found.
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct Report {
+    /// Every problem found; empty when the plugin would load.
+    pub problems: Vec<Error>,
+}
+
+impl Report {
+    /// True when the plugin would load.
+    pub fn is_ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+impl Loader {
+    /// A loader with no host exports and no import policy.
+    pub fn new() -> Loader {
+        Loader::default()
+    }
+
+    /// Makes the host's function or variable at `addr` visible to plugins' imports as `name`,
+    /// ahead of the process's own symbols.
+    pub fn export(mut self, name: &str, addr: *const c_void) -> Loader {
+        self.opts.exports.insert(name.as_bytes().to_vec(), addr as u64);
+        self
+    }
+
+    /// Lets plugins import only `names` (and the host's exports). An open whose plugin imports
+    /// anything else fails before any plugin code runs, naming every offending import. A weak
+    /// import outside the policy is treated as absent (it binds to 0).
+    pub fn allow_imports<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, names: I) -> Loader {
+        let mut set = match self.opts.policy {
+            Policy::Allow(s) => s,
+            _ => HashSet::new(),
+        };
+        set.extend(names.into_iter().map(|n| n.as_ref().as_bytes().to_vec()));
+        self.opts.policy = Policy::Allow(set);
+        self
+    }
+
+    /// Forbids plugins to import `names`; anything else in scope is allowed.
+    pub fn deny_imports<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, names: I) -> Loader {
+        let mut set = match self.opts.policy {
+            Policy::Deny(s) => s,
+            _ => HashSet::new(),
+        };
+        set.extend(names.into_iter().map(|n| n.as_ref().as_bytes().to_vec()));
+        self.opts.policy = Policy::Deny(set);
+        self
+    }
+
+    /// Opens the shared object at `path` (Go's `plugin.Open` with this loader's options).
+    ///
+    /// # Safety
+    /// Runs the plugin's initialisers: the plugin's code is trusted once opened.
+    pub unsafe fn open(&self, path: impl AsRef<Path>) -> Result<&'static Plugin, Error> {
+        let given = path.as_ref();
+        let canonical = canonical(given)?;
+        registry::open(Key::File(canonical.clone()), canonical.clone(), || {
+            let file = File::open(&canonical).map_err(|e| Error::Io { path: canonical.clone(), source: e })?;
+            let bytes = read_all(&file).map_err(|e| Error::from_load(canonical.clone(), e))?;
+            let image = Image::load(&bytes, Some(file.as_fd()), &self.opts)
+                .map_err(|e| Error::from_load(canonical.clone(), e))?;
+            Ok(Plugin::new(canonical.clone(), image))
+        })
+    }
+
+    /// Opens a plugin from `bytes`, registered under `name`: no file is involved. Its segments
+    /// live in anonymous mappings with the same protections as file-backed ones.
+    ///
+    /// # Safety
+    /// Runs the plugin's initialisers: the plugin's code is trusted once opened.
+    pub unsafe fn open_bytes(&self, name: &str, bytes: &[u8]) -> Result<&'static Plugin, Error> {
+        let path = PathBuf::from(name);
+        registry::open(Key::Memory(name.to_string()), path.clone(), || {
+            let image = Image::load(bytes, None, &self.opts).map_err(|e| Error::from_load(path.clone(), e))?;
+            Ok(Plugin::new(path.clone(), image))
+        })
+    }
+
+    /// Dry run of the file at `path`: every problem an open would meet, without mapping or running
+    /// anything. `Err` only if the file cannot be read or is not ELF.
+    pub fn check(&self, path: impl AsRef<Path>) -> Result<Report, Error> {
+        let path = path.as_ref().to_path_buf();
+        if path.is_dir() {
+            return Err(Error::IsDirectory { path });
+        }
+        let bytes = std::fs::read(&path).map_err(|e| Error::Io { path: path.clone(), source: e })?;
+        self.check_in(path, &bytes)
+    }
+
+    /// Dry run of `bytes`: see [`Loader::check`].
+    pub fn check_bytes(&self, bytes: &[u8]) -> Result<Report, Error> {
+        self.check_in(PathBuf::from("<bytes>"), bytes)
+    }
+
+    fn check_in(&self, path: PathBuf, bytes: &[u8]) -> Result<Report, Error> {
+        let problems = dynplug_loader::check(bytes, &self.opts).map_err(|e| Error::from_load(path.clone(), e))?;
+        Ok(Report { problems: problems.into_iter().map(|e| Error::from_load(path.clone(), e)).collect() })
+    }
+}
+
+fn canonical(path: &Path) -> Result<PathBuf, Error> {
+    let c = std::fs::canonicalize(path).map_err(|e| Error::Io { path: path.to_path_buf(), source: e })?;
+    if c.is_dir() {
+        return Err(Error::IsDirectory { path: path.to_path_buf() });
+    }
+    Ok(c)
+}
+
+/// The whole file, mapped read-only for parsing (the segments are mapped separately).
+fn read_all(file: &File) -> Result<FileBytes, LoadError> {
+    FileBytes::new(file)
+}
+
+/// A file's bytes for parsing: a read-only mapping, or nothing for an empty file.
+enum FileBytes {
+    Mapped(memmap2::Mmap),
+    Empty,
+}
+
+impl FileBytes {
+    fn new(file: &File) -> Result<FileBytes, LoadError> {
+        let len = file.metadata()?.len();
+        if len == 0 {
+            return Ok(FileBytes::Empty);
+        }
+        // SAFETY: the mapping is private and read-only; if another process truncates the file
+        // while we parse, reads past the end fault (SIGBUS), as with every loader that maps files.
+        let m = unsafe { memmap2::Mmap::map(file) }?;
+        Ok(FileBytes::Mapped(m))
+    }
+}
+
+impl std::ops::Deref for FileBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            FileBytes::Mapped(m) => m,
+            FileBytes::Empty => &[],
+        }
+    }
+}

@@ -1,0 +1,57 @@
+//! `Plugin`: an opened plugin (Go's `*plugin.Plugin`).
+
+use std::path::{Path, PathBuf};
+
+use dynplug_loader::Image;
+
+use crate::error::Error;
+use crate::loader::Loader;
+use crate::symbol::Symbol;
+
+/// An opened plugin. Plugins are never closed: a `&'static Plugin` is valid for the life of the
+/// process, as are the [`Symbol`]s looked up in it.
+#[derive(Debug)]
+pub struct Plugin {
+    path: PathBuf,
+    image: Image,
+}
+
+impl Plugin {
+    pub(crate) fn new(path: PathBuf, image: Image) -> Plugin {
+        Plugin { path, image }
+    }
+
+    /// Go's `plugin.Open`: opens the shared object at `path` with the default [`Loader`].
+    ///
+    /// The same file opened again, by any spelling of its path, gives the same plugin, and its
+    /// initialisers run only the first time.
+    ///
+    /// # Safety
+    /// Runs the plugin's initialisers: the plugin's code is trusted once opened.
+    pub unsafe fn open(path: impl AsRef<Path>) -> Result<&'static Plugin, Error> {
+        // SAFETY: forwarded from the caller.
+        unsafe { Loader::new().open(path) }
+    }
+
+    /// Go's `(*Plugin).Lookup`: the exported function or variable `name`.
+    pub fn lookup(&self, name: &str) -> Result<Symbol, Error> {
+        match self.image.lookup(name) {
+            Some(addr) => Ok(Symbol::new(addr as usize)),
+            None => Err(Error::SymbolNotFound { path: self.path.clone(), symbol: name.to_string() }),
+        }
+    }
+
+    /// The canonical path the plugin is registered under (for [`Loader::open_bytes`], its name).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs the initialisers.
+    ///
+    /// # Safety
+    /// Exactly once per plugin (the registry sees to it).
+    pub(crate) unsafe fn initialise(&self) {
+        // SAFETY: forwarded: called once.
+        unsafe { self.image.run_initialisers() }
+    }
+}

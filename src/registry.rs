@@ -1,0 +1,93 @@
+//! The process-wide registry of plugins, keyed by canonical path (or by name for plugins opened
+//! from memory). It gives Go's semantics: one load per key, initialisers once, waiters wait.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
+use std::thread::{self, ThreadId};
+
+use crate::error::Error;
+use crate::plugin::Plugin;
+
+/// What a registry entry is keyed by.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Key {
+    /// A file, by canonical path.
+    File(PathBuf),
+    /// Bytes opened under a name.
+    Memory(String),
+}
+
+enum State {
+    /// Being loaded (no plugin code has run) by this thread.
+    Loading(ThreadId),
+    /// Its initialisers are running on this thread.
+    Initialising(ThreadId),
+    /// Open.
+    Ready(&'static Plugin),
+}
+
+struct Registry {
+    map: Mutex<HashMap<Key, State>>,
+    changed: Condvar,
+}
+
+fn registry() -> &'static Registry {
+    static R: OnceLock<Registry> = OnceLock::new();
+    R.get_or_init(|| Registry { map: Mutex::new(HashMap::new()), changed: Condvar::new() })
+}
+
+fn lock(r: &Registry) -> MutexGuard<'_, HashMap<Key, State>> {
+    // A panic while holding the lock leaves the map consistent (every update is one insert or
+    // remove), so a poisoned lock is still usable.
+    r.map.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Returns the plugin registered under `key`, or loads it with `load` and runs its initialisers.
+///
+/// `load` runs without the lock held and must not run any plugin code; `Plugin::initialise`
+/// runs the plugin's initialisers, also without the lock.
+pub(crate) fn open(
+    key: Key,
+    path: PathBuf,
+    load: impl FnOnce() -> Result<Plugin, Error>,
+) -> Result<&'static Plugin, Error> {
+    let r = registry();
+    let me = thread::current().id();
+    let mut map = lock(r);
+    loop {
+        match map.get(&key) {
+            Some(State::Ready(p)) => return Ok(p),
+            Some(State::Loading(t) | State::Initialising(t)) if *t == me => {
+                return Err(Error::RecursiveOpen { path });
+            }
+            Some(_) => map = r.changed.wait(map).unwrap_or_else(|p| p.into_inner()),
+            None => break,
+        }
+    }
+    map.insert(key.clone(), State::Loading(me));
+    drop(map);
+
+    let loaded = load();
+    let mut map = lock(r);
+    let plugin = match loaded {
+        Ok(p) => p,
+        Err(e) => {
+            // Nothing of the plugin ran: leave no trace, so a later open tries again.
+            map.remove(&key);
+            r.changed.notify_all();
+            return Err(e);
+        }
+    };
+    let plugin: &'static Plugin = Box::leak(Box::new(plugin));
+    map.insert(key.clone(), State::Initialising(me));
+    drop(map);
+
+    // SAFETY: this thread alone got here for this key, once: the initialisers run exactly once.
+    unsafe { plugin.initialise() };
+
+    let mut map = lock(r);
+    map.insert(key, State::Ready(plugin));
+    r.changed.notify_all();
+    Ok(plugin)
+}

@@ -1,0 +1,1 @@
+//! Crafted ELF shared objects, built in memory.
