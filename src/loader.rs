@@ -2,11 +2,9 @@
 
 use core::ffi::c_void;
 use std::collections::HashSet;
-use std::fs::File;
-use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
-use dynplug_loader::{Image, LoadError, Options, Policy};
+use dynplug_loader::{Image, Options, Policy};
 
 use crate::error::Error;
 use crate::plugin::Plugin;
@@ -16,6 +14,7 @@ use crate::registry::{self, Key};
 #[derive(Clone, Debug, Default)]
 pub struct Loader {
     opts: Options,
+    dirs: Vec<PathBuf>,
 }
 
 /// What a dry run ([`Loader::check`]) found.
@@ -59,6 +58,13 @@ impl Loader {
         self
     }
 
+    /// Adds a directory to search for libraries a plugin needs (after DT_RUNPATH, before
+    /// /etc/ld.so.cache and the default directories).
+    pub fn search_dir(mut self, dir: impl AsRef<Path>) -> Loader {
+        self.dirs.push(dir.as_ref().to_path_buf());
+        self
+    }
+
     /// Forbids plugins to import `names`; anything else in scope is allowed.
     pub fn deny_imports<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, names: I) -> Loader {
         let mut set = match self.opts.policy {
@@ -78,9 +84,7 @@ impl Loader {
         let given = path.as_ref();
         let canonical = canonical(given)?;
         registry::open(Key::File(canonical.clone()), canonical.clone(), || {
-            let file = File::open(&canonical).map_err(|e| Error::Io { path: canonical.clone(), source: e })?;
-            let bytes = read_all(&file).map_err(|e| Error::from_load(canonical.clone(), e))?;
-            let image = Image::load(&bytes, Some(file.as_fd()), &self.opts)
+            let image = Image::open(&canonical, &self.opts, &self.dirs)
                 .map_err(|e| Error::from_load(canonical.clone(), e))?;
             Ok(Plugin::new(canonical.clone(), image))
         })
@@ -94,7 +98,7 @@ impl Loader {
     pub unsafe fn open_bytes(&self, name: &str, bytes: &[u8]) -> Result<&'static Plugin, Error> {
         let path = PathBuf::from(name);
         registry::open(Key::Memory(name.to_string()), path.clone(), || {
-            let image = Image::load(bytes, None, &self.opts).map_err(|e| Error::from_load(path.clone(), e))?;
+            let image = Image::from_bytes(bytes, &self.opts, &self.dirs).map_err(|e| Error::from_load(path.clone(), e))?;
             Ok(Plugin::new(path.clone(), image))
         })
     }
@@ -129,36 +133,3 @@ fn canonical(path: &Path) -> Result<PathBuf, Error> {
     Ok(c)
 }
 
-/// The whole file, mapped read-only for parsing (the segments are mapped separately).
-fn read_all(file: &File) -> Result<FileBytes, LoadError> {
-    FileBytes::new(file)
-}
-
-/// A file's bytes for parsing: a read-only mapping, or nothing for an empty file.
-enum FileBytes {
-    Mapped(memmap2::Mmap),
-    Empty,
-}
-
-impl FileBytes {
-    fn new(file: &File) -> Result<FileBytes, LoadError> {
-        let len = file.metadata()?.len();
-        if len == 0 {
-            return Ok(FileBytes::Empty);
-        }
-        // SAFETY: the mapping is private and read-only; if another process truncates the file
-        // while we parse, reads past the end fault (SIGBUS), as with every loader that maps files.
-        let m = unsafe { memmap2::Mmap::map(file) }?;
-        Ok(FileBytes::Mapped(m))
-    }
-}
-
-impl std::ops::Deref for FileBytes {
-    type Target = [u8];
-    fn deref(&self) -> &[u8] {
-        match self {
-            FileBytes::Mapped(m) => m,
-            FileBytes::Empty => &[],
-        }
-    }
-}

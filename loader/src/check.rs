@@ -31,6 +31,6 @@ pub fn check(bytes: &[u8], opts: &Options) -> Result<Vec<LoadError>, LoadError> 
     }
     let bias = DRY_RUN_BIAS.wrapping_sub(obj.layout.span_lo);
     let mut mem = DryRun { view: obj.view(), written: Default::default() };
-    problems.extend(link(&obj, bias, opts, &modules, &mut mem, false, !foreign));
+    problems.extend(link(&obj, bias, opts, &modules, &mut mem, false, !foreign, obj.layout.tls.map_or(0, |_| crate::tls::FIRST_MODID)));
     Ok(problems)
 }

@@ -7,8 +7,11 @@
 mod check;
 pub mod elf;
 mod error;
+mod file;
+mod group;
 mod image;
 mod init;
+mod ldcache;
 mod link;
 mod map;
 pub mod object;
@@ -16,6 +19,8 @@ pub mod process;
 mod read;
 mod relocate;
 mod resolve;
+mod search;
+mod tls;
 pub mod symbols;
 
 pub use check::check;

@@ -21,7 +21,7 @@ pub struct Options {
 }
 
 /// Checks that every DT_NEEDED is satisfied by a module of the process.
-pub fn check_needed<B: AsRef<[u8]>>(obj: &Object<B>, modules: &[Module], problems: &mut Vec<LoadError>) {
+pub fn check_needed<B: AsRef<[u8]>>(obj: &Object<B>, modules: &[Module<'_>], problems: &mut Vec<LoadError>) {
     for name in obj.needed() {
         if !modules.iter().any(|m| m.is(name)) {
             problems.push(LoadError::MissingDependency(String::from_utf8_lossy(name).into_owned()));
@@ -35,10 +35,11 @@ pub fn link<B: AsRef<[u8]>>(
     obj: &Object<B>,
     bias: u64,
     opts: &Options,
-    modules: &[Module],
+    modules: &[Module<'_>],
     mem: &mut dyn Memory,
     live: bool,
     report_missing: bool,
+    tls_modid: u64,
 ) -> Vec<LoadError> {
     let (tab, refs) = match (obj.symtab(), obj.references()) {
         (Ok(t), Ok(r)) => (t, r),
@@ -46,6 +47,7 @@ pub fn link<B: AsRef<[u8]>>(
     };
     let scope = Scope { exports: &opts.exports, policy: &opts.policy, modules };
     let mut resolver = Resolver::new(&tab, &refs, bias, obj.dynamic.symbolic, scope, live);
+    resolver.own_modid = tls_modid;
     let d = &obj.dynamic;
     let mut r = Relocator::new(obj.machine, &obj.layout, obj.view(), bias, &mut resolver);
     r.apply(d.relr, d.rela, d.jmprel, mem);

@@ -10,8 +10,8 @@ const PT_DYNAMIC: u32 = 2;
 const PF_R: u32 = 4;
 
 /// A module loaded by the system (or the executable itself), with its dynamic symbol table.
-#[derive(Debug)]
-pub struct Module {
+#[derive(Clone, Debug)]
+pub struct Module<'a> {
     /// `dlpi_name` (empty for the executable).
     pub name: Vec<u8>,
     /// DT_SONAME, if any.
@@ -19,10 +19,14 @@ pub struct Module {
     /// Load bias.
     pub base: u64,
     /// Its symbol table, in its own memory.
-    pub tab: SymTab<'static>,
+    pub tab: SymTab<'a>,
+    /// TLS module id (0: none), as `__tls_get_addr` knows it.
+    pub tls_modid: u64,
+    /// This thread's TLS block of the module (system modules only; null if none).
+    pub tls_data: u64,
 }
 
-impl Module {
+impl Module<'_> {
     /// True if this module answers to the DT_NEEDED name `needed` (its soname or file name).
     pub fn is(&self, needed: &[u8]) -> bool {
         let file = self.name.rsplit(|&c| c == b'/').next().unwrap_or(&[]);
@@ -33,6 +37,8 @@ impl Module {
 /// One module as `dl_iterate_phdr` reports it.
 struct Raw {
     base: u64,
+    tls_modid: u64,
+    tls_data: u64,
     name: Vec<u8>,
     /// (p_type, p_flags, p_vaddr, p_memsz)
     phdrs: Vec<(u32, u32, u64, u64)>,
@@ -56,6 +62,8 @@ unsafe extern "C" fn collect(info: *mut libc::dl_phdr_info, _size: libc::size_t,
     };
     out.push(Raw {
         base: info.dlpi_addr,
+        tls_modid: info.dlpi_tls_modid as u64,
+        tls_data: info.dlpi_tls_data as u64,
         name,
         phdrs: phdrs.iter().map(|p| (p.p_type, p.p_flags, p.p_vaddr, p.p_memsz)).collect(),
     });
@@ -63,7 +71,7 @@ unsafe extern "C" fn collect(info: *mut libc::dl_phdr_info, _size: libc::size_t,
 }
 
 /// Every module in the process, the executable first, then its libraries in load order.
-pub fn modules() -> Vec<Module> {
+pub fn modules() -> Vec<Module<'static>> {
     let mut raw: Vec<Raw> = Vec::new();
     // SAFETY: `collect` matches the callback type and only touches `raw` through `data`.
     unsafe { libc::dl_iterate_phdr(Some(collect), &mut raw as *mut Vec<Raw> as *mut libc::c_void) };
@@ -95,7 +103,7 @@ fn ptr(raw: &Raw, d_ptr: u64) -> Option<u64> {
     }
 }
 
-fn module(raw: &Raw) -> Option<Module> {
+fn module(raw: &Raw) -> Option<Module<'static>> {
     let &(_, _, dvaddr, dmemsz) = raw.phdrs.iter().find(|p| p.0 == PT_DYNAMIC)?;
     let dynamic = rest(raw, raw.base.checked_add(dvaddr)?)?;
     let dynamic = dynamic.get(..usize::try_from(dmemsz).ok()?.min(dynamic.len()))?;
@@ -136,5 +144,7 @@ fn module(raw: &Raw) -> Option<Module> {
         soname,
         base: raw.base,
         tab: SymTab { syms, strtab, hash, versym, defs },
+        tls_modid: raw.tls_modid,
+        tls_data: raw.tls_data,
     })
 }

@@ -21,6 +21,8 @@ pub trait Memory {
     fn write(&mut self, vaddr: u64, w: Write);
     /// Runs the object's IFUNC resolver at run-time address `addr` (a dry run returns `addr`).
     fn call_ifunc(&mut self, addr: u64) -> u64;
+    /// True for the mapped image (false: a dry run, where nothing may be allocated or run).
+    fn live(&self) -> bool;
 }
 
 /// One RELA entry.
@@ -173,20 +175,27 @@ impl<'a, 'r> Relocator<'a, 'r> {
                 if !self.layout.executable(r.addend as u64) {
                     return self.problem(Malformed::CodeOutsideText { what: "IRELATIVE resolver", addr: r.addend as u64 });
                 }
-                self.deferred.push((r, kind, Def { addr, size: 0, local_ifunc: true }));
+                self.deferred.push((r, kind, Def { addr, local_ifunc: true, ..Def::default() }));
                 return;
             }
-            k if k.is_tls() => {
-                let name = self.machine.reloc_name(r.r_type);
-                return self.problem(Unsupported::Relocation { r_type: r.r_type, name, offset: r.offset });
-            }
             _ => {}
+        }
+        if kind == RelocKind::TlsDesc && !self.writable(r.offset, 16) {
+            return self.problem(Malformed::RelocationOutsideWritable { offset: r.offset });
+        }
+        if kind.is_tls() && r.sym == 0 {
+            // Local-dynamic and descriptors for the object's own block.
+            let def = Def { tls_modid: self.resolver.own_modid, ..Def::default() };
+            return self.tls(r, kind, def, mem);
         }
         let def = match self.resolver.resolve(r.sym) {
             Ok(d) => d,
             Err(Unresolved::Malformed(m)) => return self.problem(m),
             Err(Unresolved::Missing | Unresolved::Forbidden) => return,
         };
+        if kind.is_tls() {
+            return self.tls(r, kind, def, mem);
+        }
         if def.local_ifunc && kind != RelocKind::Size(width) {
             let resolver = def.addr.wrapping_sub(self.bias);
             if !self.layout.executable(resolver) {
@@ -196,6 +205,59 @@ impl<'a, 'r> Relocator<'a, 'r> {
             return;
         }
         self.formula(r, kind, def, mem);
+    }
+
+    /// The thread-local kinds: module id, offset in the block, offset from the thread pointer
+    /// (static TLS of system modules only), and TLS descriptors.
+    fn tls(&mut self, r: Rela, kind: RelocKind, def: Def, mem: &mut dyn Memory) {
+        let off = def.addr.wrapping_add(r.addend as u64);
+        let unsupported = |what| Unsupported::ThreadLocalStorage { what };
+        if def.tls_modid == 0 {
+            return self.problem(unsupported("TLS relocation against a module without TLS"));
+        }
+        let static_tp = |mem: &dyn Memory| {
+            let tp = if mem.live() { crate::tls::thread_pointer() } else { def.tls_data.wrapping_add(0x1000) };
+            def.tls_data.wrapping_add(off).wrapping_sub(tp)
+        };
+        let w64 = |value| Write { value, width: Width::W64 };
+        match kind {
+            RelocKind::TlsModule => mem.write(r.offset, w64(def.tls_modid)),
+            RelocKind::TlsOffset(w) => match compute(RelocKind::Absolute(w), false, &Inputs { s: def.addr, a: r.addend, ..Inputs::default() }) {
+                Ok(Some(v)) => mem.write(r.offset, v),
+                _ => {
+                    let name = self.machine.reloc_name(r.r_type);
+                    self.problem(Malformed::RelocationOverflow { name, offset: r.offset, value: i128::from(off) })
+                }
+            },
+            RelocKind::TlsTpOffset(w) => {
+                if def.tls_data == 0 || !cfg!(target_arch = "x86_64") {
+                    return self.problem(unsupported(
+                        "initial-exec TLS (TPOFF) against a module dynplug loaded: its block is not in the static TLS area",
+                    ));
+                }
+                let v = static_tp(mem);
+                let value = match w {
+                    Width::W64 => v,
+                    _ => u64::from(v as u32),
+                };
+                mem.write(r.offset, Write { value, width: w });
+            }
+            RelocKind::TlsDesc => {
+                if !cfg!(target_arch = "x86_64") {
+                    return self.problem(unsupported("TLS descriptors on this machine"));
+                }
+                let (resolver, arg) = if def.tls_data != 0 {
+                    (crate::tls::tlsdesc_static(), static_tp(mem))
+                } else if mem.live() {
+                    (crate::tls::tlsdesc_dynamic(), crate::tls::leak_index(def.tls_modid, off))
+                } else {
+                    (crate::tls::tlsdesc_dynamic(), off)
+                };
+                mem.write(r.offset, w64(resolver));
+                mem.write(r.offset.wrapping_add(8), w64(arg));
+            }
+            _ => {}
+        }
     }
 
     fn formula(&mut self, r: Rela, kind: RelocKind, def: Def, mem: &mut dyn Memory) {
@@ -244,6 +306,9 @@ impl Memory for Live {
         // mapped, and fully relocated by now (IFUNCs run last).
         unsafe { crate::resolve::call_resolver(addr) }
     }
+    fn live(&self) -> bool {
+        true
+    }
 }
 
 /// A dry run's memory: writes kept aside, reads fall back on the file's bytes (zero in .bss).
@@ -266,5 +331,8 @@ impl Memory for DryRun<'_> {
     }
     fn call_ifunc(&mut self, addr: u64) -> u64 {
         addr
+    }
+    fn live(&self) -> bool {
+        false
     }
 }

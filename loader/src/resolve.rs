@@ -40,7 +40,7 @@ pub struct Scope<'a> {
     /// The import policy.
     pub policy: &'a Policy,
     /// Modules of the process, in search order.
-    pub modules: &'a [Module],
+    pub modules: &'a [Module<'a>],
 }
 
 /// What a symbol reference binds to.
@@ -53,6 +53,12 @@ pub struct Def {
     /// The address is an IFUNC resolver of the object being loaded: call it after the other
     /// relocations, then use its result.
     pub local_ifunc: bool,
+    /// For a thread-local symbol (`addr` is then its offset in the block): the TLS module id of
+    /// the defining module.
+    pub tls_modid: u64,
+    /// For a thread-local symbol of a system module: this thread's block of that module (0 if the
+    /// module is dynplug's).
+    pub tls_data: u64,
 }
 
 /// Why a symbol did not resolve.
@@ -72,6 +78,8 @@ pub struct Resolver<'a> {
     refs: &'a Versions<'a>,
     bias: u64,
     symbolic: bool,
+    /// TLS module id of the object itself (0: it has no PT_TLS).
+    pub own_modid: u64,
     scope: Scope<'a>,
     /// Call the IFUNC resolvers of process modules (false in a dry run: no code runs).
     live: bool,
@@ -85,7 +93,7 @@ pub struct Resolver<'a> {
 impl<'a> Resolver<'a> {
     /// A resolver for the object whose table is `tab`, loaded at `bias`.
     pub fn new(tab: &'a SymTab<'a>, refs: &'a Versions<'a>, bias: u64, symbolic: bool, scope: Scope<'a>, live: bool) -> Self {
-        Resolver { tab, refs, bias, symbolic, scope, live, cache: HashMap::new(), missing: Vec::new(), forbidden: Vec::new() }
+        Resolver { tab, refs, bias, symbolic, own_modid: 0, scope, live, cache: HashMap::new(), missing: Vec::new(), forbidden: Vec::new() }
     }
 
     /// The symbol `index` of the object.
@@ -104,8 +112,11 @@ impl<'a> Resolver<'a> {
     }
 
     fn own(&self, sym: &Sym) -> Def {
+        if sym.is_tls() {
+            return Def { addr: sym.value, size: sym.size, tls_modid: self.own_modid, ..Def::default() };
+        }
         let addr = if sym.shndx == SHN_ABS { sym.value } else { self.bias.wrapping_add(sym.value) };
-        Def { addr, size: sym.size, local_ifunc: sym.is_ifunc() }
+        Def { addr, size: sym.size, local_ifunc: sym.is_ifunc(), ..Def::default() }
     }
 
     fn lookup(&mut self, index: u32) -> Result<Def, Unresolved> {
@@ -135,11 +146,19 @@ impl<'a> Resolver<'a> {
             return Err(Unresolved::Forbidden);
         }
         if let Some(addr) = exported {
-            return Ok(Def { addr, size: 0, local_ifunc: false });
+            return Ok(Def { addr, ..Def::default() });
+        }
+        if name == b"__tls_get_addr" {
+            // The system's knows nothing of dynplug's modules; dynplug's forwards the others.
+            return Ok(Def { addr: crate::tls::tls_get_addr as *const () as usize as u64, ..Def::default() });
         }
         let key = Name::new(name);
         for m in self.scope.modules {
             if let Some((_, d)) = m.tab.find(&key, want) {
+                if d.is_tls() {
+                    let (tls_modid, tls_data) = (m.tls_modid, m.tls_data);
+                    return Ok(Def { addr: d.value, size: d.size, tls_modid, tls_data, ..Def::default() });
+                }
                 let mut addr = if d.shndx == SHN_ABS { d.value } else { m.base.wrapping_add(d.value) };
                 if d.is_ifunc() && self.live {
                     // SAFETY: the symbol is an IFUNC resolver of a module the system loaded and
@@ -147,7 +166,7 @@ impl<'a> Resolver<'a> {
                     // beyond what the ABI allows to be absent (glibc passes none on x86_64).
                     addr = unsafe { call_resolver(addr) };
                 }
-                return Ok(Def { addr, size: d.size, local_ifunc: false });
+                return Ok(Def { addr, size: d.size, ..Def::default() });
             }
         }
         if sym.is_defined() {

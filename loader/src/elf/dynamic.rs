@@ -143,9 +143,7 @@ impl Dynamic {
         if flags & d::DF_TEXTREL != 0 {
             return Err(Unsupported::TextRelocations.into());
         }
-        if flags & d::DF_STATIC_TLS != 0 {
-            return Err(Unsupported::ThreadLocalStorage { what: "static TLS model (DF_STATIC_TLS)" }.into());
-        }
+        // DF_STATIC_TLS is only a hint: each TPOFF relocation is checked when applied.
         out.symbolic |= flags & d::DF_SYMBOLIC != 0;
         if out.flags_1 & d::DF_1_NOOPEN != 0 {
             return Err(Unsupported::NoOpen.into());

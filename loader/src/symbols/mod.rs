@@ -65,16 +65,16 @@ impl Sym {
     pub fn binds_locally(&self) -> bool {
         self.bind() == s::STB_LOCAL || matches!(self.visibility(), s::STV_HIDDEN | s::STV_INTERNAL)
     }
-    /// A definition other modules may bind to or look up: defined, global/weak/unique, default or
-    /// protected visibility, an accepted type, and a value (unless absolute or TLS).
+    /// A definition other modules may bind to: defined, global/weak/unique, default or protected
+    /// visibility, an accepted type (TLS included), and a value (unless absolute or TLS).
     pub fn is_export(&self) -> bool {
         let bind_ok = matches!(self.bind(), s::STB_GLOBAL | s::STB_WEAK | STB_GNU_UNIQUE);
         let vis_ok = matches!(self.visibility(), s::STV_DEFAULT | s::STV_PROTECTED);
         let kind_ok = matches!(
             self.kind(),
-            s::STT_NOTYPE | s::STT_OBJECT | s::STT_FUNC | s::STT_COMMON | STT_GNU_IFUNC
+            s::STT_NOTYPE | s::STT_OBJECT | s::STT_FUNC | s::STT_COMMON | s::STT_TLS | STT_GNU_IFUNC
         );
-        let value_ok = self.value != 0 || self.shndx == SHN_ABS;
+        let value_ok = self.value != 0 || self.shndx == SHN_ABS || self.is_tls();
         self.is_defined() && bind_ok && vis_ok && kind_ok && value_ok
     }
     /// Weak binding.

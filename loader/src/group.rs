@@ -1,0 +1,291 @@
+//! Loading a plugin together with the libraries it needs that the process does not have yet.
+//!
+//! Libraries the system already loaded satisfy their DT_NEEDED entries; the C runtime is never
+//! mapped twice. Others are found as glibc finds them, loaded once per process and shared by
+//! every plugin that needs them.
+
+use std::fs::File;
+use std::os::fd::AsFd;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use dynplug_arch::Machine;
+
+use crate::elf::view::View;
+use crate::error::LoadError;
+use crate::file::FileBytes;
+use crate::image::page_size;
+use crate::link::{initialisers, link, Options};
+use crate::map::{Mapping, Source};
+use crate::object::{symtab_in, Object};
+use crate::process::{self, Module};
+use crate::relocate::Live;
+use crate::search::{candidates, Requester};
+
+/// Names of the C runtime: always the process's own copy (glibc folded these into libc.so.6).
+const C_RUNTIME: &[&[u8]] = &[
+    b"libc.so.6",
+    b"ld-linux-x86-64.so.2",
+    b"ld-linux-aarch64.so.1",
+    b"libpthread.so.0",
+    b"libdl.so.2",
+    b"librt.so.1",
+    b"libutil.so.1",
+    b"libanl.so.1",
+];
+
+/// A dependency dynplug loaded, for the rest of the process.
+struct Shared {
+    path: PathBuf,
+    module: Module<'static>,
+}
+
+static SHARED: Mutex<Vec<Shared>> = Mutex::new(Vec::new());
+
+fn shared() -> MutexGuard<'static, Vec<Shared>> {
+    SHARED.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Where the bytes of an object come from.
+pub enum Input<'a> {
+    /// A file, by canonical path.
+    File(&'a Path),
+    /// Bytes in memory.
+    Bytes(&'a [u8]),
+}
+
+enum Bytes<'a> {
+    File(FileBytes),
+    Borrowed(&'a [u8]),
+}
+
+impl AsRef<[u8]> for Bytes<'_> {
+    fn as_ref(&self) -> &[u8] {
+        match self {
+            Bytes::File(f) => f.as_ref(),
+            Bytes::Borrowed(b) => b,
+        }
+    }
+}
+
+/// One object of the group being loaded.
+struct New<'a> {
+    path: Option<PathBuf>,
+    file: Option<File>,
+    obj: Object<Bytes<'a>>,
+}
+
+impl New<'_> {
+    fn requester(&self) -> Requester {
+        let string = |o: Option<u64>| o.and_then(|o| self.obj.string(o).ok()).map(<[u8]>::to_vec);
+        Requester {
+            origin: self.path.as_ref().and_then(|p| p.parent()).map(Path::to_path_buf),
+            rpath: string(self.obj.dynamic.rpath),
+            runpath: string(self.obj.dynamic.runpath),
+        }
+    }
+
+    fn answers_to(&self, needed: &[u8]) -> bool {
+        let soname = self.obj.dynamic.soname.and_then(|s| self.obj.string(s).ok());
+        let file = self.path.as_ref().and_then(|p| p.file_name()).map(|f| f.as_bytes());
+        soname == Some(needed) || file == Some(needed)
+    }
+
+    fn name(&self) -> String {
+        self.path.as_ref().map_or_else(|| "<bytes>".to_string(), |p| p.display().to_string())
+    }
+}
+
+fn open_file<'a>(path: &Path, want: Option<Machine>) -> Result<New<'a>, LoadError> {
+    let file = File::open(path)?;
+    let bytes = FileBytes::new(&file)?;
+    let obj = Object::parse(Bytes::File(bytes), want, page_size())?;
+    Ok(New { path: Some(path.to_path_buf()), file: Some(file), obj })
+}
+
+/// Finds the library `name` that `req` asks for: the first candidate that is an ELF object for
+/// this machine (glibc skips files of other machines the same way).
+fn find<'a>(name: &[u8], who: &New<'_>, extra: &[PathBuf], want: Option<Machine>) -> Result<New<'a>, LoadError> {
+    let tried = candidates(name, &who.requester(), extra);
+    for p in &tried {
+        if !p.is_file() {
+            continue;
+        }
+        let Ok(c) = std::fs::canonicalize(p) else { continue };
+        match open_file(&c, want) {
+            Ok(n) => return Ok(n),
+            Err(LoadError::WrongArchitecture { .. } | LoadError::NotElf) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    let looked: Vec<String> = tried.iter().map(|p| p.display().to_string()).collect();
+    Err(LoadError::MissingDependency(format!(
+        "{} (needed by {}; looked in: {})",
+        String::from_utf8_lossy(name),
+        who.name(),
+        looked.join(", ")
+    )))
+}
+
+/// True if a module of the process (or the C runtime, when libc is present) satisfies `needed`.
+fn in_process(needed: &[u8], modules: &[Module<'_>]) -> bool {
+    if modules.iter().any(|m| m.is(needed)) {
+        return true;
+    }
+    C_RUNTIME.contains(&needed) && modules.iter().any(|m| m.is(b"libc.so.6"))
+}
+
+/// The objects of a group in breadth-first order: the root first, then the libraries it needs
+/// that are neither in the process nor already shared.
+fn collect<'a>(
+    root: New<'a>,
+    modules: &[Module<'_>],
+    shared: &[Shared],
+    extra: &[PathBuf],
+    want: Option<Machine>,
+) -> Result<(Vec<New<'a>>, Vec<usize>), LoadError> {
+    let mut group = vec![root];
+    let mut reused = Vec::new();
+    let mut i = 0;
+    while i < group.len() {
+        let needed: Vec<Vec<u8>> = group[i].obj.needed().map(<[u8]>::to_vec).collect();
+        for name in needed {
+            if in_process(&name, modules) || group.iter().any(|n| n.answers_to(&name)) {
+                continue;
+            }
+            if let Some(k) = shared.iter().position(|s| s.module.is(&name)) {
+                if !reused.contains(&k) {
+                    reused.push(k);
+                }
+                continue;
+            }
+            let n = find(&name, &group[i], extra, want)?;
+            let path = n.path.clone().unwrap_or_default();
+            if let Some(k) = shared.iter().position(|s| s.path == path) {
+                if !reused.contains(&k) {
+                    reused.push(k);
+                }
+            } else if !group.iter().any(|g| g.path.as_deref() == Some(&path)) {
+                group.push(n);
+            }
+            if group.len() > 4096 {
+                return Err(crate::Malformed::TooMany { what: "dependency", count: group.len() as u64 }.into());
+            }
+        }
+        i += 1;
+    }
+    Ok((group, reused))
+}
+
+/// A loaded plugin: its image facts, and every initialiser to run (dependencies first).
+pub struct Loaded {
+    /// The plugin's own module.
+    pub module: Module<'static>,
+    /// Machine.
+    pub machine: Machine,
+    /// Initialisers of the plugin and of the dependencies loaded for it, in the order to run.
+    pub inits: Vec<u64>,
+}
+
+/// Loads the plugin `input` and the libraries it needs.
+pub fn load(input: Input<'_>, opts: &Options, extra: &[PathBuf]) -> Result<Loaded, LoadError> {
+    let want = Machine::host();
+    let root = match input {
+        Input::File(p) => open_file(p, want)?,
+        Input::Bytes(b) => New { path: None, file: None, obj: Object::parse(Bytes::Borrowed(b), want, page_size())? },
+    };
+    let modules = process::modules();
+    let tga = crate::symbols::Name::new(b"__tls_get_addr");
+    if let Some((m, (_, d))) = modules.iter().find_map(|m| Some((m, m.tab.find(&tga, None)?))) {
+        crate::tls::set_system(m.base.wrapping_add(d.value));
+    }
+    // One load at a time: dependencies are shared, so two loads must not both map one.
+    let mut shared = shared();
+    let (group, reused) = collect(root, &modules, &shared, extra, want)?;
+    for n in &group {
+        n.obj.symtab()?;
+        n.obj.references()?;
+    }
+    let mut maps = Vec::with_capacity(group.len());
+    for n in &group {
+        let source = match (&n.file, &n.obj) {
+            (Some(f), _) => Source::File(f.as_fd()),
+            (None, o) => Source::Bytes(o.bytes()),
+        };
+        maps.push(Mapping::new(&n.obj.layout, source).map_err(LoadError::Map)?);
+    }
+    // Scope: the process's global modules, then the plugin, then its libraries (dlopen's local
+    // scope, breadth-first; libraries shared with earlier plugins come before new ones).
+    let mut scope: Vec<Module<'_>> = modules.clone();
+    let mut modids = Vec::with_capacity(group.len());
+    for (n, m) in group.iter().zip(&maps) {
+        modids.push(n.obj.layout.tls.map_or(0, |t| {
+            crate::tls::register(crate::tls::TlsImage {
+                init: m.bias.wrapping_add(t.vaddr),
+                filesz: t.filesz,
+                memsz: t.memsz,
+                align: t.align,
+            })
+        }));
+    }
+    for (i, (n, m)) in group.iter().zip(&maps).enumerate() {
+        // SAFETY: the object is mapped at m.bias (just above) and stays mapped while `scope` lives.
+        let view = unsafe { View::mapped(m.bias, &n.obj.layout.loads) };
+        let tab = symtab_in(view, &n.obj.dynamic, n.obj.nsyms)?;
+        let name = n.path.as_ref().map(|p| p.as_os_str().as_bytes().to_vec()).unwrap_or_default();
+        let soname = n.obj.dynamic.soname.and_then(|s| n.obj.string(s).ok()).map(<[u8]>::to_vec);
+        scope.push(Module { name, soname, base: m.bias, tab, tls_modid: modids.get(i).copied().unwrap_or(0), tls_data: 0 });
+        if i == 0 {
+            scope.extend(reused.iter().filter_map(|&k| shared.get(k)).map(|s| s.module.clone()));
+        }
+    }
+    let mut inits = Vec::new();
+    for ((n, m), &modid) in group.iter().zip(&maps).zip(&modids).rev() {
+        let mut mem = Live { bias: m.bias };
+        let problems = link(&n.obj, m.bias, opts, &scope, &mut mem, true, true, modid);
+        if let Some(e) = problems.into_iter().next() {
+            return Err(in_module(e, n, group.len()));
+        }
+        let mine = initialisers(&n.obj, m.bias, &mem).map_err(|e| in_module(e, n, group.len()))?;
+        inits.extend(mine);
+    }
+    for (n, m) in group.iter().zip(&maps) {
+        if let Some(relro) = n.obj.layout.relro {
+            m.protect_relro(relro, n.obj.layout.page).map_err(LoadError::Map)?;
+        }
+    }
+    // Success: every image stays mapped for the rest of the process.
+    drop(scope);
+    let mut root = None;
+    for ((n, m), modid) in group.iter().zip(maps).zip(modids) {
+        let bias = m.leak();
+        let loads: &'static [_] = Box::leak(n.obj.layout.loads.clone().into_boxed_slice());
+        // SAFETY: mapped at `bias` and never unmapped (leaked just above).
+        let view = unsafe { View::mapped(bias, loads) };
+        let tab = symtab_in(view, &n.obj.dynamic, n.obj.nsyms)?;
+        let name = n.path.as_ref().map(|p| p.as_os_str().as_bytes().to_vec()).unwrap_or_default();
+        let soname = n.obj.dynamic.soname.and_then(|s| n.obj.string(s).ok()).map(<[u8]>::to_vec);
+        let module = Module { name, soname, base: bias, tab, tls_modid: modid, tls_data: 0 };
+        if root.is_none() {
+            root = Some(module);
+        } else {
+            shared.push(Shared { path: n.path.clone().unwrap_or_default(), module });
+        }
+    }
+    let module = root.ok_or(LoadError::Malformed(crate::Malformed::NoLoadSegments))?;
+    Ok(Loaded { module, machine: group.first().map_or(Machine::X86_64, |n| n.obj.machine), inits })
+}
+
+/// Names the dependency an error came from, when it is not the plugin itself.
+fn in_module(e: LoadError, n: &New<'_>, group: usize) -> LoadError {
+    if group <= 1 || n.path.is_none() {
+        return e;
+    }
+    let name = n.name();
+    match e {
+        LoadError::UndefinedSymbols(s) => LoadError::UndefinedSymbols(s.into_iter().map(|x| format!("{x} (in {name})")).collect()),
+        LoadError::ImportsNotAllowed(s) => LoadError::ImportsNotAllowed(s.into_iter().map(|x| format!("{x} (in {name})")).collect()),
+        other => other,
+    }
+}

@@ -1,0 +1,83 @@
+//! `/etc/ld.so.cache`, read directly (glibc's "glibc-ld.so.cache1.1" format): soname → path.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use crate::read;
+
+const MAGIC: &[u8] = b"glibc-ld.so.cache1.1";
+/// Old-format prefix some caches still carry before the new one.
+const OLD_MAGIC: &[u8] = b"ld.so-1.7.0";
+/// `FLAG_ELF_LIBC6`.
+const FLAG_ELF_LIBC6: u32 = 0x0003;
+/// `FLAG_X8664_LIB64`.
+const FLAG_X8664_LIB64: u32 = 0x0300;
+/// `FLAG_AARCH64_LIB64`.
+const FLAG_AARCH64_LIB64: u32 = 0x0a00;
+const ENTRY: u64 = 24;
+const HEADER: u64 = 48;
+
+/// The cache's entries for this machine: soname → path (first entry wins, as in glibc).
+pub fn lookup(name: &[u8]) -> Option<PathBuf> {
+    static CACHE: OnceLock<HashMap<Vec<u8>, PathBuf>> = OnceLock::new();
+    CACHE
+        .get_or_init(|| std::fs::read("/etc/ld.so.cache").map(|b| parse(&b)).unwrap_or_default())
+        .get(name)
+        .cloned()
+}
+
+/// Parses a cache file; anything malformed yields fewer entries, never a panic.
+pub fn parse(b: &[u8]) -> HashMap<Vec<u8>, PathBuf> {
+    let mut out = HashMap::new();
+    let start = if b.starts_with(MAGIC) {
+        0
+    } else if b.starts_with(OLD_MAGIC) {
+        // Old header: magic (11) + nlibs (4), entries of 12 bytes, then the new header aligned.
+        let n = u64::from(read::u32_at(b, 12).unwrap_or(0));
+        let off = 16u64.saturating_add(n.saturating_mul(12));
+        let off = (off + 7) & !7;
+        match b.get(usize::try_from(off).unwrap_or(usize::MAX)..) {
+            Some(rest) if rest.starts_with(MAGIC) => off,
+            _ => return out,
+        }
+    } else {
+        return out;
+    };
+    let Some(n) = read::u32_at(b, start + 20) else { return out };
+    let want = if cfg!(target_arch = "aarch64") { FLAG_AARCH64_LIB64 } else { FLAG_X8664_LIB64 };
+    for i in 0..u64::from(n) {
+        let Some(e) = read::slice_at(b, start + HEADER + i * ENTRY, ENTRY) else { break };
+        let (Some(flags), Some(key), Some(value)) = (read::u32_at(e, 0), read::u32_at(e, 4), read::u32_at(e, 8))
+        else {
+            break;
+        };
+        if flags & 0xff != FLAG_ELF_LIBC6 || flags & 0xff00 != want {
+            continue;
+        }
+        // In the new format, string offsets count from the start of the new header.
+        let (Some(k), Some(v)) = (read::cstr_at(b, start + u64::from(key)), read::cstr_at(b, start + u64::from(value)))
+        else {
+            continue;
+        };
+        use std::os::unix::ffi::OsStrExt;
+        out.entry(k.to_vec()).or_insert_with(|| PathBuf::from(std::ffi::OsStr::from_bytes(v)));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn system_cache_knows_libc() {
+        // Every glibc system has libc.so.6 in its cache, pointing at a file that exists.
+        let p = super::lookup(b"libc.so.6").expect("libc.so.6 in /etc/ld.so.cache");
+        assert!(p.exists(), "{}", p.display());
+    }
+
+    #[test]
+    fn garbage_gives_nothing() {
+        assert!(super::parse(b"glibc-ld.so.cache1.1\xff\xff\xff\xff").is_empty());
+        assert!(super::parse(b"not a cache").is_empty());
+    }
+}

@@ -1,0 +1,77 @@
+//! Finding a DT_NEEDED library as glibc does: DT_RPATH (when there is no DT_RUNPATH),
+//! LD_LIBRARY_PATH, DT_RUNPATH, the loader's own directories, /etc/ld.so.cache, then the default
+//! directories; `$ORIGIN`, `$LIB` and `$PLATFORM` expanded.
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use crate::ldcache;
+
+/// The default directories, after the cache.
+const DEFAULT_DIRS: &[&str] = &["/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64", "/lib", "/usr/lib"];
+
+/// What the object asking for a library says about where to look.
+#[derive(Clone, Debug, Default)]
+pub struct Requester {
+    /// Directory of the requesting object (for `$ORIGIN`), if it came from a file.
+    pub origin: Option<PathBuf>,
+    /// Its DT_RPATH.
+    pub rpath: Option<Vec<u8>>,
+    /// Its DT_RUNPATH.
+    pub runpath: Option<Vec<u8>>,
+}
+
+fn expand(dir: &[u8], origin: Option<&Path>) -> Option<PathBuf> {
+    let mut s = dir.to_vec();
+    for (token, value) in [
+        ("$ORIGIN", origin.map(|o| o.as_os_str().as_bytes().to_vec())),
+        ("${ORIGIN}", origin.map(|o| o.as_os_str().as_bytes().to_vec())),
+        ("$LIB", Some(b"lib/x86_64-linux-gnu".to_vec())),
+        ("${LIB}", Some(b"lib/x86_64-linux-gnu".to_vec())),
+        ("$PLATFORM", Some(std::env::consts::ARCH.as_bytes().to_vec())),
+        ("${PLATFORM}", Some(std::env::consts::ARCH.as_bytes().to_vec())),
+    ] {
+        let t = token.as_bytes();
+        while let Some(at) = s.windows(t.len()).position(|w| w == t) {
+            // A path naming $ORIGIN of an object without a file is skipped, as glibc does.
+            let v = value.clone()?;
+            s.splice(at..at + t.len(), v);
+        }
+    }
+    if s.is_empty() {
+        return None;
+    }
+    Some(PathBuf::from(OsStr::from_bytes(&s)))
+}
+
+fn split(list: &[u8], origin: Option<&Path>) -> Vec<PathBuf> {
+    list.split(|&c| c == b':' || c == b';').filter_map(|d| expand(d, origin)).collect()
+}
+
+/// Every candidate path for `name`, in glibc's order.
+pub fn candidates(name: &[u8], req: &Requester, extra: &[PathBuf]) -> Vec<PathBuf> {
+    let origin = req.origin.as_deref();
+    if name.contains(&b'/') {
+        return expand(name, origin).into_iter().collect();
+    }
+    let mut dirs = Vec::new();
+    if req.runpath.is_none() {
+        if let Some(r) = &req.rpath {
+            dirs.extend(split(r, origin));
+        }
+    }
+    if let Some(l) = std::env::var_os("LD_LIBRARY_PATH") {
+        dirs.extend(split(l.as_bytes(), None));
+    }
+    if let Some(r) = &req.runpath {
+        dirs.extend(split(r, origin));
+    }
+    dirs.extend(extra.iter().cloned());
+    let mut out: Vec<PathBuf> = dirs.into_iter().map(|d| d.join(OsStr::from_bytes(name))).collect();
+    if let Some(p) = ldcache::lookup(name) {
+        out.push(p);
+    }
+    out.extend(DEFAULT_DIRS.iter().map(|d| Path::new(d).join(OsStr::from_bytes(name))));
+    out
+}

@@ -1,0 +1,219 @@
+//! Thread-local storage of modules dynplug loaded: module ids, per-thread blocks made on first
+//! use from the module's TLS image, dynplug's own `__tls_get_addr`, and a TLS descriptor resolver.
+//!
+//! The system's `__tls_get_addr` knows nothing of dynplug's modules, so their imports of it bind
+//! to [`tls_get_addr`], which serves dynplug's module ids and forwards the others to the system.
+
+use std::alloc::{self, Layout};
+use std::cell::RefCell;
+use std::sync::{OnceLock, RwLock};
+
+/// dynplug's module ids start here, far above any id glibc hands out.
+pub const FIRST_MODID: u64 = 1 << 40;
+
+/// A module's TLS initialisation image.
+#[derive(Clone, Copy, Debug)]
+pub struct TlsImage {
+    /// Run-time address of `.tdata`.
+    pub init: u64,
+    /// Bytes of `.tdata`.
+    pub filesz: u64,
+    /// Whole block (`.tdata` + `.tbss`).
+    pub memsz: u64,
+    /// Alignment.
+    pub align: u64,
+}
+
+static IMAGES: RwLock<Vec<TlsImage>> = RwLock::new(Vec::new());
+
+/// Registers a module's TLS image and returns its module id.
+pub fn register(image: TlsImage) -> u64 {
+    let mut v = IMAGES.write().unwrap_or_else(|p| p.into_inner());
+    v.push(image);
+    FIRST_MODID + (v.len() as u64 - 1)
+}
+
+/// One thread's blocks, freed when the thread exits.
+struct Blocks(Vec<(*mut u8, Layout)>);
+
+impl Drop for Blocks {
+    fn drop(&mut self) {
+        for &(p, l) in &self.0 {
+            if !p.is_null() {
+                // SAFETY: allocated below with exactly this layout, freed once.
+                unsafe { alloc::dealloc(p, l) };
+            }
+        }
+    }
+}
+
+thread_local! {
+    static BLOCKS: RefCell<Blocks> = const { RefCell::new(Blocks(Vec::new())) };
+}
+
+/// This thread's block of dynplug module `modid`, made on first use.
+fn block(modid: u64) -> *mut u8 {
+    let Ok(index) = usize::try_from(modid - FIRST_MODID) else { return std::ptr::null_mut() };
+    BLOCKS.with(|b| {
+        let mut b = b.borrow_mut();
+        if let Some(&(p, _)) = b.0.get(index) {
+            if !p.is_null() {
+                return p;
+            }
+        }
+        let Some(img) = IMAGES.read().unwrap_or_else(|p| p.into_inner()).get(index).copied() else {
+            return std::ptr::null_mut();
+        };
+        let (Ok(size), Ok(align)) = (usize::try_from(img.memsz.max(1)), usize::try_from(img.align.max(1))) else {
+            return std::ptr::null_mut();
+        };
+        let Ok(layout) = Layout::from_size_align(size, align) else { return std::ptr::null_mut() };
+        // SAFETY: the layout has a non-zero size.
+        let p = unsafe { alloc::alloc_zeroed(layout) };
+        if p.is_null() {
+            alloc::handle_alloc_error(layout);
+        }
+        // SAFETY: `.tdata` (filesz ≤ memsz bytes at `init`) is mapped in the module's image, and
+        // the new block has room for memsz bytes.
+        unsafe { std::ptr::copy_nonoverlapping(img.init as *const u8, p, img.filesz.min(img.memsz) as usize) };
+        if b.0.len() <= index {
+            b.0.resize(index + 1, (std::ptr::null_mut(), Layout::new::<u8>()));
+        }
+        if let Some(slot) = b.0.get_mut(index) {
+            *slot = (p, layout);
+        }
+        p
+    })
+}
+
+/// The system's `__tls_get_addr`, for module ids that are not dynplug's.
+static SYSTEM_TLS_GET_ADDR: OnceLock<u64> = OnceLock::new();
+
+/// Records the system's `__tls_get_addr` (found in the process's modules).
+pub fn set_system(addr: u64) {
+    let _ = SYSTEM_TLS_GET_ADDR.set(addr);
+}
+
+/// `tls_index` as the ABI defines it: module id and offset.
+#[repr(C)]
+pub struct TlsIndex {
+    module: u64,
+    offset: u64,
+}
+
+/// dynplug's `__tls_get_addr`: the address of a TLS variable for the calling thread.
+///
+/// # Safety
+/// `ti` must point at a `tls_index` written by a DTPMOD/DTPOFF relocation pair.
+pub unsafe extern "C" fn tls_get_addr(ti: *const TlsIndex) -> *mut u8 {
+    // SAFETY: the caller passes a valid tls_index (compiler-generated code does).
+    let ti = unsafe { &*ti };
+    if ti.module >= FIRST_MODID {
+        return block(ti.module).wrapping_add(ti.offset as usize);
+    }
+    match SYSTEM_TLS_GET_ADDR.get() {
+        Some(&f) => {
+            // SAFETY: the system's __tls_get_addr, called with the tls_index it understands.
+            let f: unsafe extern "C" fn(*const TlsIndex) -> *mut u8 = unsafe { std::mem::transmute(f as usize) };
+            // SAFETY: as above.
+            unsafe { f(ti) }
+        }
+        None => std::ptr::null_mut(),
+    }
+}
+
+/// The thread pointer (`%fs:0` on x86_64).
+#[cfg(target_arch = "x86_64")]
+pub fn thread_pointer() -> u64 {
+    let tp: u64;
+    // SAFETY: on x86_64 Linux, %fs:0 holds the thread pointer itself (TLS variant II).
+    unsafe { std::arch::asm!("mov {}, fs:0", out(reg) tp, options(nostack, readonly, preserves_flags)) };
+    tp
+}
+
+/// The thread pointer (`tpidr_el0` on aarch64).
+#[cfg(target_arch = "aarch64")]
+pub fn thread_pointer() -> u64 {
+    let tp: u64;
+    // SAFETY: reading tpidr_el0 has no side effects.
+    unsafe { std::arch::asm!("mrs {}, tpidr_el0", out(reg) tp, options(nostack, nomem, preserves_flags)) };
+    tp
+}
+
+/// Called by the TLS descriptor resolver: the variable's offset from the thread pointer.
+extern "C" fn tlsdesc_slow(arg: *const TlsIndex) -> u64 {
+    // SAFETY: `arg` is the leaked tls_index the descriptor was made with.
+    let p = unsafe { tls_get_addr(arg) };
+    (p as u64).wrapping_sub(thread_pointer())
+}
+
+#[cfg(target_arch = "x86_64")]
+std::arch::global_asm!(
+    // TLS descriptor resolver for dynplug's modules: %rax points at the descriptor
+    // (resolver, arg); return in %rax the variable's offset from %fs:0. Every other register is
+    // preserved: the general-purpose ones the C ABI lets a call clobber, and the x87/SSE state.
+    ".globl dynplug_tlsdesc_dynamic",
+    ".hidden dynplug_tlsdesc_dynamic",
+    "dynplug_tlsdesc_dynamic:",
+    "push rbp",
+    "mov rbp, rsp",
+    "push rcx",
+    "push rdx",
+    "push rsi",
+    "push rdi",
+    "push r8",
+    "push r9",
+    "push r10",
+    "push r11",
+    "sub rsp, 512",
+    "and rsp, -64",
+    "fxsave64 [rsp]",
+    "mov rdi, [rax + 8]",
+    "call {slow}",
+    "fxrstor64 [rsp]",
+    "lea rsp, [rbp - 64]",
+    "pop r11",
+    "pop r10",
+    "pop r9",
+    "pop r8",
+    "pop rdi",
+    "pop rsi",
+    "pop rdx",
+    "pop rcx",
+    "pop rbp",
+    "ret",
+    // For variables of the system's static TLS: the descriptor's argument is the offset.
+    ".globl dynplug_tlsdesc_static",
+    ".hidden dynplug_tlsdesc_static",
+    "dynplug_tlsdesc_static:",
+    "mov rax, [rax + 8]",
+    "ret",
+    slow = sym tlsdesc_slow,
+);
+
+#[cfg(target_arch = "x86_64")]
+extern "C" {
+    fn dynplug_tlsdesc_dynamic();
+    fn dynplug_tlsdesc_static();
+}
+
+/// Address of the resolver for descriptors of dynplug's modules (0 where not implemented).
+pub fn tlsdesc_dynamic() -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    return dynplug_tlsdesc_dynamic as *const () as usize as u64;
+    #[cfg(not(target_arch = "x86_64"))]
+    0
+}
+
+/// Address of the resolver for descriptors of static TLS (0 where not implemented).
+pub fn tlsdesc_static() -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    return dynplug_tlsdesc_static as *const () as usize as u64;
+    #[cfg(not(target_arch = "x86_64"))]
+    0
+}
+
+/// A leaked `tls_index` for a descriptor's argument (descriptors live as long as the image).
+pub fn leak_index(module: u64, offset: u64) -> u64 {
+    Box::leak(Box::new(TlsIndex { module, offset })) as *const TlsIndex as u64
+}
