@@ -120,7 +120,7 @@ impl Loader {
     }
 
     fn check_in(&self, path: PathBuf, bytes: &[u8]) -> Result<Report, Error> {
-        let problems = dynplug_loader::check(bytes, &self.opts).map_err(|e| Error::from_load(path.clone(), e))?;
+        let problems = dynplug_loader::check(bytes, &self.opts, &self.dirs).map_err(|e| Error::from_load(path.clone(), e))?;
         Ok(Report { problems: problems.into_iter().map(|e| Error::from_load(path.clone(), e)).collect() })
     }
 }

@@ -1,36 +1,80 @@
-//! The dry run: everything a load does but mapping and running, into a private buffer.
+//! The dry run: everything a load does but mapping and running, into private buffers.
+
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
 
 use dynplug_arch::Machine;
 
 use crate::error::LoadError;
+use crate::group::{collect, in_module, shared, Bytes, New};
 use crate::image::page_size;
-use crate::link::{check_needed, foreign, link, Options};
-use crate::object::Object;
-use crate::process;
+use crate::link::{foreign, link, Options};
+use crate::object::{symtab_in, Object};
+use crate::process::{self, Module};
 use crate::relocate::DryRun;
 
-/// Where a dry run pretends the image lies (aligned for any segment alignment dynplug accepts).
+/// Where a dry run pretends the images lie (aligned for any segment alignment dynplug accepts);
+/// each object of the group 4 GiB further.
 const DRY_RUN_BIAS: u64 = 0x5555_0000_0000;
 
-/// Examines `bytes` as a load would, running nothing. `Err` only if the bytes are not an ELF
-/// file at all; every problem found otherwise is in the returned list (empty: it would load).
-pub fn check(bytes: &[u8], opts: &Options) -> Result<Vec<LoadError>, LoadError> {
-    let obj = match Object::parse(bytes, None, page_size()) {
+/// Examines `bytes` as a load would, running nothing and mapping nothing. `Err` only if the bytes
+/// are not an ELF file at all; every problem found otherwise is in the returned list (empty: it
+/// would load). Libraries it needs are looked for (and examined) as a load would.
+pub fn check(bytes: &[u8], opts: &Options, extra: &[PathBuf]) -> Result<Vec<LoadError>, LoadError> {
+    let obj = match Object::parse(Bytes::Borrowed(bytes), None, page_size()) {
         Ok(o) => o,
         Err(LoadError::NotElf) => return Err(LoadError::NotElf),
         Err(e) => return Ok(vec![e]),
     };
     let mut problems = Vec::new();
     let foreign = foreign(obj.machine);
+    let machine = obj.machine;
     let modules = if foreign { Vec::new() } else { process::modules() };
     if foreign {
         let expected = Machine::host().map_or("an unknown machine", Machine::name).to_string();
-        problems.push(LoadError::WrongArchitecture { found: obj.machine.name().to_string(), expected });
-    } else {
-        check_needed(&obj, &modules, &mut problems);
+        problems.push(LoadError::WrongArchitecture { found: machine.name().to_string(), expected });
     }
-    let bias = DRY_RUN_BIAS.wrapping_sub(obj.layout.span_lo);
-    let mut mem = DryRun { view: obj.view(), written: Default::default() };
-    problems.extend(link(&obj, bias, opts, &modules, &mut mem, false, !foreign, obj.layout.tls.map_or(0, |_| crate::tls::FIRST_MODID)));
+    let root = New::from_bytes(obj);
+    let (group, reused, complete) = if foreign {
+        (vec![root], Vec::new(), false)
+    } else {
+        let shared = shared();
+        let reused_modules = |r: &[usize]| r.iter().filter_map(|&k| shared.get(k)).map(|s| s.module.clone()).collect::<Vec<_>>();
+        // A failed search is a problem to report; the plugin itself is still examined.
+        match collect(root, &modules, &shared, extra, Some(machine)) {
+            Ok((g, r)) => {
+                let m = reused_modules(&r);
+                (g, m, true)
+            }
+            Err(e) => {
+                problems.push(e);
+                let obj = Object::parse(Bytes::Borrowed(bytes), None, page_size())?;
+                (vec![New::from_bytes(obj)], Vec::new(), false)
+            }
+        }
+    };
+    let bias = |i: usize| DRY_RUN_BIAS.wrapping_add((i as u64) << 32);
+    let mut scope: Vec<Module<'_>> = modules.clone();
+    for (i, n) in group.iter().enumerate() {
+        match symtab_in(n.obj.view(), &n.obj.dynamic, n.obj.nsyms) {
+            Ok(tab) => {
+                let name = n.path.as_ref().map(|p| p.as_os_str().as_bytes().to_vec()).unwrap_or_default();
+                let base = bias(i).wrapping_sub(n.obj.layout.span_lo);
+                let tls_modid = n.obj.layout.tls.map_or(0, |_| crate::tls::FIRST_MODID + i as u64);
+                scope.push(Module { name, soname: None, base, tab, tls_modid, tls_data: 0 });
+            }
+            Err(e) => problems.push(in_module(e.into(), n, group.len())),
+        }
+        if i == 0 {
+            scope.extend(reused.iter().cloned());
+        }
+    }
+    for (i, n) in group.iter().enumerate() {
+        let base = bias(i).wrapping_sub(n.obj.layout.span_lo);
+        let mut mem = DryRun { view: n.obj.view(), written: Default::default() };
+        let modid = n.obj.layout.tls.map_or(0, |_| crate::tls::FIRST_MODID + i as u64);
+        let found = link(&n.obj, base, opts, &scope, &mut mem, false, complete, modid);
+        problems.extend(found.into_iter().map(|e| in_module(e, n, group.len())));
+    }
     Ok(problems)
 }

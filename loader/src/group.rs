@@ -36,14 +36,14 @@ const C_RUNTIME: &[&[u8]] = &[
 ];
 
 /// A dependency dynplug loaded, for the rest of the process.
-struct Shared {
+pub(crate) struct Shared {
     path: PathBuf,
-    module: Module<'static>,
+    pub(crate) module: Module<'static>,
 }
 
 static SHARED: Mutex<Vec<Shared>> = Mutex::new(Vec::new());
 
-fn shared() -> MutexGuard<'static, Vec<Shared>> {
+pub(crate) fn shared() -> MutexGuard<'static, Vec<Shared>> {
     SHARED.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -55,7 +55,7 @@ pub enum Input<'a> {
     Bytes(&'a [u8]),
 }
 
-enum Bytes<'a> {
+pub(crate) enum Bytes<'a> {
     File(FileBytes),
     Borrowed(&'a [u8]),
 }
@@ -70,10 +70,10 @@ impl AsRef<[u8]> for Bytes<'_> {
 }
 
 /// One object of the group being loaded.
-struct New<'a> {
-    path: Option<PathBuf>,
+pub(crate) struct New<'a> {
+    pub(crate) path: Option<PathBuf>,
     file: Option<File>,
-    obj: Object<Bytes<'a>>,
+    pub(crate) obj: Object<Bytes<'a>>,
 }
 
 impl New<'_> {
@@ -92,7 +92,12 @@ impl New<'_> {
         soname == Some(needed) || file == Some(needed)
     }
 
-    fn name(&self) -> String {
+    /// Wraps an object parsed from bytes in memory.
+    pub(crate) fn from_bytes<'b>(obj: Object<Bytes<'b>>) -> New<'b> {
+        New { path: None, file: None, obj }
+    }
+
+    pub(crate) fn name(&self) -> String {
         self.path.as_ref().map_or_else(|| "<bytes>".to_string(), |p| p.display().to_string())
     }
 }
@@ -138,7 +143,7 @@ fn in_process(needed: &[u8], modules: &[Module<'_>]) -> bool {
 
 /// The objects of a group in breadth-first order: the root first, then the libraries it needs
 /// that are neither in the process nor already shared.
-fn collect<'a>(
+pub(crate) fn collect<'a>(
     root: New<'a>,
     modules: &[Module<'_>],
     shared: &[Shared],
@@ -267,6 +272,13 @@ pub fn load(input: Input<'_>, opts: &Options, extra: &[PathBuf]) -> Result<Loade
         let name = n.path.as_ref().map(|p| p.as_os_str().as_bytes().to_vec()).unwrap_or_default();
         let soname = n.obj.dynamic.soname.and_then(|s| n.obj.string(s).ok()).map(<[u8]>::to_vec);
         let module = Module { name, soname, base: bias, tab, tls_modid: modid, tls_data: 0 };
+        if let Some(hdr) = n.obj.layout.eh_frame_hdr {
+            if let Some(eh) = crate::unwind::eh_frame(&n.obj.view(), hdr.vaddr) {
+                if n.obj.layout.loaded(eh, 4) {
+                    crate::unwind::register(&modules, bias.wrapping_add(eh));
+                }
+            }
+        }
         if root.is_none() {
             root = Some(module);
         } else {
@@ -278,7 +290,7 @@ pub fn load(input: Input<'_>, opts: &Options, extra: &[PathBuf]) -> Result<Loade
 }
 
 /// Names the dependency an error came from, when it is not the plugin itself.
-fn in_module(e: LoadError, n: &New<'_>, group: usize) -> LoadError {
+pub(crate) fn in_module(e: LoadError, n: &New<'_>, group: usize) -> LoadError {
     if group <= 1 || n.path.is_none() {
         return e;
     }

@@ -21,6 +21,7 @@ mod relocate;
 mod resolve;
 mod search;
 mod tls;
+mod unwind;
 pub mod symbols;
 
 pub use check::check;

@@ -20,15 +20,6 @@ pub struct Options {
     pub policy: Policy,
 }
 
-/// Checks that every DT_NEEDED is satisfied by a module of the process.
-pub fn check_needed<B: AsRef<[u8]>>(obj: &Object<B>, modules: &[Module<'_>], problems: &mut Vec<LoadError>) {
-    for name in obj.needed() {
-        if !modules.iter().any(|m| m.is(name)) {
-            problems.push(LoadError::MissingDependency(String::from_utf8_lossy(name).into_owned()));
-        }
-    }
-}
-
 /// Resolves and relocates `obj` loaded at `bias` into `mem`. With `live`, IFUNC resolvers run
 /// (the object's own ones last); otherwise no code of any module runs. Returns every problem.
 pub fn link<B: AsRef<[u8]>>(

@@ -83,6 +83,8 @@ pub struct Layout {
     pub relro: Option<Range>,
     /// PT_TLS, if any and not empty.
     pub tls: Option<Tls>,
+    /// PT_GNU_EH_FRAME (`.eh_frame_hdr`), if any.
+    pub eh_frame_hdr: Option<Range>,
     /// The page size the layout was checked against.
     pub page: u64,
 }
@@ -98,6 +100,7 @@ impl Layout {
         let mut dynamic = None;
         let mut relro = None;
         let mut tls = None;
+        let mut eh_frame_hdr = None;
         let mut max_align = page;
         for (index, p) in phdrs.iter().enumerate() {
             if p.p_filesz > p.p_memsz && p.p_type != ph::PT_NOTE {
@@ -155,6 +158,7 @@ impl Layout {
                     }
                     dynamic = Some(Range { vaddr: p.p_vaddr, memsz: p.p_memsz });
                 }
+                ph::PT_GNU_EH_FRAME => eh_frame_hdr = Some(Range { vaddr: p.p_vaddr, memsz: p.p_memsz }),
                 ph::PT_GNU_RELRO => relro = Some(Range { vaddr: p.p_vaddr, memsz: p.p_memsz }),
                 ph::PT_TLS => {
                     if tls.is_some() {
@@ -190,7 +194,8 @@ impl Layout {
             Some(d) if d.memsz > 0 => d,
             _ => return Err(Malformed::NoDynamic.into()),
         };
-        let layout = Layout { loads, span_lo, span_hi, align: max_align, dynamic, relro, tls, page };
+        let eh_frame_hdr = eh_frame_hdr.filter(|r| loads.iter().any(|l| l.contains(r.vaddr, r.memsz.max(8))));
+        let layout = Layout { loads, span_lo, span_hi, align: max_align, dynamic, relro, tls, eh_frame_hdr, page };
         if !layout.loaded(dynamic.vaddr, dynamic.memsz) {
             return Err(Malformed::SegmentNotLoaded { what: "PT_DYNAMIC" }.into());
         }
