@@ -1,5 +1,9 @@
-//! Compiles every `c/*.c` into `$OUT_DIR/fixtures/<name>.so` with the system C compiler.
-use std::path::PathBuf;
+//! Compiles the fixtures in `c/` into `$OUT_DIR/fixtures/`: `<name>.c` with `cc`, `<name>.cpp`
+//! with `c++`, each as `-shared -fPIC -O1` plus the flags on its first line
+//! (`// build: <flags>`, where `$OUT` is the output directory). Sources build in name order, so a
+//! library another fixture links against sorts first. `// out: <dir>` puts the result in a
+//! subdirectory.
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn main() {
@@ -7,20 +11,40 @@ fn main() {
     std::fs::create_dir_all(&out).expect("create fixtures dir");
     println!("cargo:rustc-env=DYNPLUG_FIXTURES_DIR={}", out.display());
     println!("cargo:rerun-if-changed=c");
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
-    for entry in std::fs::read_dir("c").expect("read testdata/c") {
-        let src = entry.expect("dir entry").path();
-        if src.extension().and_then(|e| e.to_str()) != Some("c") {
-            continue;
-        }
-        let name = src.file_stem().and_then(|s| s.to_str()).expect("name").to_string();
-        let so = out.join(format!("{name}.so"));
-        let st = Command::new(&cc)
-            .args(["-shared", "-fPIC", "-O1", "-o"])
-            .arg(&so)
-            .arg(&src)
-            .status()
-            .expect("run cc");
-        assert!(st.success(), "compiling {}", src.display());
+    let mut sources: Vec<PathBuf> = std::fs::read_dir("c")
+        .expect("read testdata/c")
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("c" | "cpp")))
+        .collect();
+    sources.sort();
+    for src in sources {
+        build(&src, &out);
     }
+}
+
+fn build(src: &Path, out: &Path) {
+    let text = std::fs::read_to_string(src).expect("read fixture");
+    let directive = |key: &str| {
+        text.lines()
+            .take(3)
+            .find_map(|l| l.strip_prefix(&format!("// {key}:")).map(|s| s.trim().to_string()))
+    };
+    let flags = directive("build").unwrap_or_default().replace("$OUT", &out.display().to_string());
+    let dir = match directive("out") {
+        Some(d) => out.join(d),
+        None => out.to_path_buf(),
+    };
+    std::fs::create_dir_all(&dir).expect("create output dir");
+    let name = src.file_stem().and_then(|s| s.to_str()).expect("name");
+    let so = dir.join(format!("{name}.so"));
+    let cpp = src.extension().and_then(|e| e.to_str()) == Some("cpp");
+    let compiler = if cpp { "c++" } else { "cc" };
+    let st = Command::new(compiler)
+        .args(["-shared", "-fPIC", "-O1", "-g", "-o"])
+        .arg(&so)
+        .arg(src)
+        .args(flags.split_whitespace())
+        .status()
+        .unwrap_or_else(|e| panic!("running {compiler}: {e}"));
+    assert!(st.success(), "compiling {}", src.display());
 }

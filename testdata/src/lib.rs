@@ -15,3 +15,15 @@ pub fn dir() -> PathBuf {
 pub fn path(name: &str) -> PathBuf {
     dir().join(format!("{name}.so"))
 }
+
+/// A copy of fixture `name` at a new path (so an open of it is a first open, with its own
+/// registry entry and initialisers).
+pub fn fresh_copy(name: &str) -> PathBuf {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!("dynplug-fixtures-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("create temp dir");
+    let to = dir.join(format!("{name}-{}.so", N.fetch_add(1, Ordering::Relaxed)));
+    std::fs::copy(path(name), &to).expect("copy fixture");
+    to
+}

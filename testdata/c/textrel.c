@@ -1,0 +1,4 @@
+// build: -Wl,-z,notext
+/* An absolute address in code: a text relocation (DT_TEXTREL), which dynplug refuses. */
+int textrel_var = 1;
+__asm__(".text\n.globl textrel_fn\n.type textrel_fn,@function\ntextrel_fn:\n movabs $textrel_var, %rax\n ret\n");

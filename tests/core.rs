@@ -1,0 +1,188 @@
+//! The core issue: Go's plugin semantics and every relocation kind the compiler emits, on
+//! fixtures built from testdata/c.
+use std::ffi::{c_void, CString};
+use std::path::PathBuf;
+
+use dynplug::{Error, Loader, Plugin, Symbol};
+use dynplug_fixtures::{fresh_copy, path};
+
+#[no_mangle]
+static mut HOST_VALUE: i32 = 31337;
+
+fn relocs() -> &'static Plugin {
+    let loader = Loader::new().export("host_value", &raw const HOST_VALUE as *const c_void);
+    unsafe { loader.open(path("relocs")) }.expect("open relocs.so")
+}
+
+unsafe fn word(p: &Plugin, name: &str) -> usize {
+    unsafe { *p.lookup(name).unwrap().cast::<*const usize>() }
+}
+
+#[test]
+fn go_doc_example() {
+    let p = unsafe { Plugin::open(path("hello")) }.unwrap();
+    let v = p.lookup("V").unwrap();
+    unsafe { *v.cast::<*mut i32>() = 7 };
+    assert_eq!(unsafe { *v.cast::<*const i32>() }, 7);
+    unsafe { p.lookup("F").unwrap().cast::<extern "C" fn()>()() };
+}
+
+#[test]
+fn absolute_64_is_symbol_plus_addend() {
+    let p = relocs();
+    let answer = p.lookup("answer").unwrap().addr() as usize;
+    assert_eq!(unsafe { *(answer as *const i32) }, 42);
+    assert_eq!(unsafe { word(p, "abs_ptr") }, answer);
+    assert_eq!(unsafe { word(p, "abs_addend") }, answer + 3);
+}
+
+#[test]
+fn relr_relative_is_base_plus_addend() {
+    let out = std::process::Command::new("readelf").args(["-dW"]).arg(path("relocs")).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("(RELR)"), "fixture must carry DT_RELR");
+    let p = relocs();
+    let ptr = unsafe { word(p, "rel_ptr") } as *const i32;
+    assert_eq!(unsafe { *ptr }, 30);
+    assert_eq!(unsafe { *ptr.sub(2) }, 10);
+}
+
+#[test]
+fn glob_dat_binds_host_export_first() {
+    let p = relocs();
+    let f: extern "C" fn() -> i32 = unsafe { p.lookup("read_host_value").unwrap().cast() };
+    assert_eq!(f(), 31337);
+}
+
+#[test]
+fn unresolved_weak_is_null() {
+    let p = relocs();
+    assert_eq!(unsafe { word(p, "weak_ptr") }, 0);
+    let f: extern "C" fn() -> i32 = unsafe { p.lookup("weak_is_null").unwrap().cast() };
+    assert_eq!(f(), 1);
+}
+
+#[test]
+fn jump_slot_calls_libc() {
+    let p = relocs();
+    let f: extern "C" fn(*const i8) -> usize = unsafe { p.lookup("call_strlen").unwrap().cast() };
+    let s = CString::new("dynplug").unwrap();
+    assert_eq!(f(s.as_ptr()), 7);
+}
+
+#[test]
+fn versioned_imports_bind_the_version_asked_for() {
+    let p = relocs();
+    let new = unsafe { word(p, "memcpy_new") };
+    let old = unsafe { word(p, "memcpy_old") };
+    // The host's own memcpy (bound by the system loader to the default version).
+    assert_eq!(new, libc::memcpy as *const () as usize);
+    assert_ne!(old, new, "memcpy@GLIBC_2.2.5 is a different function than memcpy@@GLIBC_2.14");
+    assert_ne!(old, 0);
+}
+
+#[test]
+fn ifuncs_run_their_resolvers() {
+    let p = relocs();
+    let picked: extern "C" fn() -> i32 = unsafe { p.lookup("picked").unwrap().cast() };
+    assert_eq!(picked(), 2, "lookup of an IFUNC returns what its resolver picked");
+    let call: extern "C" fn() -> i32 = unsafe { p.lookup("call_hidden_picked").unwrap().cast() };
+    assert_eq!(call(), 2, "IRELATIVE");
+    let call: extern "C" fn() -> i32 = unsafe { p.lookup("call_picked").unwrap().cast() };
+    assert_eq!(call(), 2, "PLT call to the object's own IFUNC");
+}
+
+#[test]
+fn lookup_serves_exports_only() {
+    let p = relocs();
+    assert!(p.lookup("protected_var").is_ok());
+    for name in ["hidden_var", "static_var", "table", "pick", "impl_one", "strlen", ""] {
+        match p.lookup(name) {
+            Err(e @ Error::SymbolNotFound { .. }) => {
+                assert_eq!(e.to_string(), format!("plugin: symbol {name} not found in plugin {}", p.path().display()));
+            }
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn initialisers_run_in_order_with_real_arguments() {
+    let p = unsafe { Plugin::open(path("init")) }.unwrap();
+    let order = unsafe { std::ffi::CStr::from_ptr(p.lookup("order").unwrap().cast::<*const i8>()) };
+    assert_eq!(order.to_str().unwrap(), "Iabc");
+    let argc = unsafe { *p.lookup("seen_argc").unwrap().cast::<*const i32>() };
+    assert_eq!(argc as usize, std::env::args_os().count());
+    let argv = unsafe { *p.lookup("seen_argv").unwrap().cast::<*const *const *const i8>() };
+    let arg0 = unsafe { std::ffi::CStr::from_ptr(*argv) }.to_str().unwrap().to_string();
+    assert_eq!(arg0, std::env::args().next().unwrap());
+    extern "C" {
+        static environ: *const *const i8;
+    }
+    let envp = unsafe { *p.lookup("seen_envp").unwrap().cast::<*const *const *const i8>() };
+    assert_eq!(envp, unsafe { environ });
+}
+
+#[test]
+fn same_file_by_any_spelling_is_one_plugin() {
+    let copy = fresh_copy("init");
+    let a = unsafe { Plugin::open(&copy) }.unwrap();
+    let dir = copy.parent().unwrap();
+    let link = dir.join(format!("link-{}.so", std::process::id()));
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(&copy, &link).unwrap();
+    let dotted: PathBuf = dir.join(".").join(copy.file_name().unwrap());
+    let b = unsafe { Plugin::open(&link) }.unwrap();
+    let c = unsafe { Plugin::open(&dotted) }.unwrap();
+    assert!(std::ptr::eq(a, b) && std::ptr::eq(b, c));
+    assert_eq!(a.path(), std::fs::canonicalize(&copy).unwrap());
+    let count = unsafe { *a.lookup("init_count").unwrap().cast::<*const i32>() };
+    assert_eq!(count, 1, "initialisers ran once");
+}
+
+#[test]
+fn concurrent_opens_load_once() {
+    let copy = fresh_copy("init");
+    let handles: Vec<_> = (0..16)
+        .map(|_| {
+            let copy = copy.clone();
+            std::thread::spawn(move || unsafe { Plugin::open(&copy) }.unwrap() as *const Plugin as usize)
+        })
+        .collect();
+    let ptrs: Vec<usize> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert!(ptrs.windows(2).all(|w| w[0] == w[1]));
+    let p = unsafe { Plugin::open(&copy) }.unwrap();
+    assert_eq!(unsafe { *p.lookup("init_count").unwrap().cast::<*const i32>() }, 1);
+}
+
+#[test]
+fn undefined_imports_are_all_named() {
+    match unsafe { Plugin::open(path("undefined")) } {
+        Err(Error::UndefinedSymbols { symbols, .. }) => {
+            assert!(symbols.contains(&"dynplug_missing_one".to_string()), "{symbols:?}");
+            assert!(symbols.contains(&"dynplug_missing_two".to_string()), "{symbols:?}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Nothing was registered: the same error again, not a half-open plugin.
+    assert!(matches!(unsafe { Plugin::open(path("undefined")) }, Err(Error::UndefinedSymbols { .. })));
+}
+
+#[test]
+fn text_relocations_are_refused() {
+    match unsafe { Plugin::open(path("textrel")) } {
+        Err(Error::Unsupported { feature: dynplug::Unsupported::TextRelocations, .. }) => {}
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn symbol_is_send_sync_copy() {
+    fn check<T: Send + Sync + Copy + std::fmt::Debug + Eq>() {}
+    check::<Symbol>();
+}
+
+#[test]
+fn missing_file_and_directory() {
+    assert!(matches!(unsafe { Plugin::open("/nonexistent/x.so") }, Err(Error::Io { .. })));
+    assert!(matches!(unsafe { Plugin::open(std::env::temp_dir()) }, Err(Error::IsDirectory { .. })));
+}
