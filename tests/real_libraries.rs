@@ -1,0 +1,127 @@
+//! Real libraries: dependencies dynplug loads itself, thread-local storage, C++ exceptions.
+use std::ffi::{c_char, c_int, c_void, CString};
+use std::sync::{Arc, Barrier};
+
+use dynplug::{Error, Plugin};
+use dynplug_fixtures::path;
+
+fn f<T: Copy>(p: &Plugin, name: &str) -> T {
+    unsafe { p.lookup(name).unwrap_or_else(|e| panic!("{e}")).cast::<T>() }
+}
+
+#[test]
+fn sqlite_from_the_system() {
+    // libsqlite3 needs libm, which a Rust host has not loaded: dynplug loads it.
+    let p = unsafe { Plugin::open("/lib/x86_64-linux-gnu/libsqlite3.so.0") }.unwrap();
+    let open: extern "C" fn(*const c_char, *mut *mut c_void) -> c_int = f(p, "sqlite3_open");
+    type Exec = extern "C" fn(*mut c_void, *const c_char, *const c_void, *mut c_void, *mut *mut c_char) -> c_int;
+    let exec: Exec = f(p, "sqlite3_exec");
+    let prepare: extern "C" fn(*mut c_void, *const c_char, c_int, *mut *mut c_void, *mut *const c_char) -> c_int =
+        f(p, "sqlite3_prepare_v2");
+    let step: extern "C" fn(*mut c_void) -> c_int = f(p, "sqlite3_step");
+    let column: extern "C" fn(*mut c_void, c_int) -> i64 = f(p, "sqlite3_column_int64");
+    let finalize: extern "C" fn(*mut c_void) -> c_int = f(p, "sqlite3_finalize");
+    let mut db = std::ptr::null_mut();
+    let mem = CString::new(":memory:").unwrap();
+    assert_eq!(open(mem.as_ptr(), &mut db), 0);
+    let mut sql = String::from("BEGIN; CREATE TABLE t(x INTEGER);");
+    for i in 1..=1000 {
+        sql.push_str(&format!("INSERT INTO t VALUES({i});"));
+    }
+    sql.push_str("COMMIT;");
+    let sql = CString::new(sql).unwrap();
+    let null = std::ptr::null_mut();
+    assert_eq!(exec(db, sql.as_ptr(), std::ptr::null(), null, std::ptr::null_mut()), 0);
+    let q = CString::new("SELECT sum(x), sqrt(16.0) FROM t").unwrap();
+    let mut stmt = std::ptr::null_mut();
+    assert_eq!(prepare(db, q.as_ptr(), -1, &mut stmt, std::ptr::null_mut()), 0);
+    assert_eq!(step(stmt), 100, "SQLITE_ROW");
+    assert_eq!(column(stmt, 0), 500_500);
+    assert_eq!(column(stmt, 1), 4, "sqrt comes from libm");
+    assert_eq!(finalize(stmt), 0);
+}
+
+#[test]
+fn cxx_plugin_with_libstdcxx_and_exceptions() {
+    let p = unsafe { Plugin::open(path("cxx_plugin")) }.unwrap();
+    let work: extern "C" fn(c_int) -> i64 = f(p, "cxx_work");
+    assert_eq!(work(100), 4950);
+    // libstdc++ is not in the process's own list of modules: dynplug mapped it.
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+    assert!(maps.contains("libstdc++"), "libstdc++ mapped by dynplug");
+    let handles: Vec<_> = (0..8).map(|i| std::thread::spawn(move || work(10 + i))).collect();
+    for (i, h) in handles.into_iter().enumerate() {
+        let n = 10 + i as i64;
+        assert_eq!(h.join().unwrap(), n * (n - 1) / 2);
+    }
+}
+
+fn tls_threads(plugin: &str, get: &str, set: &str, addr: &str, init: i32) {
+    let p = unsafe { Plugin::open(path(plugin)) }.unwrap();
+    let get: extern "C" fn() -> c_int = f(p, get);
+    let set: extern "C" fn(c_int) = f(p, set);
+    let addr: extern "C" fn() -> *mut c_int = f(p, addr);
+    // Each thread (this one too) starts from the TLS image, sets its own values and sees only them.
+    let barrier = Arc::new(Barrier::new(8));
+    let handles: Vec<_> = (0..8)
+        .map(|i| {
+            let b = barrier.clone();
+            std::thread::spawn(move || {
+                assert_eq!(get(), init, "fresh block from the TLS image");
+                set(i * 10);
+                b.wait();
+                assert_eq!(get(), i * 30, "thread {i} sees its own values");
+                addr() as usize
+            })
+        })
+        .collect();
+    let addrs: Vec<usize> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let mut unique = addrs.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), 8, "one block per thread");
+    assert_eq!(get(), init);
+}
+
+#[test]
+fn tls_general_dynamic() {
+    tls_threads("tls_gd", "tls_get", "tls_set", "tls_addr", 107);
+}
+
+#[test]
+fn tls_descriptors() {
+    tls_threads("tls_desc", "desc_get", "desc_set", "desc_addr", 209);
+}
+
+#[test]
+fn tls_on_a_thread_started_before_the_open() {
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let early = std::thread::spawn(move || {
+        rx.recv().unwrap();
+        let p = unsafe { Plugin::open(path("tls_gd")) }.unwrap();
+        let get: extern "C" fn() -> c_int = f(p, "tls_get");
+        get()
+    });
+    let _ = unsafe { Plugin::open(path("tls_gd")) }.unwrap();
+    tx.send(()).unwrap();
+    assert_eq!(early.join().unwrap(), 107);
+}
+
+#[test]
+fn dependency_through_origin_runpath() {
+    let p = unsafe { Plugin::open(path("dep_user_origin")) }.unwrap();
+    let g: extern "C" fn() -> c_int = f(p, "user_origin");
+    assert_eq!(g(), 1235);
+}
+
+#[test]
+fn missing_dependency_names_it_and_where_dynplug_looked() {
+    match unsafe { Plugin::open(path("dep_user_ldpath")) } {
+        Err(Error::MissingDependency { library, .. }) => {
+            assert!(library.starts_with("a_dep_ldpath.so"), "{library}");
+            assert!(library.contains("dep_user_ldpath.so"), "names who needed it: {library}");
+            assert!(library.contains("/usr/lib"), "says where it looked: {library}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
