@@ -138,6 +138,10 @@ fn in_process(needed: &[u8], modules: &[Module<'_>]) -> bool {
     if modules.iter().any(|m| m.is(needed)) {
         return true;
     }
+    if process::is_static(modules) {
+        // A static host carries its C runtime (and whatever of libm it linked) itself.
+        return C_RUNTIME.contains(&needed) || needed == b"libm.so.6" || needed == b"libgcc_s.so.1";
+    }
     C_RUNTIME.contains(&needed) && modules.iter().any(|m| m.is(b"libc.so.6"))
 }
 

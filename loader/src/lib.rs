@@ -20,6 +20,7 @@ mod read;
 mod relocate;
 mod resolve;
 mod search;
+mod static_exe;
 mod tls;
 mod unwind;
 pub mod symbols;

@@ -36,7 +36,7 @@ pub fn link<B: AsRef<[u8]>>(
         (Ok(t), Ok(r)) => (t, r),
         (Err(e), _) | (_, Err(e)) => return vec![e.into()],
     };
-    let scope = Scope { exports: &opts.exports, policy: &opts.policy, modules };
+    let scope = Scope { exports: &opts.exports, policy: &opts.policy, modules, exe: crate::process::static_symbols(modules) };
     let mut resolver = Resolver::new(&tab, &refs, bias, obj.dynamic.symbolic, scope, live);
     resolver.own_modid = tls_modid;
     let d = &obj.dynamic;

@@ -8,6 +8,8 @@ use crate::symbols::{GnuHash, Hash, SymTab, SysvHash, Versions};
 const PT_LOAD: u32 = 1;
 const PT_DYNAMIC: u32 = 2;
 const PF_R: u32 = 4;
+/// A SysV hash table with one empty bucket and no symbols.
+static EMPTY_HASH: [u8; 12] = [1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
 
 /// A module loaded by the system (or the executable itself), with its dynamic symbol table.
 #[derive(Clone, Debug)]
@@ -126,13 +128,15 @@ fn module(raw: &Raw) -> Option<Module<'static>> {
             _ => {}
         }
     }
-    let strtab = rest(raw, ptr(raw, strtab?)?)?;
-    let strtab = strtab.get(..usize::try_from(strsz?).ok()?.min(strtab.len()))?;
-    let syms = rest(raw, ptr(raw, symtab?)?)?;
+    // A static executable may have a dynamic section without symbols: it still counts (its TLS,
+    // its place first in the scope), with an empty table.
+    let strtab = strtab.and_then(|a| rest(raw, ptr(raw, a)?)).unwrap_or(&[]);
+    let strtab = strtab.get(..usize::try_from(strsz.unwrap_or(0)).ok()?.min(strtab.len()))?;
+    let syms = symtab.and_then(|a| rest(raw, ptr(raw, a)?)).unwrap_or(&[]);
     let hash = match (gnu, sysv) {
         (Some(g), _) => Hash::Gnu(GnuHash::parse(rest(raw, ptr(raw, g)?)?).ok()?),
         (None, Some(s)) => Hash::Sysv(SysvHash::parse(rest(raw, ptr(raw, s)?)?).ok()?),
-        (None, None) => return None,
+        (None, None) => Hash::Sysv(SysvHash::parse(&EMPTY_HASH).ok()?),
     };
     let versym = versym.and_then(|v| rest(raw, ptr(raw, v)?));
     let defs = verdef
@@ -147,4 +151,30 @@ fn module(raw: &Raw) -> Option<Module<'static>> {
         tls_modid: raw.tls_modid,
         tls_data: raw.tls_data,
     })
+}
+
+/// True if the process has no shared C library: a static executable.
+pub fn is_static(modules: &[Module<'_>]) -> bool {
+    !modules.iter().any(|m| m.is(b"libc.so.6") || m.is(b"libc.so") || m.name.ends_with(b"ld-musl-x86_64.so.1"))
+}
+
+/// A static host's own symbol table (`None` in a dynamically linked process).
+pub fn static_symbols(modules: &[Module<'_>]) -> Option<&'static crate::static_exe::ExeSymbols> {
+    if !is_static(modules) {
+        return None;
+    }
+    crate::static_exe::symbols(executable_bias())
+}
+
+/// The executable's load bias, from the auxiliary vector.
+fn executable_bias() -> u64 {
+    // SAFETY: getauxval has no preconditions.
+    let (phdr, phnum) = unsafe { (libc::getauxval(libc::AT_PHDR), libc::getauxval(libc::AT_PHNUM)) };
+    if phdr == 0 {
+        return 0;
+    }
+    // SAFETY: AT_PHDR points at the executable's AT_PHNUM program headers, mapped for the life
+    // of the process.
+    let phdrs = unsafe { std::slice::from_raw_parts(phdr as *const libc::Elf64_Phdr, phnum as usize) };
+    phdrs.iter().find(|p| p.p_type == 6).map_or(0, |p| phdr.wrapping_sub(p.p_vaddr))
 }

@@ -41,6 +41,8 @@ pub struct Scope<'a> {
     pub policy: &'a Policy,
     /// Modules of the process, in search order.
     pub modules: &'a [Module<'a>],
+    /// A static host's own symbols (from its `.symtab`), searched before the modules.
+    pub exe: Option<&'a crate::static_exe::ExeSymbols>,
 }
 
 /// What a symbol reference binds to.
@@ -151,6 +153,20 @@ impl<'a> Resolver<'a> {
         if name == b"__tls_get_addr" {
             // The system's knows nothing of dynplug's modules; dynplug's forwards the others.
             return Ok(Def { addr: crate::tls::tls_get_addr as *const () as usize as u64, ..Def::default() });
+        }
+        if let Some((addr, d)) = self.scope.exe.and_then(|e| e.get(name)) {
+            if d.is_tls() {
+                let exe = self.scope.modules.first();
+                let (tls_modid, tls_data) = exe.map_or((0, 0), |m| (m.tls_modid, m.tls_data));
+                return Ok(Def { addr: d.value, size: d.size, tls_modid, tls_data, ..Def::default() });
+            }
+            let addr = if d.is_ifunc() && self.live {
+                // SAFETY: an IFUNC resolver of the static executable, which is initialised.
+                unsafe { call_resolver(addr) }
+            } else {
+                addr
+            };
+            return Ok(Def { addr, size: d.size, ..Def::default() });
         }
         let key = Name::new(name);
         for m in self.scope.modules {

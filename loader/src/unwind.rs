@@ -40,7 +40,9 @@ pub fn eh_frame(view: &View<'_>, hdr: u64) -> Option<u64> {
 /// has one (`__register_frame` from libgcc, found among the process's modules).
 pub fn register(modules: &[Module<'_>], eh_frame: u64) -> bool {
     let name = Name::new(b"__register_frame");
-    let Some(f) = modules.iter().find_map(|m| m.tab.find(&name, None).map(|(_, s)| m.base.wrapping_add(s.value))) else {
+    let from_exe = || crate::process::static_symbols(modules).and_then(|e| e.get(b"__register_frame")).map(|(a, _)| a);
+    let found = modules.iter().find_map(|m| m.tab.find(&name, None).map(|(_, s)| m.base.wrapping_add(s.value)));
+    let Some(f) = found.or_else(from_exe) else {
         return false;
     };
     // SAFETY: `__register_frame(void *begin)` from libgcc; `eh_frame` is the start of a mapped,
