@@ -53,7 +53,8 @@ fn main() {
         "bytes" => {
             let bytes = std::fs::read(path).expect("read plugin");
             unsafe { host.open_bytes("from-memory", &bytes) }.map(|p| {
-                let f: extern "C" fn(i32) -> i32 = unsafe { p.lookup("static_user").unwrap().cast() };
+                let f: extern "C" fn(i32) -> i32 =
+                    unsafe { p.lookup("static_user").unwrap().cast() };
                 f(7)
             })
         }

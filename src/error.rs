@@ -3,8 +3,8 @@
 use std::io;
 use std::path::PathBuf;
 
-pub use dynplug_loader::{Malformed, Unsupported};
 use dynplug_loader::LoadError;
+pub use dynplug_loader::{Malformed, Unsupported};
 
 /// Why a plugin could not be opened, or a symbol not found.
 #[non_exhaustive]
@@ -113,9 +113,11 @@ impl Error {
             LoadError::Io(source) => Error::Io { path, source },
             LoadError::IsDirectory => Error::IsDirectory { path },
             LoadError::NotElf => Error::NotElf { path },
-            LoadError::WrongArchitecture { found, expected } => {
-                Error::WrongArchitecture { path, found, expected }
-            }
+            LoadError::WrongArchitecture { found, expected } => Error::WrongArchitecture {
+                path,
+                found,
+                expected,
+            },
             LoadError::Malformed(reason) => Error::Malformed { path, reason },
             LoadError::Unsupported(feature) => Error::Unsupported { path, feature },
             LoadError::UndefinedSymbols(symbols) => Error::UndefinedSymbols { path, symbols },
@@ -124,7 +126,10 @@ impl Error {
             LoadError::ImportsNotAllowed(imports) => Error::ImportsNotAllowed { path, imports },
             // LoadError is non-exhaustive; a new cause is reported as an I/O-style error rather
             // than lost.
-            other => Error::Io { path, source: io::Error::other(other.to_string()) },
+            other => Error::Io {
+                path,
+                source: io::Error::other(other.to_string()),
+            },
         }
     }
 

@@ -41,7 +41,9 @@ impl Loader {
     /// Makes the host's function or variable at `addr` visible to plugins' imports as `name`,
     /// ahead of the process's own symbols.
     pub fn export(mut self, name: &str, addr: *const c_void) -> Loader {
-        self.opts.exports.insert(name.as_bytes().to_vec(), addr as u64);
+        self.opts
+            .exports
+            .insert(name.as_bytes().to_vec(), addr as u64);
         self
     }
 
@@ -98,7 +100,8 @@ impl Loader {
     pub unsafe fn open_bytes(&self, name: &str, bytes: &[u8]) -> Result<&'static Plugin, Error> {
         let path = PathBuf::from(name);
         registry::open(Key::Memory(name.to_string()), path.clone(), || {
-            let image = Image::from_bytes(bytes, &self.opts, &self.dirs).map_err(|e| Error::from_load(path.clone(), e))?;
+            let image = Image::from_bytes(bytes, &self.opts, &self.dirs)
+                .map_err(|e| Error::from_load(path.clone(), e))?;
             Ok(Plugin::new(path.clone(), image))
         })
     }
@@ -110,7 +113,10 @@ impl Loader {
         if path.is_dir() {
             return Err(Error::IsDirectory { path });
         }
-        let bytes = std::fs::read(&path).map_err(|e| Error::Io { path: path.clone(), source: e })?;
+        let bytes = std::fs::read(&path).map_err(|e| Error::Io {
+            path: path.clone(),
+            source: e,
+        })?;
         self.check_in(path, &bytes)
     }
 
@@ -120,16 +126,26 @@ impl Loader {
     }
 
     fn check_in(&self, path: PathBuf, bytes: &[u8]) -> Result<Report, Error> {
-        let problems = dynplug_loader::check(bytes, &self.opts, &self.dirs).map_err(|e| Error::from_load(path.clone(), e))?;
-        Ok(Report { problems: problems.into_iter().map(|e| Error::from_load(path.clone(), e)).collect() })
+        let problems = dynplug_loader::check(bytes, &self.opts, &self.dirs)
+            .map_err(|e| Error::from_load(path.clone(), e))?;
+        Ok(Report {
+            problems: problems
+                .into_iter()
+                .map(|e| Error::from_load(path.clone(), e))
+                .collect(),
+        })
     }
 }
 
 fn canonical(path: &Path) -> Result<PathBuf, Error> {
-    let c = std::fs::canonicalize(path).map_err(|e| Error::Io { path: path.to_path_buf(), source: e })?;
+    let c = std::fs::canonicalize(path).map_err(|e| Error::Io {
+        path: path.to_path_buf(),
+        source: e,
+    })?;
     if c.is_dir() {
-        return Err(Error::IsDirectory { path: path.to_path_buf() });
+        return Err(Error::IsDirectory {
+            path: path.to_path_buf(),
+        });
     }
     Ok(c)
 }
-

@@ -37,7 +37,10 @@ impl Plugin {
     pub fn lookup(&self, name: &str) -> Result<Symbol, Error> {
         match self.image.lookup(name) {
             Some(addr) => Ok(Symbol::new(addr as usize)),
-            None => Err(Error::SymbolNotFound { path: self.path.clone(), symbol: name.to_string() }),
+            None => Err(Error::SymbolNotFound {
+                path: self.path.clone(),
+                symbol: name.to_string(),
+            }),
         }
     }
 

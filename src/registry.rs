@@ -34,7 +34,10 @@ struct Registry {
 
 fn registry() -> &'static Registry {
     static R: OnceLock<Registry> = OnceLock::new();
-    R.get_or_init(|| Registry { map: Mutex::new(HashMap::new()), changed: Condvar::new() })
+    R.get_or_init(|| Registry {
+        map: Mutex::new(HashMap::new()),
+        changed: Condvar::new(),
+    })
 }
 
 fn lock(r: &Registry) -> MutexGuard<'_, HashMap<Key, State>> {

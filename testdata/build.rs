@@ -25,11 +25,14 @@ fn main() {
 fn build(src: &Path, out: &Path) {
     let text = std::fs::read_to_string(src).expect("read fixture");
     let directive = |key: &str| {
-        text.lines()
-            .take(3)
-            .find_map(|l| l.strip_prefix(&format!("// {key}:")).map(|s| s.trim().to_string()))
+        text.lines().take(3).find_map(|l| {
+            l.strip_prefix(&format!("// {key}:"))
+                .map(|s| s.trim().to_string())
+        })
     };
-    let flags = directive("build").unwrap_or_default().replace("$OUT", &out.display().to_string());
+    let flags = directive("build")
+        .unwrap_or_default()
+        .replace("$OUT", &out.display().to_string());
     let dir = match directive("out") {
         Some(d) => out.join(d),
         None => out.to_path_buf(),

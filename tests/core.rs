@@ -38,8 +38,15 @@ fn absolute_64_is_symbol_plus_addend() {
 
 #[test]
 fn relr_relative_is_base_plus_addend() {
-    let out = std::process::Command::new("readelf").args(["-dW"]).arg(path("relocs")).output().unwrap();
-    assert!(String::from_utf8_lossy(&out.stdout).contains("(RELR)"), "fixture must carry DT_RELR");
+    let out = std::process::Command::new("readelf")
+        .args(["-dW"])
+        .arg(path("relocs"))
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("(RELR)"),
+        "fixture must carry DT_RELR"
+    );
     let p = relocs();
     let ptr = unsafe { word(p, "rel_ptr") } as *const i32;
     assert_eq!(unsafe { *ptr }, 30);
@@ -76,7 +83,10 @@ fn versioned_imports_bind_the_version_asked_for() {
     let old = unsafe { word(p, "memcpy_old") };
     // The host's own memcpy (bound by the system loader to the default version).
     assert_eq!(new, libc::memcpy as *const () as usize);
-    assert_ne!(old, new, "memcpy@GLIBC_2.2.5 is a different function than memcpy@@GLIBC_2.14");
+    assert_ne!(
+        old, new,
+        "memcpy@GLIBC_2.2.5 is a different function than memcpy@@GLIBC_2.14"
+    );
     assert_ne!(old, 0);
 }
 
@@ -84,7 +94,11 @@ fn versioned_imports_bind_the_version_asked_for() {
 fn ifuncs_run_their_resolvers() {
     let p = relocs();
     let picked: extern "C" fn() -> i32 = unsafe { p.lookup("picked").unwrap().cast() };
-    assert_eq!(picked(), 2, "lookup of an IFUNC returns what its resolver picked");
+    assert_eq!(
+        picked(),
+        2,
+        "lookup of an IFUNC returns what its resolver picked"
+    );
     let call: extern "C" fn() -> i32 = unsafe { p.lookup("call_hidden_picked").unwrap().cast() };
     assert_eq!(call(), 2, "IRELATIVE");
     let call: extern "C" fn() -> i32 = unsafe { p.lookup("call_picked").unwrap().cast() };
@@ -95,10 +109,24 @@ fn ifuncs_run_their_resolvers() {
 fn lookup_serves_exports_only() {
     let p = relocs();
     assert!(p.lookup("protected_var").is_ok());
-    for name in ["hidden_var", "static_var", "table", "pick", "impl_one", "strlen", ""] {
+    for name in [
+        "hidden_var",
+        "static_var",
+        "table",
+        "pick",
+        "impl_one",
+        "strlen",
+        "",
+    ] {
         match p.lookup(name) {
             Err(e @ Error::SymbolNotFound { .. }) => {
-                assert_eq!(e.to_string(), format!("plugin: symbol {name} not found in plugin {}", p.path().display()));
+                assert_eq!(
+                    e.to_string(),
+                    format!(
+                        "plugin: symbol {name} not found in plugin {}",
+                        p.path().display()
+                    )
+                );
             }
             other => panic!("{name}: {other:?}"),
         }
@@ -112,13 +140,24 @@ fn initialisers_run_in_order_with_real_arguments() {
     assert_eq!(order.to_str().unwrap(), "Iabc");
     let argc = unsafe { *p.lookup("seen_argc").unwrap().cast::<*const i32>() };
     assert_eq!(argc as usize, std::env::args_os().count());
-    let argv = unsafe { *p.lookup("seen_argv").unwrap().cast::<*const *const *const i8>() };
-    let arg0 = unsafe { std::ffi::CStr::from_ptr(*argv) }.to_str().unwrap().to_string();
+    let argv = unsafe {
+        *p.lookup("seen_argv")
+            .unwrap()
+            .cast::<*const *const *const i8>()
+    };
+    let arg0 = unsafe { std::ffi::CStr::from_ptr(*argv) }
+        .to_str()
+        .unwrap()
+        .to_string();
     assert_eq!(arg0, std::env::args().next().unwrap());
     extern "C" {
         static environ: *const *const i8;
     }
-    let envp = unsafe { *p.lookup("seen_envp").unwrap().cast::<*const *const *const i8>() };
+    let envp = unsafe {
+        *p.lookup("seen_envp")
+            .unwrap()
+            .cast::<*const *const *const i8>()
+    };
     assert_eq!(envp, unsafe { environ });
 }
 
@@ -145,32 +184,49 @@ fn concurrent_opens_load_once() {
     let handles: Vec<_> = (0..16)
         .map(|_| {
             let copy = copy.clone();
-            std::thread::spawn(move || unsafe { Plugin::open(&copy) }.unwrap() as *const Plugin as usize)
+            std::thread::spawn(move || {
+                unsafe { Plugin::open(&copy) }.unwrap() as *const Plugin as usize
+            })
         })
         .collect();
     let ptrs: Vec<usize> = handles.into_iter().map(|h| h.join().unwrap()).collect();
     assert!(ptrs.windows(2).all(|w| w[0] == w[1]));
     let p = unsafe { Plugin::open(&copy) }.unwrap();
-    assert_eq!(unsafe { *p.lookup("init_count").unwrap().cast::<*const i32>() }, 1);
+    assert_eq!(
+        unsafe { *p.lookup("init_count").unwrap().cast::<*const i32>() },
+        1
+    );
 }
 
 #[test]
 fn undefined_imports_are_all_named() {
     match unsafe { Plugin::open(path("undefined")) } {
         Err(Error::UndefinedSymbols { symbols, .. }) => {
-            assert!(symbols.contains(&"dynplug_missing_one".to_string()), "{symbols:?}");
-            assert!(symbols.contains(&"dynplug_missing_two".to_string()), "{symbols:?}");
+            assert!(
+                symbols.contains(&"dynplug_missing_one".to_string()),
+                "{symbols:?}"
+            );
+            assert!(
+                symbols.contains(&"dynplug_missing_two".to_string()),
+                "{symbols:?}"
+            );
         }
         other => panic!("{other:?}"),
     }
     // Nothing was registered: the same error again, not a half-open plugin.
-    assert!(matches!(unsafe { Plugin::open(path("undefined")) }, Err(Error::UndefinedSymbols { .. })));
+    assert!(matches!(
+        unsafe { Plugin::open(path("undefined")) },
+        Err(Error::UndefinedSymbols { .. })
+    ));
 }
 
 #[test]
 fn text_relocations_are_refused() {
     match unsafe { Plugin::open(path("textrel")) } {
-        Err(Error::Unsupported { feature: dynplug::Unsupported::TextRelocations, .. }) => {}
+        Err(Error::Unsupported {
+            feature: dynplug::Unsupported::TextRelocations,
+            ..
+        }) => {}
         other => panic!("{other:?}"),
     }
 }
@@ -183,6 +239,12 @@ fn symbol_is_send_sync_copy() {
 
 #[test]
 fn missing_file_and_directory() {
-    assert!(matches!(unsafe { Plugin::open("/nonexistent/x.so") }, Err(Error::Io { .. })));
-    assert!(matches!(unsafe { Plugin::open(std::env::temp_dir()) }, Err(Error::IsDirectory { .. })));
+    assert!(matches!(
+        unsafe { Plugin::open("/nonexistent/x.so") },
+        Err(Error::Io { .. })
+    ));
+    assert!(matches!(
+        unsafe { Plugin::open(std::env::temp_dir()) },
+        Err(Error::IsDirectory { .. })
+    ));
 }

@@ -14,10 +14,21 @@ fn sqlite_from_the_system() {
     // libsqlite3 needs libm, which a Rust host has not loaded: dynplug loads it.
     let p = unsafe { Plugin::open("/lib/x86_64-linux-gnu/libsqlite3.so.0") }.unwrap();
     let open: extern "C" fn(*const c_char, *mut *mut c_void) -> c_int = f(p, "sqlite3_open");
-    type Exec = extern "C" fn(*mut c_void, *const c_char, *const c_void, *mut c_void, *mut *mut c_char) -> c_int;
+    type Exec = extern "C" fn(
+        *mut c_void,
+        *const c_char,
+        *const c_void,
+        *mut c_void,
+        *mut *mut c_char,
+    ) -> c_int;
     let exec: Exec = f(p, "sqlite3_exec");
-    let prepare: extern "C" fn(*mut c_void, *const c_char, c_int, *mut *mut c_void, *mut *const c_char) -> c_int =
-        f(p, "sqlite3_prepare_v2");
+    let prepare: extern "C" fn(
+        *mut c_void,
+        *const c_char,
+        c_int,
+        *mut *mut c_void,
+        *mut *const c_char,
+    ) -> c_int = f(p, "sqlite3_prepare_v2");
     let step: extern "C" fn(*mut c_void) -> c_int = f(p, "sqlite3_step");
     let column: extern "C" fn(*mut c_void, c_int) -> i64 = f(p, "sqlite3_column_int64");
     let finalize: extern "C" fn(*mut c_void) -> c_int = f(p, "sqlite3_finalize");
@@ -31,10 +42,22 @@ fn sqlite_from_the_system() {
     sql.push_str("COMMIT;");
     let sql = CString::new(sql).unwrap();
     let null = std::ptr::null_mut();
-    assert_eq!(exec(db, sql.as_ptr(), std::ptr::null(), null, std::ptr::null_mut()), 0);
+    assert_eq!(
+        exec(
+            db,
+            sql.as_ptr(),
+            std::ptr::null(),
+            null,
+            std::ptr::null_mut()
+        ),
+        0
+    );
     let q = CString::new("SELECT sum(x), sqrt(16.0) FROM t").unwrap();
     let mut stmt = std::ptr::null_mut();
-    assert_eq!(prepare(db, q.as_ptr(), -1, &mut stmt, std::ptr::null_mut()), 0);
+    assert_eq!(
+        prepare(db, q.as_ptr(), -1, &mut stmt, std::ptr::null_mut()),
+        0
+    );
     assert_eq!(step(stmt), 100, "SQLITE_ROW");
     assert_eq!(column(stmt, 0), 500_500);
     assert_eq!(column(stmt, 1), 4, "sqrt comes from libm");
@@ -49,7 +72,9 @@ fn cxx_plugin_with_libstdcxx_and_exceptions() {
     // libstdc++ is not in the process's own list of modules: dynplug mapped it.
     let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
     assert!(maps.contains("libstdc++"), "libstdc++ mapped by dynplug");
-    let handles: Vec<_> = (0..8).map(|i| std::thread::spawn(move || work(10 + i))).collect();
+    let handles: Vec<_> = (0..8)
+        .map(|i| std::thread::spawn(move || work(10 + i)))
+        .collect();
     for (i, h) in handles.into_iter().enumerate() {
         let n = 10 + i as i64;
         assert_eq!(h.join().unwrap(), n * (n - 1) / 2);
@@ -119,8 +144,14 @@ fn missing_dependency_names_it_and_where_dynplug_looked() {
     match unsafe { Plugin::open(path("dep_user_ldpath")) } {
         Err(Error::MissingDependency { library, .. }) => {
             assert!(library.starts_with("a_dep_ldpath.so"), "{library}");
-            assert!(library.contains("dep_user_ldpath.so"), "names who needed it: {library}");
-            assert!(library.contains("/usr/lib"), "says where it looked: {library}");
+            assert!(
+                library.contains("dep_user_ldpath.so"),
+                "names who needed it: {library}"
+            );
+            assert!(
+                library.contains("/usr/lib"),
+                "says where it looked: {library}"
+            );
         }
         other => panic!("{other:?}"),
     }

@@ -12,7 +12,10 @@ static RESULTS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 extern "C" fn host_in_init() {
     let me = SELF_PATH.lock().unwrap().clone().unwrap();
     let other = unsafe { dynplug::Plugin::open(path("hello")) };
-    RESULTS.lock().unwrap().push(format!("other:{}", other.is_ok()));
+    RESULTS
+        .lock()
+        .unwrap()
+        .push(format!("other:{}", other.is_ok()));
     let again = unsafe { loader().open(&me) };
     let tag = match again {
         Err(Error::RecursiveOpen { .. }) => "recursive".to_string(),
@@ -30,8 +33,14 @@ fn initialiser_reentering_the_host() {
     let copy = fresh_copy("reenter");
     *SELF_PATH.lock().unwrap() = Some(copy.clone());
     let p = unsafe { loader().open(&copy) }.unwrap();
-    assert_eq!(*RESULTS.lock().unwrap(), vec!["other:true".to_string(), "recursive".to_string()]);
-    assert_eq!(unsafe { *p.lookup("reenter_done").unwrap().cast::<*const i32>() }, 1);
+    assert_eq!(
+        *RESULTS.lock().unwrap(),
+        vec!["other:true".to_string(), "recursive".to_string()]
+    );
+    assert_eq!(
+        unsafe { *p.lookup("reenter_done").unwrap().cast::<*const i32>() },
+        1
+    );
     // Open now: the same plugin, its initialiser not run again.
     let q = unsafe { loader().open(&copy) }.unwrap();
     assert!(std::ptr::eq(p, q));

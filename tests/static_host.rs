@@ -15,7 +15,14 @@ fn host() -> &'static PathBuf {
         let st = Command::new(cargo)
             .current_dir(&root)
             .env("RUSTFLAGS", "-C target-feature=+crt-static")
-            .args(["build", "--example", "static_host", "--target", "x86_64-unknown-linux-gnu", "--target-dir"])
+            .args([
+                "build",
+                "--example",
+                "static_host",
+                "--target",
+                "x86_64-unknown-linux-gnu",
+                "--target-dir",
+            ])
             .arg(&target_dir)
             .status()
             .expect("run cargo");
@@ -25,15 +32,27 @@ fn host() -> &'static PathBuf {
 }
 
 fn run(mode: &str, plugin: &str) -> String {
-    let out = Command::new(host()).arg(mode).arg(path(plugin)).output().expect("run static host");
-    assert!(out.status.success(), "{mode}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(host())
+        .arg(mode)
+        .arg(path(plugin))
+        .output()
+        .expect("run static host");
+    assert!(
+        out.status.success(),
+        "{mode}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 #[test]
 fn host_is_really_static() {
     let bytes = std::fs::read(host()).unwrap();
-    let out = Command::new("readelf").args(["-ldW"]).arg(host()).output().unwrap();
+    let out = Command::new("readelf")
+        .args(["-ldW"])
+        .arg(host())
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(!text.contains("INTERP"), "no PT_INTERP:\n{text}");
     assert!(!text.contains("(NEEDED)"), "no DT_NEEDED:\n{text}");
@@ -57,7 +76,10 @@ fn policy_violations_are_all_listed() {
     for name in ["malloc", "snprintf", "free", "fflush"] {
         assert!(out.contains(name), "{name} missing from: {out}");
     }
-    assert!(!out.contains("strlen,") && !out.contains("host_add"), "allowed names are not listed: {out}");
+    assert!(
+        !out.contains("strlen,") && !out.contains("host_add"),
+        "allowed names are not listed: {out}"
+    );
 }
 
 #[test]

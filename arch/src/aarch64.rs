@@ -47,9 +47,15 @@ mod tests {
 
     #[test]
     fn glob_dat_adds_the_addend() {
-        let v = Inputs { s: 0x4000, a: 8, ..Inputs::default() };
+        let v = Inputs {
+            s: 0x4000,
+            a: 8,
+            ..Inputs::default()
+        };
         let m = Machine::Aarch64;
-        let w = compute(m.classify(1025).unwrap(), m.got_addend(), &v).unwrap().unwrap();
+        let w = compute(m.classify(1025).unwrap(), m.got_addend(), &v)
+            .unwrap()
+            .unwrap();
         assert_eq!(w.value, 0x4008);
     }
 }

@@ -60,7 +60,11 @@ fn fit(value: i128, width: Width) -> Result<Write, FormulaError> {
 ///
 /// `got_addend` says whether the machine adds A to GOT and PLT entries (aarch64 does, x86_64
 /// does not). Returns `None` for [`RelocKind::None`].
-pub fn compute(kind: RelocKind, got_addend: bool, v: &Inputs) -> Result<Option<Write>, FormulaError> {
+pub fn compute(
+    kind: RelocKind,
+    got_addend: bool,
+    v: &Inputs,
+) -> Result<Option<Write>, FormulaError> {
     let s = i128::from(v.s);
     let a = i128::from(v.a);
     let w = match kind {
@@ -89,7 +93,13 @@ mod tests {
 
     // Values chosen so that any wrong term (a missing B, a sign error on A, P not subtracted)
     // changes the result.
-    const V: Inputs = Inputs { s: 0x7f00_0000_2345, a: -0x10, b: 0x7f00_0001_0000, p: 0x7f00_0001_1000, z: 0x40 };
+    const V: Inputs = Inputs {
+        s: 0x7f00_0000_2345,
+        a: -0x10,
+        b: 0x7f00_0001_0000,
+        p: 0x7f00_0001_1000,
+        z: 0x40,
+    };
 
     fn val(kind: RelocKind, got: bool) -> u64 {
         match compute(kind, got, &V) {
@@ -105,7 +115,10 @@ mod tests {
 
     #[test]
     fn absolute64_is_symbol_plus_addend() {
-        assert_eq!(val(RelocKind::Absolute(Width::W64), false), 0x7f00_0000_2335);
+        assert_eq!(
+            val(RelocKind::Absolute(Width::W64), false),
+            0x7f00_0000_2335
+        );
     }
 
     #[test]
@@ -124,15 +137,27 @@ mod tests {
 
     #[test]
     fn pc_relative32_is_signed_and_checked() {
-        let near = Inputs { s: 0x1000, a: 4, p: 0x3000, ..V };
-        let w = compute(RelocKind::PcRelative(Width::W32S), false, &near).unwrap().unwrap();
+        let near = Inputs {
+            s: 0x1000,
+            a: 4,
+            p: 0x3000,
+            ..V
+        };
+        let w = compute(RelocKind::PcRelative(Width::W32S), false, &near)
+            .unwrap()
+            .unwrap();
         assert_eq!(w.value as u32, (-0x1ffci32) as u32);
         assert_eq!(w.width.bytes(), 4);
         assert!(matches!(
             compute(RelocKind::PcRelative(Width::W32S), false, &V),
             Ok(Some(_))
         ));
-        let far = Inputs { s: 0x1_0000_0000, a: 0, p: 0, ..V };
+        let far = Inputs {
+            s: 0x1_0000_0000,
+            a: 0,
+            p: 0,
+            ..V
+        };
         assert!(matches!(
             compute(RelocKind::PcRelative(Width::W32S), false, &far),
             Err(FormulaError::Overflow { .. })
@@ -141,12 +166,28 @@ mod tests {
 
     #[test]
     fn abs32_zero_extends_and_abs32s_sign_extends() {
-        let low = Inputs { s: 0x8000_0000, a: 0x10, ..V };
-        assert_eq!(compute(RelocKind::Absolute(Width::W32), false, &low).unwrap().unwrap().value, 0x8000_0010);
+        let low = Inputs {
+            s: 0x8000_0000,
+            a: 0x10,
+            ..V
+        };
+        assert_eq!(
+            compute(RelocKind::Absolute(Width::W32), false, &low)
+                .unwrap()
+                .unwrap()
+                .value,
+            0x8000_0010
+        );
         assert!(compute(RelocKind::Absolute(Width::W32S), false, &low).is_err());
-        let neg = Inputs { s: 0x10, a: -0x20, ..V };
+        let neg = Inputs {
+            s: 0x10,
+            a: -0x20,
+            ..V
+        };
         assert!(compute(RelocKind::Absolute(Width::W32), false, &neg).is_err());
-        let w = compute(RelocKind::Absolute(Width::W32S), false, &neg).unwrap().unwrap();
+        let w = compute(RelocKind::Absolute(Width::W32S), false, &neg)
+            .unwrap()
+            .unwrap();
         assert_eq!(w.value as u32, 0xffff_fff0);
         assert!(compute(RelocKind::Absolute(Width::W32), false, &V).is_err());
     }
@@ -159,7 +200,12 @@ mod tests {
     #[test]
     fn none_writes_nothing_and_special_kinds_are_not_formulas() {
         assert_eq!(compute(RelocKind::None, false, &V), Ok(None));
-        for k in [RelocKind::IRelative, RelocKind::Copy, RelocKind::TlsModule, RelocKind::TlsDesc] {
+        for k in [
+            RelocKind::IRelative,
+            RelocKind::Copy,
+            RelocKind::TlsModule,
+            RelocKind::TlsDesc,
+        ] {
             assert_eq!(compute(k, false, &V), Err(FormulaError::NotAFormula));
         }
     }

@@ -55,7 +55,10 @@ impl Machine {
 
     /// The ABI's name for `r_type` (for error messages), or "unknown".
     pub fn reloc_name(self, r_type: u32) -> &'static str {
-        self.table().iter().find(|e| e.0 == r_type).map_or("unknown", |e| e.1)
+        self.table()
+            .iter()
+            .find(|e| e.0 == r_type)
+            .map_or("unknown", |e| e.1)
     }
 
     /// The machine's relocation table: (number, name, kind).

@@ -8,7 +8,7 @@ use dynplug_arch::Machine;
 use crate::error::LoadError;
 use crate::group::{collect, in_module, shared, Bytes, New};
 use crate::image::page_size;
-use crate::link::{foreign, link, Options};
+use crate::link::{foreign, link, Mode, Options};
 use crate::object::{symtab_in, Object};
 use crate::process::{self, Module};
 use crate::relocate::DryRun;
@@ -29,17 +29,31 @@ pub fn check(bytes: &[u8], opts: &Options, extra: &[PathBuf]) -> Result<Vec<Load
     let mut problems = Vec::new();
     let foreign = foreign(obj.machine);
     let machine = obj.machine;
-    let modules = if foreign { Vec::new() } else { process::modules() };
+    let modules = if foreign {
+        Vec::new()
+    } else {
+        process::modules()
+    };
     if foreign {
-        let expected = Machine::host().map_or("an unknown machine", Machine::name).to_string();
-        problems.push(LoadError::WrongArchitecture { found: machine.name().to_string(), expected });
+        let expected = Machine::host()
+            .map_or("an unknown machine", Machine::name)
+            .to_string();
+        problems.push(LoadError::WrongArchitecture {
+            found: machine.name().to_string(),
+            expected,
+        });
     }
     let root = New::from_bytes(obj);
     let (group, reused, complete) = if foreign {
         (vec![root], Vec::new(), false)
     } else {
         let shared = shared();
-        let reused_modules = |r: &[usize]| r.iter().filter_map(|&k| shared.get(k)).map(|s| s.module.clone()).collect::<Vec<_>>();
+        let reused_modules = |r: &[usize]| {
+            r.iter()
+                .filter_map(|&k| shared.get(k))
+                .map(|s| s.module.clone())
+                .collect::<Vec<_>>()
+        };
         // A failed search is a problem to report; the plugin itself is still examined.
         match collect(root, &modules, &shared, extra, Some(machine)) {
             Ok((g, r)) => {
@@ -58,10 +72,25 @@ pub fn check(bytes: &[u8], opts: &Options, extra: &[PathBuf]) -> Result<Vec<Load
     for (i, n) in group.iter().enumerate() {
         match symtab_in(n.obj.view(), &n.obj.dynamic, n.obj.nsyms) {
             Ok(tab) => {
-                let name = n.path.as_ref().map(|p| p.as_os_str().as_bytes().to_vec()).unwrap_or_default();
+                let name = n
+                    .path
+                    .as_ref()
+                    .map(|p| p.as_os_str().as_bytes().to_vec())
+                    .unwrap_or_default();
                 let base = bias(i).wrapping_sub(n.obj.layout.span_lo);
-                let tls_modid = n.obj.layout.tls.map_or(0, |_| crate::tls::FIRST_MODID + i as u64);
-                scope.push(Module { name, soname: None, base, tab, tls_modid, tls_data: 0 });
+                let tls_modid = n
+                    .obj
+                    .layout
+                    .tls
+                    .map_or(0, |_| crate::tls::FIRST_MODID + i as u64);
+                scope.push(Module {
+                    name,
+                    soname: None,
+                    base,
+                    tab,
+                    tls_modid,
+                    tls_data: 0,
+                });
             }
             Err(e) => problems.push(in_module(e.into(), n, group.len())),
         }
@@ -71,9 +100,21 @@ pub fn check(bytes: &[u8], opts: &Options, extra: &[PathBuf]) -> Result<Vec<Load
     }
     for (i, n) in group.iter().enumerate() {
         let base = bias(i).wrapping_sub(n.obj.layout.span_lo);
-        let mut mem = DryRun { view: n.obj.view(), written: Default::default() };
-        let modid = n.obj.layout.tls.map_or(0, |_| crate::tls::FIRST_MODID + i as u64);
-        let found = link(&n.obj, base, opts, &scope, &mut mem, false, complete, modid);
+        let mut mem = DryRun {
+            view: n.obj.view(),
+            written: Default::default(),
+        };
+        let modid = n
+            .obj
+            .layout
+            .tls
+            .map_or(0, |_| crate::tls::FIRST_MODID + i as u64);
+        let mode = Mode {
+            live: false,
+            report_missing: complete,
+            tls_modid: modid,
+        };
+        let found = link(&n.obj, base, opts, &scope, &mut mem, mode);
         problems.extend(found.into_iter().map(|e| in_module(e, n, group.len())));
     }
     Ok(problems)

@@ -16,7 +16,7 @@ use crate::elf::view::View;
 use crate::error::LoadError;
 use crate::file::FileBytes;
 use crate::image::page_size;
-use crate::link::{initialisers, link, Options};
+use crate::link::{initialisers, link, Mode, Options};
 use crate::map::{Mapping, Source};
 use crate::object::{symtab_in, Object};
 use crate::process::{self, Module};
@@ -80,25 +80,43 @@ impl New<'_> {
     fn requester(&self) -> Requester {
         let string = |o: Option<u64>| o.and_then(|o| self.obj.string(o).ok()).map(<[u8]>::to_vec);
         Requester {
-            origin: self.path.as_ref().and_then(|p| p.parent()).map(Path::to_path_buf),
+            origin: self
+                .path
+                .as_ref()
+                .and_then(|p| p.parent())
+                .map(Path::to_path_buf),
             rpath: string(self.obj.dynamic.rpath),
             runpath: string(self.obj.dynamic.runpath),
         }
     }
 
     fn answers_to(&self, needed: &[u8]) -> bool {
-        let soname = self.obj.dynamic.soname.and_then(|s| self.obj.string(s).ok());
-        let file = self.path.as_ref().and_then(|p| p.file_name()).map(|f| f.as_bytes());
+        let soname = self
+            .obj
+            .dynamic
+            .soname
+            .and_then(|s| self.obj.string(s).ok());
+        let file = self
+            .path
+            .as_ref()
+            .and_then(|p| p.file_name())
+            .map(|f| f.as_bytes());
         soname == Some(needed) || file == Some(needed)
     }
 
     /// Wraps an object parsed from bytes in memory.
     pub(crate) fn from_bytes<'b>(obj: Object<Bytes<'b>>) -> New<'b> {
-        New { path: None, file: None, obj }
+        New {
+            path: None,
+            file: None,
+            obj,
+        }
     }
 
     pub(crate) fn name(&self) -> String {
-        self.path.as_ref().map_or_else(|| "<bytes>".to_string(), |p| p.display().to_string())
+        self.path
+            .as_ref()
+            .map_or_else(|| "<bytes>".to_string(), |p| p.display().to_string())
     }
 }
 
@@ -106,18 +124,29 @@ fn open_file<'a>(path: &Path, want: Option<Machine>) -> Result<New<'a>, LoadErro
     let file = File::open(path)?;
     let bytes = FileBytes::new(&file)?;
     let obj = Object::parse(Bytes::File(bytes), want, page_size())?;
-    Ok(New { path: Some(path.to_path_buf()), file: Some(file), obj })
+    Ok(New {
+        path: Some(path.to_path_buf()),
+        file: Some(file),
+        obj,
+    })
 }
 
 /// Finds the library `name` that `req` asks for: the first candidate that is an ELF object for
 /// this machine (glibc skips files of other machines the same way).
-fn find<'a>(name: &[u8], who: &New<'_>, extra: &[PathBuf], want: Option<Machine>) -> Result<New<'a>, LoadError> {
+fn find<'a>(
+    name: &[u8],
+    who: &New<'_>,
+    extra: &[PathBuf],
+    want: Option<Machine>,
+) -> Result<New<'a>, LoadError> {
     let tried = candidates(name, &who.requester(), extra);
     for p in &tried {
         if !p.is_file() {
             continue;
         }
-        let Ok(c) = std::fs::canonicalize(p) else { continue };
+        let Ok(c) = std::fs::canonicalize(p) else {
+            continue;
+        };
         match open_file(&c, want) {
             Ok(n) => return Ok(n),
             Err(LoadError::WrongArchitecture { .. } | LoadError::NotElf) => continue,
@@ -179,7 +208,11 @@ pub(crate) fn collect<'a>(
                 group.push(n);
             }
             if group.len() > 4096 {
-                return Err(crate::Malformed::TooMany { what: "dependency", count: group.len() as u64 }.into());
+                return Err(crate::Malformed::TooMany {
+                    what: "dependency",
+                    count: group.len() as u64,
+                }
+                .into());
             }
         }
         i += 1;
@@ -202,11 +235,18 @@ pub fn load(input: Input<'_>, opts: &Options, extra: &[PathBuf]) -> Result<Loade
     let want = Machine::host();
     let root = match input {
         Input::File(p) => open_file(p, want)?,
-        Input::Bytes(b) => New { path: None, file: None, obj: Object::parse(Bytes::Borrowed(b), want, page_size())? },
+        Input::Bytes(b) => New {
+            path: None,
+            file: None,
+            obj: Object::parse(Bytes::Borrowed(b), want, page_size())?,
+        },
     };
     let modules = process::modules();
     let tga = crate::symbols::Name::new(b"__tls_get_addr");
-    if let Some((m, (_, d))) = modules.iter().find_map(|m| Some((m, m.tab.find(&tga, None)?))) {
+    if let Some((m, (_, d))) = modules
+        .iter()
+        .find_map(|m| Some((m, m.tab.find(&tga, None)?)))
+    {
         crate::tls::set_system(m.base.wrapping_add(d.value));
     }
     // One load at a time: dependencies are shared, so two loads must not both map one.
@@ -242,17 +282,49 @@ pub fn load(input: Input<'_>, opts: &Options, extra: &[PathBuf]) -> Result<Loade
         // SAFETY: the object is mapped at m.bias (just above) and stays mapped while `scope` lives.
         let view = unsafe { View::mapped(m.bias, &n.obj.layout.loads) };
         let tab = symtab_in(view, &n.obj.dynamic, n.obj.nsyms)?;
-        let name = n.path.as_ref().map(|p| p.as_os_str().as_bytes().to_vec()).unwrap_or_default();
-        let soname = n.obj.dynamic.soname.and_then(|s| n.obj.string(s).ok()).map(<[u8]>::to_vec);
-        scope.push(Module { name, soname, base: m.bias, tab, tls_modid: modids.get(i).copied().unwrap_or(0), tls_data: 0 });
+        let name = n
+            .path
+            .as_ref()
+            .map(|p| p.as_os_str().as_bytes().to_vec())
+            .unwrap_or_default();
+        let soname = n
+            .obj
+            .dynamic
+            .soname
+            .and_then(|s| n.obj.string(s).ok())
+            .map(<[u8]>::to_vec);
+        scope.push(Module {
+            name,
+            soname,
+            base: m.bias,
+            tab,
+            tls_modid: modids.get(i).copied().unwrap_or(0),
+            tls_data: 0,
+        });
         if i == 0 {
-            scope.extend(reused.iter().filter_map(|&k| shared.get(k)).map(|s| s.module.clone()));
+            scope.extend(
+                reused
+                    .iter()
+                    .filter_map(|&k| shared.get(k))
+                    .map(|s| s.module.clone()),
+            );
         }
     }
     let mut inits = Vec::new();
     for ((n, m), &modid) in group.iter().zip(&maps).zip(&modids).rev() {
         let mut mem = Live { bias: m.bias };
-        let problems = link(&n.obj, m.bias, opts, &scope, &mut mem, true, true, modid);
+        let problems = link(
+            &n.obj,
+            m.bias,
+            opts,
+            &scope,
+            &mut mem,
+            Mode {
+                live: true,
+                report_missing: true,
+                tls_modid: modid,
+            },
+        );
         if let Some(e) = problems.into_iter().next() {
             return Err(in_module(e, n, group.len()));
         }
@@ -261,7 +333,8 @@ pub fn load(input: Input<'_>, opts: &Options, extra: &[PathBuf]) -> Result<Loade
     }
     for (n, m) in group.iter().zip(&maps) {
         if let Some(relro) = n.obj.layout.relro {
-            m.protect_relro(relro, n.obj.layout.page).map_err(LoadError::Map)?;
+            m.protect_relro(relro, n.obj.layout.page)
+                .map_err(LoadError::Map)?;
         }
     }
     // Success: every image stays mapped for the rest of the process.
@@ -273,9 +346,25 @@ pub fn load(input: Input<'_>, opts: &Options, extra: &[PathBuf]) -> Result<Loade
         // SAFETY: mapped at `bias` and never unmapped (leaked just above).
         let view = unsafe { View::mapped(bias, loads) };
         let tab = symtab_in(view, &n.obj.dynamic, n.obj.nsyms)?;
-        let name = n.path.as_ref().map(|p| p.as_os_str().as_bytes().to_vec()).unwrap_or_default();
-        let soname = n.obj.dynamic.soname.and_then(|s| n.obj.string(s).ok()).map(<[u8]>::to_vec);
-        let module = Module { name, soname, base: bias, tab, tls_modid: modid, tls_data: 0 };
+        let name = n
+            .path
+            .as_ref()
+            .map(|p| p.as_os_str().as_bytes().to_vec())
+            .unwrap_or_default();
+        let soname = n
+            .obj
+            .dynamic
+            .soname
+            .and_then(|s| n.obj.string(s).ok())
+            .map(<[u8]>::to_vec);
+        let module = Module {
+            name,
+            soname,
+            base: bias,
+            tab,
+            tls_modid: modid,
+            tls_data: 0,
+        };
         if let Some(hdr) = n.obj.layout.eh_frame_hdr {
             if let Some(eh) = crate::unwind::eh_frame(&n.obj.view(), hdr.vaddr) {
                 if n.obj.layout.loaded(eh, 4) {
@@ -286,11 +375,18 @@ pub fn load(input: Input<'_>, opts: &Options, extra: &[PathBuf]) -> Result<Loade
         if root.is_none() {
             root = Some(module);
         } else {
-            shared.push(Shared { path: n.path.clone().unwrap_or_default(), module });
+            shared.push(Shared {
+                path: n.path.clone().unwrap_or_default(),
+                module,
+            });
         }
     }
     let module = root.ok_or(LoadError::Malformed(crate::Malformed::NoLoadSegments))?;
-    Ok(Loaded { module, machine: group.first().map_or(Machine::X86_64, |n| n.obj.machine), inits })
+    Ok(Loaded {
+        module,
+        machine: group.first().map_or(Machine::X86_64, |n| n.obj.machine),
+        inits,
+    })
 }
 
 /// Names the dependency an error came from, when it is not the plugin itself.
@@ -300,8 +396,12 @@ pub(crate) fn in_module(e: LoadError, n: &New<'_>, group: usize) -> LoadError {
     }
     let name = n.name();
     match e {
-        LoadError::UndefinedSymbols(s) => LoadError::UndefinedSymbols(s.into_iter().map(|x| format!("{x} (in {name})")).collect()),
-        LoadError::ImportsNotAllowed(s) => LoadError::ImportsNotAllowed(s.into_iter().map(|x| format!("{x} (in {name})")).collect()),
+        LoadError::UndefinedSymbols(s) => {
+            LoadError::UndefinedSymbols(s.into_iter().map(|x| format!("{x} (in {name})")).collect())
+        }
+        LoadError::ImportsNotAllowed(s) => LoadError::ImportsNotAllowed(
+            s.into_iter().map(|x| format!("{x} (in {name})")).collect(),
+        ),
         other => other,
     }
 }

@@ -23,7 +23,10 @@ pub struct Image {
 pub fn page_size() -> u64 {
     // SAFETY: sysconf has no preconditions.
     let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    u64::try_from(p).ok().filter(|p| p.is_power_of_two()).unwrap_or(4096)
+    u64::try_from(p)
+        .ok()
+        .filter(|p| p.is_power_of_two())
+        .unwrap_or(4096)
 }
 
 impl Image {
@@ -39,7 +42,11 @@ impl Image {
     }
 
     fn from(l: group::Loaded) -> Result<Image, LoadError> {
-        Ok(Image { module: l.module, machine: l.machine, inits: l.inits })
+        Ok(Image {
+            module: l.module,
+            machine: l.machine,
+            inits: l.inits,
+        })
     }
 
     /// The load bias.
@@ -65,7 +72,11 @@ impl Image {
             // A thread-local variable has no one address; Go's Lookup does not serve it either.
             return None;
         }
-        let addr = if sym.shndx == SHN_ABS { sym.value } else { self.module.base.wrapping_add(sym.value) };
+        let addr = if sym.shndx == SHN_ABS {
+            sym.value
+        } else {
+            self.module.base.wrapping_add(sym.value)
+        };
         if sym.is_ifunc() {
             // SAFETY: an IFUNC's value is its resolver in the image's relocated code; glibc's
             // dlsym calls it the same way.

@@ -37,7 +37,11 @@ pub fn args() -> (libc::c_int, *mut *const c_char, *mut *const c_char) {
     if argv.is_null() {
         // SAFETY: `environ` is the C library's environment pointer, initialised before main.
         let env = unsafe { environ };
-        let env = if env.is_null() { EMPTY.0.as_ptr() as *mut _ } else { env };
+        let env = if env.is_null() {
+            EMPTY.0.as_ptr() as *mut _
+        } else {
+            env
+        };
         return (0, EMPTY.0.as_ptr() as *mut _, env);
     }
     let argc = libc::c_int::try_from(ARGC.load(Ordering::Relaxed)).unwrap_or(0);

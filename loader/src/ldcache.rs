@@ -22,7 +22,11 @@ const HEADER: u64 = 48;
 pub fn lookup(name: &[u8]) -> Option<PathBuf> {
     static CACHE: OnceLock<HashMap<Vec<u8>, PathBuf>> = OnceLock::new();
     CACHE
-        .get_or_init(|| std::fs::read("/etc/ld.so.cache").map(|b| parse(&b)).unwrap_or_default())
+        .get_or_init(|| {
+            std::fs::read("/etc/ld.so.cache")
+                .map(|b| parse(&b))
+                .unwrap_or_default()
+        })
         .get(name)
         .cloned()
 }
@@ -44,11 +48,20 @@ pub fn parse(b: &[u8]) -> HashMap<Vec<u8>, PathBuf> {
     } else {
         return out;
     };
-    let Some(n) = read::u32_at(b, start + 20) else { return out };
-    let want = if cfg!(target_arch = "aarch64") { FLAG_AARCH64_LIB64 } else { FLAG_X8664_LIB64 };
+    let Some(n) = read::u32_at(b, start + 20) else {
+        return out;
+    };
+    let want = if cfg!(target_arch = "aarch64") {
+        FLAG_AARCH64_LIB64
+    } else {
+        FLAG_X8664_LIB64
+    };
     for i in 0..u64::from(n) {
-        let Some(e) = read::slice_at(b, start + HEADER + i * ENTRY, ENTRY) else { break };
-        let (Some(flags), Some(key), Some(value)) = (read::u32_at(e, 0), read::u32_at(e, 4), read::u32_at(e, 8))
+        let Some(e) = read::slice_at(b, start + HEADER + i * ENTRY, ENTRY) else {
+            break;
+        };
+        let (Some(flags), Some(key), Some(value)) =
+            (read::u32_at(e, 0), read::u32_at(e, 4), read::u32_at(e, 8))
         else {
             break;
         };
@@ -56,12 +69,15 @@ pub fn parse(b: &[u8]) -> HashMap<Vec<u8>, PathBuf> {
             continue;
         }
         // In the new format, string offsets count from the start of the new header.
-        let (Some(k), Some(v)) = (read::cstr_at(b, start + u64::from(key)), read::cstr_at(b, start + u64::from(value)))
-        else {
+        let (Some(k), Some(v)) = (
+            read::cstr_at(b, start + u64::from(key)),
+            read::cstr_at(b, start + u64::from(value)),
+        ) else {
             continue;
         };
         use std::os::unix::ffi::OsStrExt;
-        out.entry(k.to_vec()).or_insert_with(|| PathBuf::from(std::ffi::OsStr::from_bytes(v)));
+        out.entry(k.to_vec())
+            .or_insert_with(|| PathBuf::from(std::ffi::OsStr::from_bytes(v)));
     }
     out
 }

@@ -21,9 +21,9 @@ mod relocate;
 mod resolve;
 mod search;
 mod static_exe;
+pub mod symbols;
 mod tls;
 mod unwind;
-pub mod symbols;
 
 pub use check::check;
 pub use error::{LoadError, Malformed, Unsupported};

@@ -20,23 +20,41 @@ pub struct Options {
     pub policy: Policy,
 }
 
-/// Resolves and relocates `obj` loaded at `bias` into `mem`. With `live`, IFUNC resolvers run
-/// (the object's own ones last); otherwise no code of any module runs. Returns every problem.
+/// How to link one object.
+#[derive(Clone, Copy, Debug)]
+pub struct Mode {
+    /// A real load: IFUNC resolvers run (the object's own last). Otherwise no code runs.
+    pub live: bool,
+    /// Report imports nothing defines (off when the scope is known to be incomplete).
+    pub report_missing: bool,
+    /// The object's TLS module id (0: none).
+    pub tls_modid: u64,
+}
+
+/// Resolves and relocates `obj` loaded at `bias` into `mem`. Returns every problem.
 pub fn link<B: AsRef<[u8]>>(
     obj: &Object<B>,
     bias: u64,
     opts: &Options,
     modules: &[Module<'_>],
     mem: &mut dyn Memory,
-    live: bool,
-    report_missing: bool,
-    tls_modid: u64,
+    mode: Mode,
 ) -> Vec<LoadError> {
+    let Mode {
+        live,
+        report_missing,
+        tls_modid,
+    } = mode;
     let (tab, refs) = match (obj.symtab(), obj.references()) {
         (Ok(t), Ok(r)) => (t, r),
         (Err(e), _) | (_, Err(e)) => return vec![e.into()],
     };
-    let scope = Scope { exports: &opts.exports, policy: &opts.policy, modules, exe: crate::process::static_symbols(modules) };
+    let scope = Scope {
+        exports: &opts.exports,
+        policy: &opts.policy,
+        modules,
+        exe: crate::process::static_symbols(modules),
+    };
     let mut resolver = Resolver::new(&tab, &refs, bias, obj.dynamic.symbolic, scope, live);
     resolver.own_modid = tls_modid;
     let d = &obj.dynamic;
@@ -44,10 +62,14 @@ pub fn link<B: AsRef<[u8]>>(
     r.apply(d.relr, d.rela, d.jmprel, mem);
     let mut problems = std::mem::take(&mut r.problems);
     if !r.resolver.forbidden.is_empty() {
-        problems.push(LoadError::ImportsNotAllowed(std::mem::take(&mut r.resolver.forbidden)));
+        problems.push(LoadError::ImportsNotAllowed(std::mem::take(
+            &mut r.resolver.forbidden,
+        )));
     }
     if !r.resolver.missing.is_empty() && report_missing {
-        problems.push(LoadError::UndefinedSymbols(std::mem::take(&mut r.resolver.missing)));
+        problems.push(LoadError::UndefinedSymbols(std::mem::take(
+            &mut r.resolver.missing,
+        )));
     }
     if let Err(e) = initialisers(obj, bias, mem) {
         problems.push(e);
@@ -63,28 +85,49 @@ pub fn link<B: AsRef<[u8]>>(
 
 /// The run-time addresses of the initialisers (DT_INIT, then DT_INIT_ARRAY), each checked to lie
 /// in an executable segment of the object, read from relocated memory.
-pub fn initialisers<B: AsRef<[u8]>>(obj: &Object<B>, bias: u64, mem: &dyn Memory) -> Result<Vec<u64>, LoadError> {
+pub fn initialisers<B: AsRef<[u8]>>(
+    obj: &Object<B>,
+    bias: u64,
+    mem: &dyn Memory,
+) -> Result<Vec<u64>, LoadError> {
     let mut out = Vec::new();
     let layout = &obj.layout;
     if let Some(init) = obj.dynamic.init.filter(|&a| a != 0) {
         if !layout.executable(init) {
-            return Err(Malformed::CodeOutsideText { what: "DT_INIT", addr: init }.into());
+            return Err(Malformed::CodeOutsideText {
+                what: "DT_INIT",
+                addr: init,
+            }
+            .into());
         }
         out.push(bias.wrapping_add(init));
     }
     if let Some(t) = obj.dynamic.init_array {
         if !layout.loaded(t.addr, t.size) {
-            return Err(Malformed::AddressOutsideImage { tag: "DT_INIT_ARRAY", addr: t.addr, size: t.size }.into());
+            return Err(Malformed::AddressOutsideImage {
+                tag: "DT_INIT_ARRAY",
+                addr: t.addr,
+                size: t.size,
+            }
+            .into());
         }
         let mut a = t.addr;
         while a < t.addr + t.size {
-            let f = if layout.writable(a, 8) { mem.read_u64(a) } else { obj.view().u64_at(a).unwrap_or(0) };
+            let f = if layout.writable(a, 8) {
+                mem.read_u64(a)
+            } else {
+                obj.view().u64_at(a).unwrap_or(0)
+            };
             a += 8;
             if f == 0 || f == u64::MAX {
                 continue;
             }
             if !layout.executable(f.wrapping_sub(bias)) {
-                return Err(Malformed::CodeOutsideText { what: "DT_INIT_ARRAY entry", addr: f }.into());
+                return Err(Malformed::CodeOutsideText {
+                    what: "DT_INIT_ARRAY entry",
+                    addr: f,
+                }
+                .into());
             }
             out.push(f);
         }

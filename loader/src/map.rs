@@ -53,7 +53,9 @@ impl Mapping {
         let span = to_usize(layout.span())?;
         let align = to_usize(layout.align.max(page))?;
         let extra = align.saturating_sub(to_usize(page)?);
-        let total = span.checked_add(extra).ok_or_else(|| io::Error::from(io::ErrorKind::OutOfMemory))?;
+        let total = span
+            .checked_add(extra)
+            .ok_or_else(|| io::Error::from(io::ErrorKind::OutOfMemory))?;
         // SAFETY: a fresh anonymous PROT_NONE reservation at an address the kernel picks touches no
         // existing memory.
         let raw = unsafe {
@@ -73,7 +75,11 @@ impl Mapping {
         // The bias must keep every segment's alignment: start ≡ span_lo (mod align).
         let lo = to_usize(layout.span_lo % layout.align.max(page))?;
         let start = raw + ((lo + align - raw % align) % align);
-        let mut m = Mapping { start: raw, len: total, bias: 0 };
+        let mut m = Mapping {
+            start: raw,
+            len: total,
+            bias: 0,
+        };
         m.trim(start, span);
         m.bias = (start as u64).wrapping_sub(layout.span_lo);
         for load in &layout.loads {
@@ -126,12 +132,28 @@ impl Mapping {
                         .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
                     // SAFETY: the target range lies inside our reservation (the layout was checked
                     // to fit the span), so MAP_FIXED replaces only our own pages.
-                    unsafe { libc::mmap(addr, len, first_prot, libc::MAP_PRIVATE | libc::MAP_FIXED, fd.as_raw_fd(), off) }
+                    unsafe {
+                        libc::mmap(
+                            addr,
+                            len,
+                            first_prot,
+                            libc::MAP_PRIVATE | libc::MAP_FIXED,
+                            fd.as_raw_fd(),
+                            off,
+                        )
+                    }
                 }
                 Source::Bytes(_) => {
                     // SAFETY: as above, the range is inside our own reservation.
                     unsafe {
-                        libc::mmap(addr, len, first_prot, libc::MAP_PRIVATE | libc::MAP_FIXED | libc::MAP_ANONYMOUS, -1, 0)
+                        libc::mmap(
+                            addr,
+                            len,
+                            first_prot,
+                            libc::MAP_PRIVATE | libc::MAP_FIXED | libc::MAP_ANONYMOUS,
+                            -1,
+                            0,
+                        )
                     }
                 }
             };
@@ -146,7 +168,9 @@ impl Mapping {
                     .ok_or_else(|| io::Error::from(io::ErrorKind::UnexpectedEof))?;
                 // SAFETY: the destination [bias+vaddr, +filesz) was just mapped writable, and the
                 // source is a distinct buffer of exactly n bytes.
-                unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), self.addr(load.vaddr) as *mut u8, n) };
+                unsafe {
+                    std::ptr::copy_nonoverlapping(src.as_ptr(), self.addr(load.vaddr) as *mut u8, n)
+                };
             }
             if tail {
                 let n = to_usize(file_page_end - file_end)?;
@@ -182,7 +206,8 @@ impl Mapping {
     fn protect(&self, vaddr: u64, len: u64, prot: libc::c_int) -> io::Result<()> {
         // SAFETY: the range is page-aligned and inside our own mapping; changing its protection
         // affects no memory the program holds references to.
-        let r = unsafe { libc::mprotect(self.addr(vaddr) as *mut libc::c_void, to_usize(len)?, prot) };
+        let r =
+            unsafe { libc::mprotect(self.addr(vaddr) as *mut libc::c_void, to_usize(len)?, prot) };
         if r != 0 {
             return Err(last_error());
         }

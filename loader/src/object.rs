@@ -40,7 +40,15 @@ impl<B: AsRef<[u8]>> Object<B> {
         let view = View::new(b, &layout.loads);
         let dynamic = Dynamic::parse(&view, &layout)?;
         let phnum = u16::try_from(h.phdrs.len()).unwrap_or(u16::MAX);
-        let mut obj = Object { bytes, machine: h.machine, layout, dynamic, nsyms: 0, phoff: h.phoff, phnum };
+        let mut obj = Object {
+            bytes,
+            machine: h.machine,
+            layout,
+            dynamic,
+            nsyms: 0,
+            phoff: h.phoff,
+            phnum,
+        };
         obj.nsyms = obj.count_symbols()?;
         obj.validate_tables()?;
         Ok(obj)
@@ -78,7 +86,10 @@ impl<B: AsRef<[u8]>> Object<B> {
 
     /// The DT_NEEDED names.
     pub fn needed(&self) -> impl Iterator<Item = &[u8]> + '_ {
-        self.dynamic.needed.iter().filter_map(|&n| self.string(n).ok())
+        self.dynamic
+            .needed
+            .iter()
+            .filter_map(|&n| self.string(n).ok())
     }
 
     fn count_symbols(&self) -> Result<u64, LoadError> {
@@ -87,19 +98,35 @@ impl<B: AsRef<[u8]>> Object<B> {
         if let Some(a) = self.dynamic.gnu_hash {
             let h = GnuHash::parse(view.rest(a).unwrap_or(&[]))
                 .map_err(|what| Malformed::BadHashTable { table: "GNU", what })?;
-            n = n.max(h.symbol_count().map_err(|what| Malformed::BadHashTable { table: "GNU", what })?);
+            n = n.max(
+                h.symbol_count()
+                    .map_err(|what| Malformed::BadHashTable { table: "GNU", what })?,
+            );
         }
         if let Some(a) = self.dynamic.hash {
-            let h = SysvHash::parse(view.rest(a).unwrap_or(&[]))
-                .map_err(|what| Malformed::BadHashTable { table: "SysV", what })?;
+            let h = SysvHash::parse(view.rest(a).unwrap_or(&[])).map_err(|what| {
+                Malformed::BadHashTable {
+                    table: "SysV",
+                    what,
+                }
+            })?;
             n = n.max(h.symbol_count());
         }
         if n > MAX_SYMBOLS {
-            return Err(Malformed::TooMany { what: "symbol", count: n }.into());
+            return Err(Malformed::TooMany {
+                what: "symbol",
+                count: n,
+            }
+            .into());
         }
         let size = n.saturating_mul(SYM);
         if view.slice(self.dynamic.symtab, size).is_none() {
-            return Err(Malformed::AddressOutsideImage { tag: "DT_SYMTAB", addr: self.dynamic.symtab, size }.into());
+            return Err(Malformed::AddressOutsideImage {
+                tag: "DT_SYMTAB",
+                addr: self.dynamic.symtab,
+                size,
+            }
+            .into());
         }
         Ok(n)
     }
@@ -109,13 +136,24 @@ impl<B: AsRef<[u8]>> Object<B> {
         let refs = self.references()?;
         if let Some(v) = self.dynamic.versym {
             if self.view().slice(v, self.nsyms.saturating_mul(2)).is_none() {
-                return Err(Malformed::AddressOutsideImage { tag: "DT_VERSYM", addr: v, size: self.nsyms * 2 }.into());
+                return Err(Malformed::AddressOutsideImage {
+                    tag: "DT_VERSYM",
+                    addr: v,
+                    size: self.nsyms * 2,
+                }
+                .into());
             }
             let max = tab.defs.max_index().max(refs.max_index()).max(1);
             for i in 0..self.nsyms {
                 let ndx = tab.versym(i as u32) & 0x7fff;
-                if ndx > max || (ndx > 1 && tab.defs.name(ndx).is_none() && refs.name(ndx).is_none()) {
-                    return Err(Malformed::BadVersion { what: "version index out of range", value: ndx.into() }.into());
+                if ndx > max
+                    || (ndx > 1 && tab.defs.name(ndx).is_none() && refs.name(ndx).is_none())
+                {
+                    return Err(Malformed::BadVersion {
+                        what: "version index out of range",
+                        value: ndx.into(),
+                    }
+                    .into());
                 }
             }
         }
@@ -124,7 +162,12 @@ impl<B: AsRef<[u8]>> Object<B> {
         }
         if let Some(s) = self.dynamic.soname {
             let soname = self.string(s)?;
-            if let Some(&n) = self.dynamic.needed.iter().find(|&&n| self.string(n).ok() == Some(soname)) {
+            if let Some(&n) = self
+                .dynamic
+                .needed
+                .iter()
+                .find(|&&n| self.string(n).ok() == Some(soname))
+            {
                 let name = String::from_utf8_lossy(self.string(n)?).into_owned();
                 return Err(Malformed::NeedsItself { name }.into());
             }
@@ -136,38 +179,62 @@ impl<B: AsRef<[u8]>> Object<B> {
 /// The string table seen through `view`.
 fn strtab_in<'a>(view: View<'a>, dynamic: &Dynamic) -> &'a [u8] {
     // Checked in Dynamic::parse.
-    view.slice(dynamic.strtab.addr, dynamic.strtab.size).unwrap_or(&[])
+    view.slice(dynamic.strtab.addr, dynamic.strtab.size)
+        .unwrap_or(&[])
 }
 
 /// The hash table seen through `view`.
 fn hash_in<'a>(view: View<'a>, dynamic: &Dynamic) -> Result<Hash<'a>, Malformed> {
     if let Some(a) = dynamic.gnu_hash {
         let b = view.rest(a).unwrap_or(&[]);
-        return GnuHash::parse(b).map(Hash::Gnu).map_err(|what| Malformed::BadHashTable { table: "GNU", what });
+        return GnuHash::parse(b)
+            .map(Hash::Gnu)
+            .map_err(|what| Malformed::BadHashTable { table: "GNU", what });
     }
     let b = view.rest(dynamic.hash.unwrap_or(0)).unwrap_or(&[]);
-    SysvHash::parse(b).map(Hash::Sysv).map_err(|what| Malformed::BadHashTable { table: "SysV", what })
+    SysvHash::parse(b)
+        .map(Hash::Sysv)
+        .map_err(|what| Malformed::BadHashTable {
+            table: "SysV",
+            what,
+        })
 }
 
 /// The dynamic symbol table of an object with `nsyms` symbols, seen through `view` (the file's
 /// bytes, or the mapped image).
-pub fn symtab_in<'a>(view: View<'a>, dynamic: &Dynamic, nsyms: u64) -> Result<SymTab<'a>, Malformed> {
+pub fn symtab_in<'a>(
+    view: View<'a>,
+    dynamic: &Dynamic,
+    nsyms: u64,
+) -> Result<SymTab<'a>, Malformed> {
     let strtab = strtab_in(view, dynamic);
-    let syms = view.slice(dynamic.symtab, nsyms.saturating_mul(SYM)).unwrap_or(&[]);
-    let versym = dynamic.versym.map(|a| view.slice(a, nsyms.saturating_mul(2)).unwrap_or(&[]));
+    let syms = view
+        .slice(dynamic.symtab, nsyms.saturating_mul(SYM))
+        .unwrap_or(&[]);
+    let versym = dynamic
+        .versym
+        .map(|a| view.slice(a, nsyms.saturating_mul(2)).unwrap_or(&[]));
     let defs = match dynamic.verdef {
         Some((a, n)) => Versions::from_verdef(view.rest(a).unwrap_or(&[]), n, strtab)
             .map_err(|(what, value)| Malformed::BadVersion { what, value })?,
         None => Versions::default(),
     };
-    Ok(SymTab { syms, strtab, hash: hash_in(view, dynamic)?, versym, defs })
+    Ok(SymTab {
+        syms,
+        strtab,
+        hash: hash_in(view, dynamic)?,
+        versym,
+        defs,
+    })
 }
 
 /// Version names an object's imports ask for, by version index (VERNEED).
 fn references_in<'a>(view: View<'a>, dynamic: &Dynamic) -> Result<Versions<'a>, Malformed> {
     match dynamic.verneed {
-        Some((a, n)) => Versions::from_verneed(view.rest(a).unwrap_or(&[]), n, strtab_in(view, dynamic))
-            .map_err(|(what, value)| Malformed::BadVersion { what, value }),
+        Some((a, n)) => {
+            Versions::from_verneed(view.rest(a).unwrap_or(&[]), n, strtab_in(view, dynamic))
+                .map_err(|(what, value)| Malformed::BadVersion { what, value })
+        }
         None => Ok(Versions::default()),
     }
 }

@@ -46,7 +46,11 @@ struct Raw {
     phdrs: Vec<(u32, u32, u64, u64)>,
 }
 
-unsafe extern "C" fn collect(info: *mut libc::dl_phdr_info, _size: libc::size_t, data: *mut libc::c_void) -> libc::c_int {
+unsafe extern "C" fn collect(
+    info: *mut libc::dl_phdr_info,
+    _size: libc::size_t,
+    data: *mut libc::c_void,
+) -> libc::c_int {
     // SAFETY: dl_iterate_phdr passes a valid info for the duration of the call, and `data` is the
     // `&mut Vec<Raw>` given below.
     let (info, out) = unsafe { (&*info, &mut *(data as *mut Vec<Raw>)) };
@@ -54,7 +58,9 @@ unsafe extern "C" fn collect(info: *mut libc::dl_phdr_info, _size: libc::size_t,
         Vec::new()
     } else {
         // SAFETY: a non-null dlpi_name is a NUL-terminated string owned by the system loader.
-        unsafe { CStr::from_ptr(info.dlpi_name) }.to_bytes().to_vec()
+        unsafe { CStr::from_ptr(info.dlpi_name) }
+            .to_bytes()
+            .to_vec()
     };
     let phdrs = if info.dlpi_phdr.is_null() {
         &[][..]
@@ -67,7 +73,10 @@ unsafe extern "C" fn collect(info: *mut libc::dl_phdr_info, _size: libc::size_t,
         tls_modid: info.dlpi_tls_modid as u64,
         tls_data: info.dlpi_tls_data as u64,
         name,
-        phdrs: phdrs.iter().map(|p| (p.p_type, p.p_flags, p.p_vaddr, p.p_memsz)).collect(),
+        phdrs: phdrs
+            .iter()
+            .map(|p| (p.p_type, p.p_flags, p.p_vaddr, p.p_memsz))
+            .collect(),
     });
     0
 }
@@ -76,7 +85,12 @@ unsafe extern "C" fn collect(info: *mut libc::dl_phdr_info, _size: libc::size_t,
 pub fn modules() -> Vec<Module<'static>> {
     let mut raw: Vec<Raw> = Vec::new();
     // SAFETY: `collect` matches the callback type and only touches `raw` through `data`.
-    unsafe { libc::dl_iterate_phdr(Some(collect), &mut raw as *mut Vec<Raw> as *mut libc::c_void) };
+    unsafe {
+        libc::dl_iterate_phdr(
+            Some(collect),
+            &mut raw as *mut Vec<Raw> as *mut libc::c_void,
+        )
+    };
     raw.iter().filter_map(module).collect()
 }
 
@@ -101,7 +115,9 @@ fn ptr(raw: &Raw, d_ptr: u64) -> Option<u64> {
     if rest(raw, d_ptr).is_some() {
         Some(d_ptr)
     } else {
-        raw.base.checked_add(d_ptr).filter(|&a| rest(raw, a).is_some())
+        raw.base
+            .checked_add(d_ptr)
+            .filter(|&a| rest(raw, a).is_some())
     }
 }
 
@@ -113,7 +129,10 @@ fn module(raw: &Raw) -> Option<Module<'static>> {
         (None, None, None, None, None, None, None, None);
     let mut verdefnum = 0;
     for i in 0..dynamic.len() as u64 / 16 {
-        let (tag, val) = (read::u64_at(dynamic, i * 16)?, read::u64_at(dynamic, i * 16 + 8)?);
+        let (tag, val) = (
+            read::u64_at(dynamic, i * 16)?,
+            read::u64_at(dynamic, i * 16 + 8)?,
+        );
         match tag {
             0 => break,
             5 => strtab = Some(val),
@@ -142,12 +161,20 @@ fn module(raw: &Raw) -> Option<Module<'static>> {
     let defs = verdef
         .and_then(|v| Versions::from_verdef(rest(raw, ptr(raw, v)?)?, verdefnum, strtab).ok())
         .unwrap_or_default();
-    let soname = soname.and_then(|s| read::cstr_at(strtab, s)).map(<[u8]>::to_vec);
+    let soname = soname
+        .and_then(|s| read::cstr_at(strtab, s))
+        .map(<[u8]>::to_vec);
     Some(Module {
         name: raw.name.clone(),
         soname,
         base: raw.base,
-        tab: SymTab { syms, strtab, hash, versym, defs },
+        tab: SymTab {
+            syms,
+            strtab,
+            hash,
+            versym,
+            defs,
+        },
         tls_modid: raw.tls_modid,
         tls_data: raw.tls_data,
     })
@@ -155,7 +182,9 @@ fn module(raw: &Raw) -> Option<Module<'static>> {
 
 /// True if the process has no shared C library: a static executable.
 pub fn is_static(modules: &[Module<'_>]) -> bool {
-    !modules.iter().any(|m| m.is(b"libc.so.6") || m.is(b"libc.so") || m.name.ends_with(b"ld-musl-x86_64.so.1"))
+    !modules
+        .iter()
+        .any(|m| m.is(b"libc.so.6") || m.is(b"libc.so") || m.name.ends_with(b"ld-musl-x86_64.so.1"))
 }
 
 /// A static host's own symbol table (`None` in a dynamically linked process).
@@ -169,12 +198,21 @@ pub fn static_symbols(modules: &[Module<'_>]) -> Option<&'static crate::static_e
 /// The executable's load bias, from the auxiliary vector.
 fn executable_bias() -> u64 {
     // SAFETY: getauxval has no preconditions.
-    let (phdr, phnum) = unsafe { (libc::getauxval(libc::AT_PHDR), libc::getauxval(libc::AT_PHNUM)) };
+    let (phdr, phnum) = unsafe {
+        (
+            libc::getauxval(libc::AT_PHDR),
+            libc::getauxval(libc::AT_PHNUM),
+        )
+    };
     if phdr == 0 {
         return 0;
     }
     // SAFETY: AT_PHDR points at the executable's AT_PHNUM program headers, mapped for the life
     // of the process.
-    let phdrs = unsafe { std::slice::from_raw_parts(phdr as *const libc::Elf64_Phdr, phnum as usize) };
-    phdrs.iter().find(|p| p.p_type == 6).map_or(0, |p| phdr.wrapping_sub(p.p_vaddr))
+    let phdrs =
+        unsafe { std::slice::from_raw_parts(phdr as *const libc::Elf64_Phdr, phnum as usize) };
+    phdrs
+        .iter()
+        .find(|p| p.p_type == 6)
+        .map_or(0, |p| phdr.wrapping_sub(p.p_vaddr))
 }

@@ -63,8 +63,22 @@ pub struct Relocator<'a, 'r> {
 
 impl<'a, 'r> Relocator<'a, 'r> {
     /// A relocator for one object.
-    pub fn new(machine: Machine, layout: &'a Layout, view: View<'a>, bias: u64, resolver: &'a mut Resolver<'r>) -> Self {
-        Relocator { machine, layout, view, bias, resolver, problems: Vec::new(), deferred: Vec::new() }
+    pub fn new(
+        machine: Machine,
+        layout: &'a Layout,
+        view: View<'a>,
+        bias: u64,
+        resolver: &'a mut Resolver<'r>,
+    ) -> Self {
+        Relocator {
+            machine,
+            layout,
+            view,
+            bias,
+            resolver,
+            problems: Vec::new(),
+            deferred: Vec::new(),
+        }
     }
 
     fn problem(&mut self, e: impl Into<LoadError>) {
@@ -74,13 +88,23 @@ impl<'a, 'r> Relocator<'a, 'r> {
     }
 
     /// Applies DT_RELR, DT_RELA and DT_JMPREL (everything but the object's own IFUNCs).
-    pub fn apply(&mut self, relr: Option<Table>, rela: Option<Table>, jmprel: Option<Table>, mem: &mut dyn Memory) {
+    pub fn apply(
+        &mut self,
+        relr: Option<Table>,
+        rela: Option<Table>,
+        jmprel: Option<Table>,
+        mem: &mut dyn Memory,
+    ) {
         if let Some(t) = relr {
             self.relr(t, mem);
         }
         for t in [rela, jmprel].into_iter().flatten() {
             let Some(b) = self.view.slice(t.addr, t.size) else {
-                self.problem(Malformed::AddressOutsideImage { tag: "DT_RELA", addr: t.addr, size: t.size });
+                self.problem(Malformed::AddressOutsideImage {
+                    tag: "DT_RELA",
+                    addr: t.addr,
+                    size: t.size,
+                });
                 continue;
             };
             let mut off = 0;
@@ -97,7 +121,13 @@ impl<'a, 'r> Relocator<'a, 'r> {
         for (r, kind, def) in std::mem::take(&mut self.deferred) {
             let s = mem.call_ifunc(def.addr);
             if kind == RelocKind::IRelative {
-                mem.write(r.offset, Write { value: s, width: Width::W64 });
+                mem.write(
+                    r.offset,
+                    Write {
+                        value: s,
+                        width: Width::W64,
+                    },
+                );
             } else {
                 let def = Def { addr: s, ..def };
                 self.formula(r, kind, def, mem);
@@ -112,7 +142,11 @@ impl<'a, 'r> Relocator<'a, 'r> {
 
     fn relr(&mut self, t: Table, mem: &mut dyn Memory) {
         let Some(b) = self.view.slice(t.addr, t.size) else {
-            self.problem(Malformed::AddressOutsideImage { tag: "DT_RELR", addr: t.addr, size: t.size });
+            self.problem(Malformed::AddressOutsideImage {
+                tag: "DT_RELR",
+                addr: t.addr,
+                size: t.size,
+            });
             return;
         };
         let mut next: Option<u64> = None;
@@ -147,12 +181,22 @@ impl<'a, 'r> Relocator<'a, 'r> {
             return self.problem(Malformed::RelocationOutsideWritable { offset: vaddr });
         }
         let v = mem.read_u64(vaddr).wrapping_add(self.bias);
-        mem.write(vaddr, Write { value: v, width: Width::W64 });
+        mem.write(
+            vaddr,
+            Write {
+                value: v,
+                width: Width::W64,
+            },
+        );
     }
 
     fn one(&mut self, r: Rela, mem: &mut dyn Memory) {
         let Some(kind) = self.machine.classify(r.r_type) else {
-            return self.problem(Unsupported::Relocation { r_type: r.r_type, name: "unknown", offset: r.offset });
+            return self.problem(Unsupported::Relocation {
+                r_type: r.r_type,
+                name: "unknown",
+                offset: r.offset,
+            });
         };
         if kind == RelocKind::None {
             return;
@@ -166,16 +210,35 @@ impl<'a, 'r> Relocator<'a, 'r> {
         }
         if kind == RelocKind::Relative {
             let v = self.bias.wrapping_add(r.addend as u64);
-            return mem.write(r.offset, Write { value: v, width: Width::W64 });
+            return mem.write(
+                r.offset,
+                Write {
+                    value: v,
+                    width: Width::W64,
+                },
+            );
         }
         match kind {
-            RelocKind::Copy => return self.problem(Unsupported::CopyRelocation { offset: r.offset }),
+            RelocKind::Copy => {
+                return self.problem(Unsupported::CopyRelocation { offset: r.offset })
+            }
             RelocKind::IRelative => {
                 let addr = self.bias.wrapping_add(r.addend as u64);
                 if !self.layout.executable(r.addend as u64) {
-                    return self.problem(Malformed::CodeOutsideText { what: "IRELATIVE resolver", addr: r.addend as u64 });
+                    return self.problem(Malformed::CodeOutsideText {
+                        what: "IRELATIVE resolver",
+                        addr: r.addend as u64,
+                    });
                 }
-                self.deferred.push((r, kind, Def { addr, local_ifunc: true, ..Def::default() }));
+                self.deferred.push((
+                    r,
+                    kind,
+                    Def {
+                        addr,
+                        local_ifunc: true,
+                        ..Def::default()
+                    },
+                ));
                 return;
             }
             _ => {}
@@ -185,7 +248,10 @@ impl<'a, 'r> Relocator<'a, 'r> {
         }
         if kind.is_tls() && r.sym == 0 {
             // Local-dynamic and descriptors for the object's own block.
-            let def = Def { tls_modid: self.resolver.own_modid, ..Def::default() };
+            let def = Def {
+                tls_modid: self.resolver.own_modid,
+                ..Def::default()
+            };
             return self.tls(r, kind, def, mem);
         }
         let def = match self.resolver.resolve(r.sym) {
@@ -199,7 +265,10 @@ impl<'a, 'r> Relocator<'a, 'r> {
         if def.local_ifunc && kind != RelocKind::Size(width) {
             let resolver = def.addr.wrapping_sub(self.bias);
             if !self.layout.executable(resolver) {
-                return self.problem(Malformed::CodeOutsideText { what: "IFUNC resolver", addr: resolver });
+                return self.problem(Malformed::CodeOutsideText {
+                    what: "IFUNC resolver",
+                    addr: resolver,
+                });
             }
             self.deferred.push((r, kind, def));
             return;
@@ -216,17 +285,36 @@ impl<'a, 'r> Relocator<'a, 'r> {
             return self.problem(unsupported("TLS relocation against a module without TLS"));
         }
         let static_tp = |mem: &dyn Memory| {
-            let tp = if mem.live() { crate::tls::thread_pointer() } else { def.tls_data.wrapping_add(0x1000) };
+            let tp = if mem.live() {
+                crate::tls::thread_pointer()
+            } else {
+                def.tls_data.wrapping_add(0x1000)
+            };
             def.tls_data.wrapping_add(off).wrapping_sub(tp)
         };
-        let w64 = |value| Write { value, width: Width::W64 };
+        let w64 = |value| Write {
+            value,
+            width: Width::W64,
+        };
         match kind {
             RelocKind::TlsModule => mem.write(r.offset, w64(def.tls_modid)),
-            RelocKind::TlsOffset(w) => match compute(RelocKind::Absolute(w), false, &Inputs { s: def.addr, a: r.addend, ..Inputs::default() }) {
+            RelocKind::TlsOffset(w) => match compute(
+                RelocKind::Absolute(w),
+                false,
+                &Inputs {
+                    s: def.addr,
+                    a: r.addend,
+                    ..Inputs::default()
+                },
+            ) {
                 Ok(Some(v)) => mem.write(r.offset, v),
                 _ => {
                     let name = self.machine.reloc_name(r.r_type);
-                    self.problem(Malformed::RelocationOverflow { name, offset: r.offset, value: i128::from(off) })
+                    self.problem(Malformed::RelocationOverflow {
+                        name,
+                        offset: r.offset,
+                        value: i128::from(off),
+                    })
                 }
             },
             RelocKind::TlsTpOffset(w) => {
@@ -249,7 +337,10 @@ impl<'a, 'r> Relocator<'a, 'r> {
                 let (resolver, arg) = if def.tls_data != 0 {
                     (crate::tls::tlsdesc_static(), static_tp(mem))
                 } else if mem.live() {
-                    (crate::tls::tlsdesc_dynamic(), crate::tls::leak_index(def.tls_modid, off))
+                    (
+                        crate::tls::tlsdesc_dynamic(),
+                        crate::tls::leak_index(def.tls_modid, off),
+                    )
                 } else {
                     (crate::tls::tlsdesc_dynamic(), off)
                 };
@@ -262,17 +353,31 @@ impl<'a, 'r> Relocator<'a, 'r> {
 
     fn formula(&mut self, r: Rela, kind: RelocKind, def: Def, mem: &mut dyn Memory) {
         let p = self.bias.wrapping_add(r.offset);
-        let inputs = Inputs { s: def.addr, a: r.addend, b: self.bias, p, z: def.size };
+        let inputs = Inputs {
+            s: def.addr,
+            a: r.addend,
+            b: self.bias,
+            p,
+            z: def.size,
+        };
         match compute(kind, self.machine.got_addend(), &inputs) {
             Ok(Some(w)) => mem.write(r.offset, w),
             Ok(None) => {}
             Err(FormulaError::Overflow { value, .. }) => {
                 let name = self.machine.reloc_name(r.r_type);
-                self.problem(Malformed::RelocationOverflow { name, offset: r.offset, value })
+                self.problem(Malformed::RelocationOverflow {
+                    name,
+                    offset: r.offset,
+                    value,
+                })
             }
             Err(FormulaError::NotAFormula) => {
                 let name = self.machine.reloc_name(r.r_type);
-                self.problem(Unsupported::Relocation { r_type: r.r_type, name, offset: r.offset })
+                self.problem(Unsupported::Relocation {
+                    r_type: r.r_type,
+                    name,
+                    offset: r.offset,
+                })
             }
         }
     }

@@ -94,13 +94,34 @@ pub struct Resolver<'a> {
 
 impl<'a> Resolver<'a> {
     /// A resolver for the object whose table is `tab`, loaded at `bias`.
-    pub fn new(tab: &'a SymTab<'a>, refs: &'a Versions<'a>, bias: u64, symbolic: bool, scope: Scope<'a>, live: bool) -> Self {
-        Resolver { tab, refs, bias, symbolic, own_modid: 0, scope, live, cache: HashMap::new(), missing: Vec::new(), forbidden: Vec::new() }
+    pub fn new(
+        tab: &'a SymTab<'a>,
+        refs: &'a Versions<'a>,
+        bias: u64,
+        symbolic: bool,
+        scope: Scope<'a>,
+        live: bool,
+    ) -> Self {
+        Resolver {
+            tab,
+            refs,
+            bias,
+            symbolic,
+            own_modid: 0,
+            scope,
+            live,
+            cache: HashMap::new(),
+            missing: Vec::new(),
+            forbidden: Vec::new(),
+        }
     }
 
     /// The symbol `index` of the object.
     pub fn sym(&self, index: u32) -> Result<Sym, Malformed> {
-        self.tab.sym(index).ok_or(Malformed::SymbolIndexOutOfRange { index: index.into(), count: self.tab.count() })
+        self.tab.sym(index).ok_or(Malformed::SymbolIndexOutOfRange {
+            index: index.into(),
+            count: self.tab.count(),
+        })
     }
 
     /// The definition symbol `index` binds to; `Ok(Def::default())` for an unresolved weak one.
@@ -115,10 +136,24 @@ impl<'a> Resolver<'a> {
 
     fn own(&self, sym: &Sym) -> Def {
         if sym.is_tls() {
-            return Def { addr: sym.value, size: sym.size, tls_modid: self.own_modid, ..Def::default() };
+            return Def {
+                addr: sym.value,
+                size: sym.size,
+                tls_modid: self.own_modid,
+                ..Def::default()
+            };
         }
-        let addr = if sym.shndx == SHN_ABS { sym.value } else { self.bias.wrapping_add(sym.value) };
-        Def { addr, size: sym.size, local_ifunc: sym.is_ifunc(), ..Def::default() }
+        let addr = if sym.shndx == SHN_ABS {
+            sym.value
+        } else {
+            self.bias.wrapping_add(sym.value)
+        };
+        Def {
+            addr,
+            size: sym.size,
+            local_ifunc: sym.is_ifunc(),
+            ..Def::default()
+        }
     }
 
     fn lookup(&mut self, index: u32) -> Result<Def, Unresolved> {
@@ -129,12 +164,18 @@ impl<'a> Resolver<'a> {
         if sym.is_defined() && (sym.binds_locally() || self.symbolic || sym.visibility() == 3) {
             return Ok(self.own(&sym));
         }
-        let name = self
-            .tab
-            .name(&sym)
-            .ok_or(Unresolved::Malformed(Malformed::StringOutOfRange { offset: u64::from(sym.name) }))?;
+        let name =
+            self.tab
+                .name(&sym)
+                .ok_or(Unresolved::Malformed(Malformed::StringOutOfRange {
+                    offset: u64::from(sym.name),
+                }))?;
         let ndx = self.tab.versym(index) & 0x7fff;
-        let want = if ndx >= 2 { self.refs.name(ndx).or_else(|| self.tab.defs.name(ndx)) } else { None };
+        let want = if ndx >= 2 {
+            self.refs.name(ndx).or_else(|| self.tab.defs.name(ndx))
+        } else {
+            None
+        };
         let exported = self.scope.exports.get(name).copied();
         let allowed = exported.is_some() || self.scope.policy.allows(name);
         if !allowed {
@@ -148,17 +189,29 @@ impl<'a> Resolver<'a> {
             return Err(Unresolved::Forbidden);
         }
         if let Some(addr) = exported {
-            return Ok(Def { addr, ..Def::default() });
+            return Ok(Def {
+                addr,
+                ..Def::default()
+            });
         }
         if name == b"__tls_get_addr" {
             // The system's knows nothing of dynplug's modules; dynplug's forwards the others.
-            return Ok(Def { addr: crate::tls::tls_get_addr as *const () as usize as u64, ..Def::default() });
+            return Ok(Def {
+                addr: crate::tls::tls_get_addr as *const () as usize as u64,
+                ..Def::default()
+            });
         }
         if let Some((addr, d)) = self.scope.exe.and_then(|e| e.get(name)) {
             if d.is_tls() {
                 let exe = self.scope.modules.first();
                 let (tls_modid, tls_data) = exe.map_or((0, 0), |m| (m.tls_modid, m.tls_data));
-                return Ok(Def { addr: d.value, size: d.size, tls_modid, tls_data, ..Def::default() });
+                return Ok(Def {
+                    addr: d.value,
+                    size: d.size,
+                    tls_modid,
+                    tls_data,
+                    ..Def::default()
+                });
             }
             let addr = if d.is_ifunc() && self.live {
                 // SAFETY: an IFUNC resolver of the static executable, which is initialised.
@@ -166,23 +219,41 @@ impl<'a> Resolver<'a> {
             } else {
                 addr
             };
-            return Ok(Def { addr, size: d.size, ..Def::default() });
+            return Ok(Def {
+                addr,
+                size: d.size,
+                ..Def::default()
+            });
         }
         let key = Name::new(name);
         for m in self.scope.modules {
             if let Some((_, d)) = m.tab.find(&key, want) {
                 if d.is_tls() {
                     let (tls_modid, tls_data) = (m.tls_modid, m.tls_data);
-                    return Ok(Def { addr: d.value, size: d.size, tls_modid, tls_data, ..Def::default() });
+                    return Ok(Def {
+                        addr: d.value,
+                        size: d.size,
+                        tls_modid,
+                        tls_data,
+                        ..Def::default()
+                    });
                 }
-                let mut addr = if d.shndx == SHN_ABS { d.value } else { m.base.wrapping_add(d.value) };
+                let mut addr = if d.shndx == SHN_ABS {
+                    d.value
+                } else {
+                    m.base.wrapping_add(d.value)
+                };
                 if d.is_ifunc() && self.live {
                     // SAFETY: the symbol is an IFUNC resolver of a module the system loaded and
                     // initialised; x86_64 and aarch64 resolvers take no arguments we must supply
                     // beyond what the ABI allows to be absent (glibc passes none on x86_64).
                     addr = unsafe { call_resolver(addr) };
                 }
-                return Ok(Def { addr, size: d.size, ..Def::default() });
+                return Ok(Def {
+                    addr,
+                    size: d.size,
+                    ..Def::default()
+                });
             }
         }
         if sym.is_defined() {
@@ -212,6 +283,7 @@ fn display(name: &[u8], want: Option<&[u8]>) -> String {
 pub unsafe fn call_resolver(addr: u64) -> u64 {
     // SAFETY: the caller promises `addr` is a resolver function; a resolver takes no argument
     // it depends on here and returns an address.
-    let f: extern "C" fn() -> u64 = unsafe { std::mem::transmute::<usize, extern "C" fn() -> u64>(addr as usize) };
+    let f: extern "C" fn() -> u64 =
+        unsafe { std::mem::transmute::<usize, extern "C" fn() -> u64>(addr as usize) };
     f()
 }

@@ -9,7 +9,14 @@ use std::path::{Path, PathBuf};
 use crate::ldcache;
 
 /// The default directories, after the cache.
-const DEFAULT_DIRS: &[&str] = &["/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64", "/lib", "/usr/lib"];
+const DEFAULT_DIRS: &[&str] = &[
+    "/lib/x86_64-linux-gnu",
+    "/usr/lib/x86_64-linux-gnu",
+    "/lib64",
+    "/usr/lib64",
+    "/lib",
+    "/usr/lib",
+];
 
 /// What the object asking for a library says about where to look.
 #[derive(Clone, Debug, Default)]
@@ -26,11 +33,20 @@ fn expand(dir: &[u8], origin: Option<&Path>) -> Option<PathBuf> {
     let mut s = dir.to_vec();
     for (token, value) in [
         ("$ORIGIN", origin.map(|o| o.as_os_str().as_bytes().to_vec())),
-        ("${ORIGIN}", origin.map(|o| o.as_os_str().as_bytes().to_vec())),
+        (
+            "${ORIGIN}",
+            origin.map(|o| o.as_os_str().as_bytes().to_vec()),
+        ),
         ("$LIB", Some(b"lib/x86_64-linux-gnu".to_vec())),
         ("${LIB}", Some(b"lib/x86_64-linux-gnu".to_vec())),
-        ("$PLATFORM", Some(std::env::consts::ARCH.as_bytes().to_vec())),
-        ("${PLATFORM}", Some(std::env::consts::ARCH.as_bytes().to_vec())),
+        (
+            "$PLATFORM",
+            Some(std::env::consts::ARCH.as_bytes().to_vec()),
+        ),
+        (
+            "${PLATFORM}",
+            Some(std::env::consts::ARCH.as_bytes().to_vec()),
+        ),
     ] {
         let t = token.as_bytes();
         while let Some(at) = s.windows(t.len()).position(|w| w == t) {
@@ -46,7 +62,9 @@ fn expand(dir: &[u8], origin: Option<&Path>) -> Option<PathBuf> {
 }
 
 fn split(list: &[u8], origin: Option<&Path>) -> Vec<PathBuf> {
-    list.split(|&c| c == b':' || c == b';').filter_map(|d| expand(d, origin)).collect()
+    list.split(|&c| c == b':' || c == b';')
+        .filter_map(|d| expand(d, origin))
+        .collect()
 }
 
 /// Every candidate path for `name`, in glibc's order.
@@ -68,10 +86,17 @@ pub fn candidates(name: &[u8], req: &Requester, extra: &[PathBuf]) -> Vec<PathBu
         dirs.extend(split(r, origin));
     }
     dirs.extend(extra.iter().cloned());
-    let mut out: Vec<PathBuf> = dirs.into_iter().map(|d| d.join(OsStr::from_bytes(name))).collect();
+    let mut out: Vec<PathBuf> = dirs
+        .into_iter()
+        .map(|d| d.join(OsStr::from_bytes(name)))
+        .collect();
     if let Some(p) = ldcache::lookup(name) {
         out.push(p);
     }
-    out.extend(DEFAULT_DIRS.iter().map(|d| Path::new(d).join(OsStr::from_bytes(name))));
+    out.extend(
+        DEFAULT_DIRS
+            .iter()
+            .map(|d| Path::new(d).join(OsStr::from_bytes(name))),
+    );
     out
 }

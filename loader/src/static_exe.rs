@@ -23,7 +23,11 @@ impl ExeSymbols {
     /// The definition of `name`, as (run-time address, symbol).
     pub fn get(&self, name: &[u8]) -> Option<(u64, Sym)> {
         let sym = *self.syms.get(name)?;
-        let addr = if sym.shndx == SHN_ABS { sym.value } else { self.bias.wrapping_add(sym.value) };
+        let addr = if sym.shndx == SHN_ABS {
+            sym.value
+        } else {
+            self.bias.wrapping_add(sym.value)
+        };
         Some((addr, sym))
     }
 
@@ -59,7 +63,12 @@ pub fn parse(b: &[u8]) -> Option<HashMap<Vec<u8>, Sym>> {
     }
     let section = |i: u64| -> Option<(u32, u64, u64, u32)> {
         let h = read::slice_at(b, shoff.checked_add(i.checked_mul(64)?)?, 64)?;
-        Some((read::u32_at(h, 4)?, read::u64_at(h, 0x18)?, read::u64_at(h, 0x20)?, read::u32_at(h, 0x28)?))
+        Some((
+            read::u32_at(h, 4)?,
+            read::u64_at(h, 0x18)?,
+            read::u64_at(h, 0x20)?,
+            read::u32_at(h, 0x28)?,
+        ))
     };
     let (symoff, symsize, link) = (0..shnum).find_map(|i| {
         let (t, off, size, link) = section(i)?;
@@ -83,7 +92,10 @@ pub fn parse(b: &[u8]) -> Option<HashMap<Vec<u8>, Sym>> {
             value: read::u64_at(e, 8)?,
             size: read::u64_at(e, 16)?,
         };
-        let kind_ok = matches!(sym.kind(), s::STT_FUNC | s::STT_OBJECT | s::STT_TLS | STT_GNU_IFUNC | s::STT_NOTYPE);
+        let kind_ok = matches!(
+            sym.kind(),
+            s::STT_FUNC | s::STT_OBJECT | s::STT_TLS | STT_GNU_IFUNC | s::STT_NOTYPE
+        );
         // The static link turns hidden globals (much of static libc: malloc, strlen, ...) into
         // local symbols with hidden visibility; their names are still unique in the program.
         // Plain locals (file-static functions) are not: they are skipped.
@@ -96,7 +108,9 @@ pub fn parse(b: &[u8]) -> Option<HashMap<Vec<u8>, Sym>> {
         if !sym.is_defined() || rank == 0 || !kind_ok {
             continue;
         }
-        let Some(name) = read::cstr_at(strtab, u64::from(sym.name)) else { continue };
+        let Some(name) = read::cstr_at(strtab, u64::from(sym.name)) else {
+            continue;
+        };
         let old_rank = out.get(name).map_or(0, |(r, _)| *r);
         if rank > old_rank {
             out.insert(name.to_vec(), (rank, sym));

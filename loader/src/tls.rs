@@ -53,7 +53,9 @@ thread_local! {
 
 /// This thread's block of dynplug module `modid`, made on first use.
 fn block(modid: u64) -> *mut u8 {
-    let Ok(index) = usize::try_from(modid - FIRST_MODID) else { return std::ptr::null_mut() };
+    let Ok(index) = usize::try_from(modid - FIRST_MODID) else {
+        return std::ptr::null_mut();
+    };
     BLOCKS.with(|b| {
         let mut b = b.borrow_mut();
         if let Some(&(p, _)) = b.0.get(index) {
@@ -61,13 +63,23 @@ fn block(modid: u64) -> *mut u8 {
                 return p;
             }
         }
-        let Some(img) = IMAGES.read().unwrap_or_else(|p| p.into_inner()).get(index).copied() else {
+        let Some(img) = IMAGES
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(index)
+            .copied()
+        else {
             return std::ptr::null_mut();
         };
-        let (Ok(size), Ok(align)) = (usize::try_from(img.memsz.max(1)), usize::try_from(img.align.max(1))) else {
+        let (Ok(size), Ok(align)) = (
+            usize::try_from(img.memsz.max(1)),
+            usize::try_from(img.align.max(1)),
+        ) else {
             return std::ptr::null_mut();
         };
-        let Ok(layout) = Layout::from_size_align(size, align) else { return std::ptr::null_mut() };
+        let Ok(layout) = Layout::from_size_align(size, align) else {
+            return std::ptr::null_mut();
+        };
         // SAFETY: the layout has a non-zero size.
         let p = unsafe { alloc::alloc_zeroed(layout) };
         if p.is_null() {
@@ -75,7 +87,13 @@ fn block(modid: u64) -> *mut u8 {
         }
         // SAFETY: `.tdata` (filesz ≤ memsz bytes at `init`) is mapped in the module's image, and
         // the new block has room for memsz bytes.
-        unsafe { std::ptr::copy_nonoverlapping(img.init as *const u8, p, img.filesz.min(img.memsz) as usize) };
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                img.init as *const u8,
+                p,
+                img.filesz.min(img.memsz) as usize,
+            )
+        };
         if b.0.len() <= index {
             b.0.resize(index + 1, (std::ptr::null_mut(), Layout::new::<u8>()));
         }
@@ -114,7 +132,8 @@ pub unsafe extern "C" fn tls_get_addr(ti: *const TlsIndex) -> *mut u8 {
     match SYSTEM_TLS_GET_ADDR.get() {
         Some(&f) => {
             // SAFETY: the system's __tls_get_addr, called with the tls_index it understands.
-            let f: unsafe extern "C" fn(*const TlsIndex) -> *mut u8 = unsafe { std::mem::transmute(f as usize) };
+            let f: unsafe extern "C" fn(*const TlsIndex) -> *mut u8 =
+                unsafe { std::mem::transmute(f as usize) };
             // SAFETY: as above.
             unsafe { f(ti) }
         }
@@ -127,7 +146,9 @@ pub unsafe extern "C" fn tls_get_addr(ti: *const TlsIndex) -> *mut u8 {
 pub fn thread_pointer() -> u64 {
     let tp: u64;
     // SAFETY: on x86_64 Linux, %fs:0 holds the thread pointer itself (TLS variant II).
-    unsafe { std::arch::asm!("mov {}, fs:0", out(reg) tp, options(nostack, readonly, preserves_flags)) };
+    unsafe {
+        std::arch::asm!("mov {}, fs:0", out(reg) tp, options(nostack, readonly, preserves_flags))
+    };
     tp
 }
 
@@ -136,7 +157,9 @@ pub fn thread_pointer() -> u64 {
 pub fn thread_pointer() -> u64 {
     let tp: u64;
     // SAFETY: reading tpidr_el0 has no side effects.
-    unsafe { std::arch::asm!("mrs {}, tpidr_el0", out(reg) tp, options(nostack, nomem, preserves_flags)) };
+    unsafe {
+        std::arch::asm!("mrs {}, tpidr_el0", out(reg) tp, options(nostack, nomem, preserves_flags))
+    };
     tp
 }
 

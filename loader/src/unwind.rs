@@ -40,15 +40,24 @@ pub fn eh_frame(view: &View<'_>, hdr: u64) -> Option<u64> {
 /// has one (`__register_frame` from libgcc, found among the process's modules).
 pub fn register(modules: &[Module<'_>], eh_frame: u64) -> bool {
     let name = Name::new(b"__register_frame");
-    let from_exe = || crate::process::static_symbols(modules).and_then(|e| e.get(b"__register_frame")).map(|(a, _)| a);
-    let found = modules.iter().find_map(|m| m.tab.find(&name, None).map(|(_, s)| m.base.wrapping_add(s.value)));
+    let from_exe = || {
+        crate::process::static_symbols(modules)
+            .and_then(|e| e.get(b"__register_frame"))
+            .map(|(a, _)| a)
+    };
+    let found = modules.iter().find_map(|m| {
+        m.tab
+            .find(&name, None)
+            .map(|(_, s)| m.base.wrapping_add(s.value))
+    });
     let Some(f) = found.or_else(from_exe) else {
         return false;
     };
     // SAFETY: `__register_frame(void *begin)` from libgcc; `eh_frame` is the start of a mapped,
     // zero-terminated `.eh_frame` section that stays mapped for the life of the process.
     unsafe {
-        let f: extern "C" fn(*const u8) = std::mem::transmute::<usize, extern "C" fn(*const u8)>(f as usize);
+        let f: extern "C" fn(*const u8) =
+            std::mem::transmute::<usize, extern "C" fn(*const u8)>(f as usize);
         f(eh_frame as *const u8);
     }
     true

@@ -76,7 +76,12 @@ impl Dynamic {
     /// Reads and checks the dynamic section of an object.
     pub fn parse(view: &View<'_>, layout: &Layout) -> Result<Dynamic, LoadError> {
         let dynr = layout.dynamic;
-        let bytes = view.slice(dynr.vaddr, dynr.memsz.min(view.rest(dynr.vaddr).map_or(0, |r| r.len() as u64)))
+        let bytes = view
+            .slice(
+                dynr.vaddr,
+                dynr.memsz
+                    .min(view.rest(dynr.vaddr).map_or(0, |r| r.len() as u64)),
+            )
             .ok_or(Malformed::SegmentNotLoaded { what: "PT_DYNAMIC" })?;
         let mut out = Dynamic::default();
         let (mut strtab, mut strsz, mut symtab) = (None, None, None);
@@ -89,7 +94,8 @@ impl Dynamic {
         let mut flags = 0u64;
         let mut terminated = false;
         let mut off = 0u64;
-        while let (Some(tag), Some(val)) = (read::u64_at(bytes, off), read::u64_at(bytes, off + 8)) {
+        while let (Some(tag), Some(val)) = (read::u64_at(bytes, off), read::u64_at(bytes, off + 8))
+        {
             off += DYN;
             match tag {
                 d::DT_NULL => {
@@ -98,7 +104,11 @@ impl Dynamic {
                 }
                 d::DT_NEEDED => {
                     if out.needed.len() >= MAX_NEEDED {
-                        return Err(Malformed::TooMany { what: "DT_NEEDED", count: out.needed.len() as u64 + 1 }.into());
+                        return Err(Malformed::TooMany {
+                            what: "DT_NEEDED",
+                            count: out.needed.len() as u64 + 1,
+                        }
+                        .into());
                     }
                     out.needed.push(val)
                 }
@@ -155,19 +165,37 @@ impl Dynamic {
             return Err(Unsupported::RelFormat.into());
         }
         let need = |v: Option<u64>, tag: &'static str| v.ok_or(Malformed::MissingDynamic { tag });
-        out.strtab = Table { addr: need(strtab, "DT_STRTAB")?, size: need(strsz, "DT_STRSZ")? };
+        out.strtab = Table {
+            addr: need(strtab, "DT_STRTAB")?,
+            size: need(strsz, "DT_STRSZ")?,
+        };
         out.symtab = need(symtab, "DT_SYMTAB")?;
         if syment.is_some_and(|s| s != SYM) {
-            return Err(Malformed::BadTableSize { tag: "DT_SYMENT", value: syment.unwrap_or(0) }.into());
+            return Err(Malformed::BadTableSize {
+                tag: "DT_SYMENT",
+                value: syment.unwrap_or(0),
+            }
+            .into());
         }
         if out.hash.is_none() && out.gnu_hash.is_none() {
-            return Err(Malformed::MissingDynamic { tag: "DT_HASH or DT_GNU_HASH" }.into());
+            return Err(Malformed::MissingDynamic {
+                tag: "DT_HASH or DT_GNU_HASH",
+            }
+            .into());
         }
         if relaent.is_some_and(|e| e != RELA) {
-            return Err(Malformed::BadTableSize { tag: "DT_RELAENT", value: relaent.unwrap_or(0) }.into());
+            return Err(Malformed::BadTableSize {
+                tag: "DT_RELAENT",
+                value: relaent.unwrap_or(0),
+            }
+            .into());
         }
         if relrent.is_some_and(|e| e != 8) {
-            return Err(Malformed::BadTableSize { tag: "DT_RELRENT", value: relrent.unwrap_or(0) }.into());
+            return Err(Malformed::BadTableSize {
+                tag: "DT_RELRENT",
+                value: relrent.unwrap_or(0),
+            }
+            .into());
         }
         out.rela = table(rela, relasz, "DT_RELA", RELA)?;
         out.jmprel = table(jmprel, pltrelsz, "DT_JMPREL", RELA)?;
@@ -175,8 +203,16 @@ impl Dynamic {
         out.init_array = table(init_array, init_arraysz, "DT_INIT_ARRAY", 8)?;
         out.verdef = verdef.map(|a| (a, verdefnum.unwrap_or(0)));
         out.verneed = verneed.map(|a| (a, verneednum.unwrap_or(0)));
-        if out.relacount.checked_mul(RELA).is_none_or(|n| n > out.rela.map_or(0, |t| t.size)) {
-            return Err(Malformed::BadTableSize { tag: "DT_RELACOUNT", value: out.relacount }.into());
+        if out
+            .relacount
+            .checked_mul(RELA)
+            .is_none_or(|n| n > out.rela.map_or(0, |t| t.size))
+        {
+            return Err(Malformed::BadTableSize {
+                tag: "DT_RELACOUNT",
+                value: out.relacount,
+            }
+            .into());
         }
         out.check_addresses(view)?;
         Ok(out)
@@ -193,7 +229,11 @@ impl Dynamic {
         };
         inside("DT_STRTAB", self.strtab.addr, self.strtab.size)?;
         inside("DT_SYMTAB", self.symtab, SYM)?;
-        for (tag, t) in [("DT_RELA", self.rela), ("DT_JMPREL", self.jmprel), ("DT_RELR", self.relr)] {
+        for (tag, t) in [
+            ("DT_RELA", self.rela),
+            ("DT_JMPREL", self.jmprel),
+            ("DT_RELR", self.relr),
+        ] {
             if let Some(t) = t {
                 inside(tag, t.addr, t.size)?;
             }
@@ -218,7 +258,12 @@ impl Dynamic {
 }
 
 /// An address/size pair: both or neither, size a multiple of the entry size.
-fn table(addr: Option<u64>, size: Option<u64>, tag: &'static str, ent: u64) -> Result<Option<Table>, LoadError> {
+fn table(
+    addr: Option<u64>,
+    size: Option<u64>,
+    tag: &'static str,
+    ent: u64,
+) -> Result<Option<Table>, LoadError> {
     match (addr, size) {
         (None, None) | (None, Some(0)) => Ok(None),
         (Some(_), Some(0)) => Ok(None),

@@ -49,7 +49,11 @@ pub fn parse(bytes: &[u8], want: Option<Machine>) -> Result<Parsed, LoadError> {
             found: format!(
                 "{}-bit {} e_machine {e_machine}",
                 if class == eh::ELFCLASS32 { 32 } else { 64 },
-                if data == eh::ELFDATA2MSB { "big-endian" } else { "little-endian" }
+                if data == eh::ELFDATA2MSB {
+                    "big-endian"
+                } else {
+                    "little-endian"
+                }
             ),
             expected: format!("64-bit little-endian {host}"),
         });
@@ -84,14 +88,28 @@ pub fn parse(bytes: &[u8], want: Option<Machine>) -> Result<Parsed, LoadError> {
         && h.e_phoff % 8 == 0
         && end.is_some_and(|e| e <= bytes.len() as u64);
     if !inside || count == 0 || count == u16::MAX {
-        return Err(Malformed::PhdrsOutsideFile { offset: h.e_phoff, count }.into());
+        return Err(Malformed::PhdrsOutsideFile {
+            offset: h.e_phoff,
+            count,
+        }
+        .into());
     }
     let ctx = Ctx::new(Container::Big, Endian::Little);
-    let offset = usize::try_from(h.e_phoff)
-        .map_err(|_| Malformed::PhdrsOutsideFile { offset: h.e_phoff, count })?;
-    let phdrs = ProgramHeader::parse(bytes, offset, usize::from(count), ctx)
-        .map_err(|_| Malformed::PhdrsOutsideFile { offset: h.e_phoff, count })?;
-    Ok(Parsed { machine, phdrs, phoff: h.e_phoff })
+    let offset = usize::try_from(h.e_phoff).map_err(|_| Malformed::PhdrsOutsideFile {
+        offset: h.e_phoff,
+        count,
+    })?;
+    let phdrs = ProgramHeader::parse(bytes, offset, usize::from(count), ctx).map_err(|_| {
+        Malformed::PhdrsOutsideFile {
+            offset: h.e_phoff,
+            count,
+        }
+    })?;
+    Ok(Parsed {
+        machine,
+        phdrs,
+        phoff: h.e_phoff,
+    })
 }
 
 fn bad(field: &'static str, value: u64) -> LoadError {

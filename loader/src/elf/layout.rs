@@ -104,7 +104,12 @@ impl Layout {
         let mut max_align = page;
         for (index, p) in phdrs.iter().enumerate() {
             if p.p_filesz > p.p_memsz && p.p_type != ph::PT_NOTE {
-                return Err(Malformed::FileszExceedsMemsz { index, filesz: p.p_filesz, memsz: p.p_memsz }.into());
+                return Err(Malformed::FileszExceedsMemsz {
+                    index,
+                    filesz: p.p_filesz,
+                    memsz: p.p_memsz,
+                }
+                .into());
             }
             let mem_end = p.p_vaddr.checked_add(p.p_memsz);
             if mem_end.is_none() || p.p_offset.checked_add(p.p_filesz).is_none() {
@@ -113,18 +118,36 @@ impl Layout {
             match p.p_type {
                 ph::PT_LOAD => {
                     if p.p_align != 0 && !p.p_align.is_power_of_two() {
-                        return Err(Malformed::BadAlignment { index, align: p.p_align }.into());
+                        return Err(Malformed::BadAlignment {
+                            index,
+                            align: p.p_align,
+                        }
+                        .into());
                     }
                     if p.p_align > MAX_ALIGN {
-                        return Err(Malformed::BadAlignment { index, align: p.p_align }.into());
+                        return Err(Malformed::BadAlignment {
+                            index,
+                            align: p.p_align,
+                        }
+                        .into());
                     }
                     if p.p_vaddr.wrapping_sub(p.p_offset) % page != 0
                         || (p.p_align > 1 && p.p_vaddr.wrapping_sub(p.p_offset) % p.p_align != 0)
                     {
-                        return Err(Malformed::Incongruent { index, offset: p.p_offset, vaddr: p.p_vaddr }.into());
+                        return Err(Malformed::Incongruent {
+                            index,
+                            offset: p.p_offset,
+                            vaddr: p.p_vaddr,
+                        }
+                        .into());
                     }
                     if p.p_offset.saturating_add(p.p_filesz) > file_len {
-                        return Err(Malformed::SegmentOutsideFile { index, offset: p.p_offset, size: p.p_filesz }.into());
+                        return Err(Malformed::SegmentOutsideFile {
+                            index,
+                            offset: p.p_offset,
+                            size: p.p_filesz,
+                        }
+                        .into());
                     }
                     if p.p_flags & ph::PF_W != 0 && p.p_flags & ph::PF_X != 0 {
                         return Err(Unsupported::WritableExecutable { index }.into());
@@ -147,34 +170,65 @@ impl Layout {
                         // Sorted, and no page shared between two segments.
                         let prev_end = round_up(prev.end(), page);
                         if prev_end.is_none_or(|e| e > p.p_vaddr & !(page - 1)) {
-                            return Err(Malformed::LoadsUnsortedOrOverlapping { index: loads.len() }.into());
+                            return Err(Malformed::LoadsUnsortedOrOverlapping {
+                                index: loads.len(),
+                            }
+                            .into());
                         }
                     }
                     loads.push(load);
                 }
                 ph::PT_DYNAMIC => {
                     if dynamic.is_some() {
-                        return Err(Malformed::BadHeader { field: "PT_DYNAMIC count", value: 2 }.into());
+                        return Err(Malformed::BadHeader {
+                            field: "PT_DYNAMIC count",
+                            value: 2,
+                        }
+                        .into());
                     }
-                    dynamic = Some(Range { vaddr: p.p_vaddr, memsz: p.p_memsz });
+                    dynamic = Some(Range {
+                        vaddr: p.p_vaddr,
+                        memsz: p.p_memsz,
+                    });
                 }
-                ph::PT_GNU_EH_FRAME => eh_frame_hdr = Some(Range { vaddr: p.p_vaddr, memsz: p.p_memsz }),
-                ph::PT_GNU_RELRO => relro = Some(Range { vaddr: p.p_vaddr, memsz: p.p_memsz }),
+                ph::PT_GNU_EH_FRAME => {
+                    eh_frame_hdr = Some(Range {
+                        vaddr: p.p_vaddr,
+                        memsz: p.p_memsz,
+                    })
+                }
+                ph::PT_GNU_RELRO => {
+                    relro = Some(Range {
+                        vaddr: p.p_vaddr,
+                        memsz: p.p_memsz,
+                    })
+                }
                 ph::PT_TLS => {
                     if tls.is_some() {
-                        return Err(Malformed::BadHeader { field: "PT_TLS count", value: 2 }.into());
+                        return Err(Malformed::BadHeader {
+                            field: "PT_TLS count",
+                            value: 2,
+                        }
+                        .into());
                     }
                     if p.p_align != 0 && !p.p_align.is_power_of_two() {
-                        return Err(Malformed::BadAlignment { index, align: p.p_align }.into());
+                        return Err(Malformed::BadAlignment {
+                            index,
+                            align: p.p_align,
+                        }
+                        .into());
                     }
                     if p.p_memsz != 0 {
-                        tls = Some(Tls { vaddr: p.p_vaddr, filesz: p.p_filesz, memsz: p.p_memsz, align: p.p_align.max(1) });
+                        tls = Some(Tls {
+                            vaddr: p.p_vaddr,
+                            filesz: p.p_filesz,
+                            memsz: p.p_memsz,
+                            align: p.p_align.max(1),
+                        });
                     }
                 }
-                ph::PT_GNU_STACK => {
-                    if p.p_flags & ph::PF_X != 0 {
-                        return Err(Unsupported::ExecutableStack.into());
-                    }
+                ph::PT_GNU_STACK if p.p_flags & ph::PF_X != 0 => {
+                    return Err(Unsupported::ExecutableStack.into());
                 }
                 ph::PT_INTERP => return Err(Unsupported::Executable.into()),
                 _ => {}
@@ -185,7 +239,8 @@ impl Layout {
             _ => return Err(Malformed::NoLoadSegments.into()),
         };
         let span_lo = first.vaddr & !(page - 1);
-        let span_hi = round_up(last.end(), page).ok_or(Malformed::ImageTooLarge { size: u64::MAX })?;
+        let span_hi =
+            round_up(last.end(), page).ok_or(Malformed::ImageTooLarge { size: u64::MAX })?;
         let size = span_hi - span_lo;
         if size > MAX_SPAN {
             return Err(Malformed::ImageTooLarge { size }.into());
@@ -194,14 +249,28 @@ impl Layout {
             Some(d) if d.memsz > 0 => d,
             _ => return Err(Malformed::NoDynamic.into()),
         };
-        let eh_frame_hdr = eh_frame_hdr.filter(|r| loads.iter().any(|l| l.contains(r.vaddr, r.memsz.max(8))));
-        let layout = Layout { loads, span_lo, span_hi, align: max_align, dynamic, relro, tls, eh_frame_hdr, page };
+        let eh_frame_hdr =
+            eh_frame_hdr.filter(|r| loads.iter().any(|l| l.contains(r.vaddr, r.memsz.max(8))));
+        let layout = Layout {
+            loads,
+            span_lo,
+            span_hi,
+            align: max_align,
+            dynamic,
+            relro,
+            tls,
+            eh_frame_hdr,
+            page,
+        };
         if !layout.loaded(dynamic.vaddr, dynamic.memsz) {
             return Err(Malformed::SegmentNotLoaded { what: "PT_DYNAMIC" }.into());
         }
         if let Some(r) = relro {
             if !layout.writable(r.vaddr, r.memsz) {
-                return Err(Malformed::SegmentNotLoaded { what: "PT_GNU_RELRO" }.into());
+                return Err(Malformed::SegmentNotLoaded {
+                    what: "PT_GNU_RELRO",
+                }
+                .into());
             }
         }
         if let Some(t) = tls {

@@ -15,7 +15,11 @@ pub struct View<'a> {
 impl<'a> View<'a> {
     /// A view of `bytes` through the (validated) `loads`.
     pub fn new(bytes: &'a [u8], loads: &'a [Load]) -> View<'a> {
-        View { bytes, loads, bias: None }
+        View {
+            bytes,
+            loads,
+            bias: None,
+        }
     }
 
     /// A view of an image mapped at `bias`.
@@ -23,12 +27,19 @@ impl<'a> View<'a> {
     /// # Safety
     /// The file-backed part of every load must be mapped readable at `bias + p_vaddr` for `'a`.
     pub unsafe fn mapped(bias: u64, loads: &'a [Load]) -> View<'a> {
-        View { bytes: &[], loads, bias: Some(bias) }
+        View {
+            bytes: &[],
+            loads,
+            bias: Some(bias),
+        }
     }
 
     /// The file bytes from `addr` to the end of the file-backed part of its segment.
     pub fn rest(&self, addr: u64) -> Option<&'a [u8]> {
-        let l = self.loads.iter().find(|l| addr >= l.vaddr && addr < l.vaddr.saturating_add(l.filesz))?;
+        let l = self
+            .loads
+            .iter()
+            .find(|l| addr >= l.vaddr && addr < l.vaddr.saturating_add(l.filesz))?;
         let off = l.offset.checked_add(addr - l.vaddr)?;
         let len = l.filesz - (addr - l.vaddr);
         if let Some(bias) = self.bias {

@@ -4,7 +4,9 @@ use crate::read;
 
 /// The GNU hash of a name (`h = h * 33 + c`, from 5381).
 pub fn gnu_hash(name: &[u8]) -> u32 {
-    name.iter().fold(5381u32, |h, &c| h.wrapping_mul(33).wrapping_add(u32::from(c)))
+    name.iter().fold(5381u32, |h, &c| {
+        h.wrapping_mul(33).wrapping_add(u32::from(c))
+    })
 }
 
 /// A validated GNU hash table.
@@ -36,9 +38,19 @@ impl<'a> GnuHash<'a> {
         let bloom_len = u64::from(nbloom) * 8;
         let bloom = read::slice_at(b, 16, bloom_len).ok_or("bloom filter truncated")?;
         let buckets_at = 16 + bloom_len;
-        let buckets = read::slice_at(b, buckets_at, u64::from(nbucket) * 4).ok_or("buckets truncated")?;
-        let chains = b.get((buckets_at + u64::from(nbucket) * 4) as usize..).ok_or("chains truncated")?;
-        Ok(GnuHash { nbucket, symoffset, shift, bloom, buckets, chains })
+        let buckets =
+            read::slice_at(b, buckets_at, u64::from(nbucket) * 4).ok_or("buckets truncated")?;
+        let chains = b
+            .get((buckets_at + u64::from(nbucket) * 4) as usize..)
+            .ok_or("chains truncated")?;
+        Ok(GnuHash {
+            nbucket,
+            symoffset,
+            shift,
+            bloom,
+            buckets,
+            chains,
+        })
     }
 
     /// Number of symbols the table covers: past the last chain's terminator. `Err` if a chain
@@ -70,12 +82,16 @@ impl<'a> GnuHash<'a> {
         if word & mask != mask {
             return;
         }
-        let Some(mut i) = read::u32_at(self.buckets, u64::from(h % self.nbucket) * 4) else { return };
+        let Some(mut i) = read::u32_at(self.buckets, u64::from(h % self.nbucket) * 4) else {
+            return;
+        };
         if i < self.symoffset {
             return;
         }
         loop {
-            let Some(c) = read::u32_at(self.chains, u64::from(i - self.symoffset) * 4) else { return };
+            let Some(c) = read::u32_at(self.chains, u64::from(i - self.symoffset) * 4) else {
+                return;
+            };
             if (c | 1) == (h | 1) && visit(i) {
                 return;
             }
@@ -105,7 +121,10 @@ mod tests {
         let mut t = vec![0u8; 64];
         t[0] = 1; // nbucket
         t[8] = 3; // nbloom not a power of two
-        assert_eq!(GnuHash::parse(&t).err(), Some("bloom size not a power of two"));
+        assert_eq!(
+            GnuHash::parse(&t).err(),
+            Some("bloom size not a power of two")
+        );
     }
 
     #[test]

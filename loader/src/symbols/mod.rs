@@ -72,7 +72,12 @@ impl Sym {
         let vis_ok = matches!(self.visibility(), s::STV_DEFAULT | s::STV_PROTECTED);
         let kind_ok = matches!(
             self.kind(),
-            s::STT_NOTYPE | s::STT_OBJECT | s::STT_FUNC | s::STT_COMMON | s::STT_TLS | STT_GNU_IFUNC
+            s::STT_NOTYPE
+                | s::STT_OBJECT
+                | s::STT_FUNC
+                | s::STT_COMMON
+                | s::STT_TLS
+                | STT_GNU_IFUNC
         );
         let value_ok = self.value != 0 || self.shndx == SHN_ABS || self.is_tls();
         self.is_defined() && bind_ok && vis_ok && kind_ok && value_ok
@@ -101,7 +106,11 @@ pub struct Name<'n> {
 impl<'n> Name<'n> {
     /// Hashes `bytes`.
     pub fn new(bytes: &'n [u8]) -> Name<'n> {
-        Name { bytes, gnu: gnu_hash(bytes), sysv: sysv_hash(bytes) }
+        Name {
+            bytes,
+            gnu: gnu_hash(bytes),
+            sysv: sysv_hash(bytes),
+        }
     }
 }
 
@@ -156,7 +165,9 @@ impl<'a> SymTab<'a> {
 
     /// The raw DT_VERSYM entry of symbol `i` (1, "global", without a table).
     pub fn versym(&self, i: u32) -> u16 {
-        self.versym.and_then(|v| read::u16_at(v, u64::from(i) * 2)).unwrap_or(1)
+        self.versym
+            .and_then(|v| read::u16_at(v, u64::from(i) * 2))
+            .unwrap_or(1)
     }
 
     /// Finds the exported definition of `name` that a reference asking for `want` binds to.

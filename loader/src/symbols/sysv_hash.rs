@@ -34,8 +34,14 @@ impl<'a> SysvHash<'a> {
             return Err("no buckets");
         }
         let buckets = read::slice_at(b, 8, u64::from(nbucket) * 4).ok_or("buckets truncated")?;
-        let chains = read::slice_at(b, 8 + u64::from(nbucket) * 4, u64::from(nchain) * 4).ok_or("chains truncated")?;
-        Ok(SysvHash { nbucket, nchain, buckets, chains })
+        let chains = read::slice_at(b, 8 + u64::from(nbucket) * 4, u64::from(nchain) * 4)
+            .ok_or("chains truncated")?;
+        Ok(SysvHash {
+            nbucket,
+            nchain,
+            buckets,
+            chains,
+        })
     }
 
     /// Number of symbols (`nchain`).
@@ -46,7 +52,9 @@ impl<'a> SysvHash<'a> {
     /// Calls `visit` with each symbol index in `h`'s bucket until it returns true. A chain is
     /// walked at most `nchain` steps, so a cycle cannot hang the loader.
     pub fn candidates(&self, h: u32, visit: &mut dyn FnMut(u32) -> bool) {
-        let Some(mut i) = read::u32_at(self.buckets, u64::from(h % self.nbucket) * 4) else { return };
+        let Some(mut i) = read::u32_at(self.buckets, u64::from(h % self.nbucket) * 4) else {
+            return;
+        };
         for _ in 0..self.nchain {
             if i == 0 || i >= self.nchain || visit(i) {
                 return;

@@ -34,7 +34,11 @@ impl<'a> Versions<'a> {
     }
 
     /// Reads a VERDEF chain starting at the start of `b` (`count` records at most).
-    pub fn from_verdef(b: &'a [u8], count: u64, strtab: &'a [u8]) -> Result<Versions<'a>, (&'static str, u64)> {
+    pub fn from_verdef(
+        b: &'a [u8],
+        count: u64,
+        strtab: &'a [u8],
+    ) -> Result<Versions<'a>, (&'static str, u64)> {
         let mut v = Versions::default();
         let mut off = 0u64;
         for _ in 0..count.min(MAX_RECORDS) {
@@ -47,7 +51,8 @@ impl<'a> Versions<'a> {
             let aux = read::u32_at(b, f(12)?).ok_or(("verdef outside table", off))?;
             let next = read::u32_at(b, f(16)?).ok_or(("verdef outside table", off))?;
             let name_off = read::u32_at(b, f(u64::from(aux))?).ok_or(("vd_aux", u64::from(aux)))?;
-            let name = read::cstr_at(strtab, u64::from(name_off)).ok_or(("vda_name", u64::from(name_off)))?;
+            let name = read::cstr_at(strtab, u64::from(name_off))
+                .ok_or(("vda_name", u64::from(name_off)))?;
             v.set(ndx, name);
             if next == 0 {
                 break;
@@ -58,7 +63,11 @@ impl<'a> Versions<'a> {
     }
 
     /// Reads a VERNEED chain starting at the start of `b` (`count` records at most).
-    pub fn from_verneed(b: &'a [u8], count: u64, strtab: &'a [u8]) -> Result<Versions<'a>, (&'static str, u64)> {
+    pub fn from_verneed(
+        b: &'a [u8],
+        count: u64,
+        strtab: &'a [u8],
+    ) -> Result<Versions<'a>, (&'static str, u64)> {
         let mut v = Versions::default();
         let mut off = 0u64;
         for _ in 0..count.min(MAX_RECORDS) {
@@ -75,7 +84,8 @@ impl<'a> Versions<'a> {
                 let other = read::u16_at(b, at(a, 6)?).ok_or(("vernaux outside table", a))?;
                 let name_off = read::u32_at(b, at(a, 8)?).ok_or(("vernaux outside table", a))?;
                 let anext = read::u32_at(b, at(a, 12)?).ok_or(("vernaux outside table", a))?;
-                let name = read::cstr_at(strtab, u64::from(name_off)).ok_or(("vna_name", u64::from(name_off)))?;
+                let name = read::cstr_at(strtab, u64::from(name_off))
+                    .ok_or(("vna_name", u64::from(name_off)))?;
                 v.set(other, name);
                 if anext == 0 {
                     break;
@@ -102,7 +112,11 @@ pub struct VersionMatch<'w> {
 impl<'w> VersionMatch<'w> {
     /// A match for a reference asking for version `want` (`None`: unversioned).
     pub fn new(want: Option<&'w [u8]>) -> VersionMatch<'w> {
-        VersionMatch { want, exact: None, fallback: None }
+        VersionMatch {
+            want,
+            exact: None,
+            fallback: None,
+        }
     }
 
     /// Offers candidate `i`; returns true when the search can stop.
