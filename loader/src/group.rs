@@ -365,13 +365,23 @@ pub fn load(input: Input<'_>, opts: &Options, extra: &[PathBuf]) -> Result<Loade
             tls_modid: modid,
             tls_data: 0,
         };
+        let mut eh_frame = 0;
         if let Some(hdr) = n.obj.layout.eh_frame_hdr {
             if let Some(eh) = crate::unwind::eh_frame(&n.obj.view(), hdr.vaddr) {
                 if n.obj.layout.loaded(eh, 4) {
-                    crate::unwind::register(&modules, bias.wrapping_add(eh));
+                    eh_frame = bias.wrapping_add(eh);
+                    crate::unwind::register(&modules, eh_frame);
                 }
             }
         }
+        crate::interpose::add(crate::interpose::Entry {
+            name: std::ffi::CString::new(n.name().replace('\0', " ")).unwrap_or_default(),
+            module: module.clone(),
+            phdrs: phdrs(&n.obj),
+            start: bias.wrapping_add(n.obj.layout.span_lo),
+            end: bias.wrapping_add(n.obj.layout.span_hi),
+            eh_frame,
+        });
         if root.is_none() {
             root = Some(module);
         } else {
@@ -404,4 +414,24 @@ pub(crate) fn in_module(e: LoadError, n: &New<'_>, group: usize) -> LoadError {
         ),
         other => other,
     }
+}
+
+/// The program headers of `obj`, as `dl_iterate_phdr` reports them.
+fn phdrs<B: AsRef<[u8]>>(obj: &Object<B>) -> Vec<libc::Elf64_Phdr> {
+    let b = obj.bytes();
+    (0..u64::from(obj.phnum))
+        .filter_map(|i| {
+            let h = crate::read::slice_at(b, obj.phoff.checked_add(i * 56)?, 56)?;
+            Some(libc::Elf64_Phdr {
+                p_type: crate::read::u32_at(h, 0)?,
+                p_flags: crate::read::u32_at(h, 4)?,
+                p_offset: crate::read::u64_at(h, 8)?,
+                p_vaddr: crate::read::u64_at(h, 16)?,
+                p_paddr: crate::read::u64_at(h, 24)?,
+                p_filesz: crate::read::u64_at(h, 32)?,
+                p_memsz: crate::read::u64_at(h, 40)?,
+                p_align: crate::read::u64_at(h, 48)?,
+            })
+        })
+        .collect()
 }

@@ -11,6 +11,7 @@ mod file;
 mod group;
 mod image;
 mod init;
+mod interpose;
 mod ldcache;
 mod link;
 mod map;

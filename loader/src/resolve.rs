@@ -194,6 +194,12 @@ impl<'a> Resolver<'a> {
                 ..Def::default()
             });
         }
+        if let Some(addr) = crate::interpose::lookup(name) {
+            return Ok(Def {
+                addr,
+                ..Def::default()
+            });
+        }
         if name == b"__tls_get_addr" {
             // The system's knows nothing of dynplug's modules; dynplug's forwards the others.
             return Ok(Def {

@@ -52,7 +52,7 @@ thread_local! {
 }
 
 /// This thread's block of dynplug module `modid`, made on first use.
-fn block(modid: u64) -> *mut u8 {
+pub(crate) fn block(modid: u64) -> *mut u8 {
     let Ok(index) = usize::try_from(modid - FIRST_MODID) else {
         return std::ptr::null_mut();
     };

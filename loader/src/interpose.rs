@@ -1,0 +1,324 @@
+//! What modules dynplug loaded see when they ask the process about its modules.
+//!
+//! The system's `dl_iterate_phdr`, `dladdr`, `_dl_find_object`, `dlopen` and `dlsym` know only
+//! the modules the system loaded. Imports of these names by modules dynplug loads bind to the
+//! functions here, which answer for dynplug's modules and forward everything else to the
+//! system's functions (found in the process's symbol tables, never by name through libdl).
+
+use std::ffi::{c_char, c_int, c_void, CStr, CString};
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard, OnceLock, RwLock};
+
+use crate::process::Module;
+use crate::symbols::Name;
+
+/// One module dynplug loaded, as `dl_iterate_phdr` and `dladdr` report it.
+pub struct Entry {
+    /// Its path (or name, for plugins from memory).
+    pub name: CString,
+    /// Its module (load bias and symbol table).
+    pub module: Module<'static>,
+    /// Its program headers, copied.
+    pub phdrs: Vec<libc::Elf64_Phdr>,
+    /// Run-time span of the image.
+    pub start: u64,
+    /// End of the span.
+    pub end: u64,
+    /// Run-time address of `.eh_frame`, or 0.
+    pub eh_frame: u64,
+}
+
+static ENTRIES: RwLock<Vec<&'static Entry>> = RwLock::new(Vec::new());
+
+/// Records a module dynplug loaded (for the rest of the process).
+pub fn add(e: Entry) {
+    let e: &'static Entry = Box::leak(Box::new(e));
+    ENTRIES.write().unwrap_or_else(|p| p.into_inner()).push(e);
+}
+
+fn entries() -> Vec<&'static Entry> {
+    ENTRIES.read().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
+fn containing(addr: u64) -> Option<&'static Entry> {
+    entries()
+        .into_iter()
+        .find(|e| addr >= e.start && addr < e.end)
+}
+
+/// The function dynplug serves in place of the system's for an import named `name`. These are
+/// the names a plugin imports; dynplug answers them itself (it never calls the system's to load).
+pub fn lookup(name: &[u8]) -> Option<u64> {
+    let f: *const () = match name {
+        b"dl_iterate_phdr" => serve_iterate_phdr as *const (),
+        b"dladdr" => serve_addr as *const (),
+        b"_dl_find_object" => serve_find_object as *const (),
+        b"dlopen" => serve_open as *const (),
+        b"dlsym" => serve_symbol as *const (),
+        b"dlerror" => serve_error as *const (),
+        b"dlclose" => serve_close as *const (),
+        _ => return None,
+    };
+    Some(f as usize as u64)
+}
+
+/// A function of the system's, found in the process's dynamic symbol tables.
+fn system(name: &'static [u8]) -> Option<u64> {
+    let key = Name::new(name);
+    crate::process::modules().iter().find_map(|m| {
+        m.tab
+            .find(&key, None)
+            .map(|(_, s)| m.base.wrapping_add(s.value))
+    })
+}
+
+type IterateCallback = unsafe extern "C" fn(*mut libc::dl_phdr_info, usize, *mut c_void) -> c_int;
+
+/// `dl_iterate_phdr`: the system's modules, then dynplug's.
+unsafe extern "C" fn serve_iterate_phdr(cb: Option<IterateCallback>, data: *mut c_void) -> c_int {
+    let Some(cb) = cb else { return 0 };
+    // SAFETY: the system's dl_iterate_phdr with the caller's own callback and data.
+    let r = unsafe { libc::dl_iterate_phdr(Some(cb), data) };
+    if r != 0 {
+        return r;
+    }
+    for e in entries() {
+        let tls_modid = e.module.tls_modid;
+        let mut info = libc::dl_phdr_info {
+            dlpi_addr: e.module.base,
+            dlpi_name: e.name.as_ptr(),
+            dlpi_phdr: e.phdrs.as_ptr(),
+            dlpi_phnum: u16::try_from(e.phdrs.len()).unwrap_or(u16::MAX),
+            dlpi_adds: 0,
+            dlpi_subs: 0,
+            dlpi_tls_modid: tls_modid as usize,
+            dlpi_tls_data: if tls_modid == 0 {
+                std::ptr::null_mut()
+            } else {
+                crate::tls::block(tls_modid) as *mut c_void
+            },
+        };
+        // SAFETY: the callback gets a valid info for the duration of the call, as the system's
+        // dl_iterate_phdr gives it.
+        let r = unsafe { cb(&mut info, std::mem::size_of::<libc::dl_phdr_info>(), data) };
+        if r != 0 {
+            return r;
+        }
+    }
+    0
+}
+
+/// `dladdr`: for an address in one of dynplug's modules, its file and nearest exported symbol.
+unsafe extern "C" fn serve_addr(addr: *const c_void, info: *mut libc::Dl_info) -> c_int {
+    let Some(e) = containing(addr as u64) else {
+        return match system(b"dladdr") {
+            Some(f) => {
+                // SAFETY: the system's dladdr, with the caller's arguments.
+                let f: unsafe extern "C" fn(*const c_void, *mut libc::Dl_info) -> c_int =
+                    unsafe { std::mem::transmute::<usize, _>(f as usize) };
+                // SAFETY: as above.
+                unsafe { f(addr, info) }
+            }
+            None => 0,
+        };
+    };
+    if info.is_null() {
+        return 0;
+    }
+    let a = addr as u64;
+    let tab = &e.module.tab;
+    let mut best: Option<(u64, *const c_char)> = None;
+    for i in 0..u32::try_from(tab.count()).unwrap_or(u32::MAX) {
+        let Some(s) = tab.sym(i) else { break };
+        if !s.is_export() || s.is_tls() {
+            continue;
+        }
+        let start = e.module.base.wrapping_add(s.value);
+        if start <= a
+            && a < start.saturating_add(s.size.max(1))
+            && best.is_none_or(|(b, _)| start > b)
+        {
+            if let Some(n) = tab.name(&s) {
+                best = Some((start, n.as_ptr() as *const c_char));
+            }
+        }
+    }
+    // SAFETY: `info` is the caller's Dl_info to fill; the strings are the module's own, mapped
+    // for the life of the process.
+    unsafe {
+        (*info).dli_fname = e.name.as_ptr();
+        (*info).dli_fbase = e.start as *mut c_void;
+        (*info).dli_sname = best.map_or(std::ptr::null(), |b| b.1);
+        (*info).dli_saddr = best.map_or(std::ptr::null_mut(), |b| b.0 as *mut c_void);
+    }
+    1
+}
+
+/// glibc's `struct dl_find_object`.
+#[repr(C)]
+pub struct DlFindObject {
+    flags: u64,
+    map_start: *mut c_void,
+    map_end: *mut c_void,
+    link_map: *mut c_void,
+    eh_frame: *mut c_void,
+    reserved: [u64; 7],
+}
+
+/// `_dl_find_object`: dynplug's modules answer for themselves (without a link map).
+unsafe extern "C" fn serve_find_object(pc: *mut c_void, out: *mut DlFindObject) -> c_int {
+    if let Some(e) = containing(pc as u64) {
+        if out.is_null() {
+            return -1;
+        }
+        // SAFETY: `out` is the caller's struct to fill.
+        unsafe {
+            (*out).flags = 0;
+            (*out).map_start = e.start as *mut c_void;
+            (*out).map_end = e.end as *mut c_void;
+            (*out).link_map = std::ptr::null_mut();
+            (*out).eh_frame = e.eh_frame as *mut c_void;
+        }
+        return 0;
+    }
+    match system(b"_dl_find_object") {
+        Some(f) => {
+            // SAFETY: the system's _dl_find_object, with the caller's arguments.
+            let f: unsafe extern "C" fn(*mut c_void, *mut DlFindObject) -> c_int =
+                unsafe { std::mem::transmute::<usize, _>(f as usize) };
+            // SAFETY: as above.
+            unsafe { f(pc, out) }
+        }
+        None => -1,
+    }
+}
+
+thread_local! {
+    static LAST_ERROR: std::cell::RefCell<Option<CString>> = const { std::cell::RefCell::new(None) };
+}
+
+fn set_error(msg: String) {
+    let c = CString::new(msg.replace('\0', " ")).unwrap_or_default();
+    LAST_ERROR.with(|e| *e.borrow_mut() = Some(c));
+}
+
+/// A handle `dlopen` returned: the module dynplug loaded for it.
+struct Handle {
+    image: crate::Image,
+}
+
+/// The handle for `dlopen(NULL)`: the global scope.
+static GLOBAL: u8 = 0;
+
+fn opened() -> MutexGuard<'static, Vec<(std::path::PathBuf, &'static Handle)>> {
+    static OPENED: OnceLock<Mutex<Vec<(std::path::PathBuf, &'static Handle)>>> = OnceLock::new();
+    OPENED
+        .get_or_init(|| Mutex::new(Vec::new()))
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+}
+
+/// `dlopen` called by a module dynplug loaded: dynplug loads the library (once per path, never
+/// closed) and runs its initialisers.
+unsafe extern "C" fn serve_open(file: *const c_char, _flags: c_int) -> *mut c_void {
+    if file.is_null() {
+        return &GLOBAL as *const u8 as *mut c_void;
+    }
+    // SAFETY: dlopen's argument is a NUL-terminated path.
+    let name = unsafe { CStr::from_ptr(file) }.to_bytes().to_vec();
+    let req = crate::search::Requester::default();
+    let found = crate::search::candidates(&name, &req, &[])
+        .into_iter()
+        .find(|p| p.is_file());
+    let Some(path) = found.and_then(|p| std::fs::canonicalize(p).ok()) else {
+        set_error(format!(
+            "{}: cannot open shared object file: not found",
+            String::from_utf8_lossy(&name)
+        ));
+        return std::ptr::null_mut();
+    };
+    let mut list = opened();
+    if let Some((_, h)) = list.iter().find(|(p, _)| *p == path) {
+        return *h as *const Handle as *mut c_void;
+    }
+    match crate::Image::open(Path::new(&path), &crate::Options::default(), &[]) {
+        Ok(image) => {
+            let h: &'static Handle = Box::leak(Box::new(Handle { image }));
+            list.push((path, h));
+            drop(list);
+            // SAFETY: a freshly loaded image; its initialisers run once, here, as dlopen's do.
+            unsafe { h.image.run_initialisers() };
+            h as *const Handle as *mut c_void
+        }
+        Err(e) => {
+            set_error(format!("{}: {e}", path.display()));
+            std::ptr::null_mut()
+        }
+    }
+}
+
+/// `dlsym` called by a module dynplug loaded.
+unsafe extern "C" fn serve_symbol(handle: *mut c_void, name: *const c_char) -> *mut c_void {
+    if name.is_null() {
+        return std::ptr::null_mut();
+    }
+    // SAFETY: dlsym's symbol name is NUL-terminated.
+    let n = unsafe { CStr::from_ptr(name) };
+    let list = opened();
+    let own = list
+        .iter()
+        .find(|(_, h)| std::ptr::eq(*h as *const Handle as *const c_void, handle));
+    let found = match own {
+        Some((_, h)) => n.to_str().ok().and_then(|s| h.image.lookup(s)),
+        None => {
+            // RTLD_DEFAULT, RTLD_NEXT, dlopen(NULL) or a system handle: the global scope, then
+            // dynplug's modules.
+            let key = Name::new(n.to_bytes());
+            crate::process::modules()
+                .iter()
+                .find_map(|m| {
+                    m.tab
+                        .find(&key, None)
+                        .map(|(_, s)| m.base.wrapping_add(s.value))
+                })
+                .or_else(|| {
+                    entries().into_iter().find_map(|e| {
+                        e.module
+                            .tab
+                            .find(&key, None)
+                            .filter(|(_, s)| !s.is_tls())
+                            .map(|(_, s)| e.module.base.wrapping_add(s.value))
+                    })
+                })
+        }
+    };
+    match found {
+        Some(a) => a as *mut c_void,
+        None => {
+            set_error(format!("undefined symbol: {}", n.to_string_lossy()));
+            std::ptr::null_mut()
+        }
+    }
+}
+
+/// `dlerror`: the last error of this thread, once.
+unsafe extern "C" fn serve_error() -> *mut c_char {
+    LAST_ERROR.with(|e| {
+        let mut e = e.borrow_mut();
+        // The string must outlive this call: it stays until the next error replaces it.
+        static KEEP: Mutex<Vec<CString>> = Mutex::new(Vec::new());
+        match e.take() {
+            Some(c) => {
+                let p = c.as_ptr() as *mut c_char;
+                KEEP.lock().unwrap_or_else(|p| p.into_inner()).push(c);
+                p
+            }
+            None => std::ptr::null_mut(),
+        }
+    })
+}
+
+/// `dlclose`: plugins and their libraries are never unloaded.
+unsafe extern "C" fn serve_close(_handle: *mut c_void) -> c_int {
+    0
+}

@@ -1,0 +1,50 @@
+// build: -D_GNU_SOURCE
+/* Asks the process about its modules: dl_iterate_phdr, dladdr and dlopen/dlsym must answer for
+ * this module (loaded by dynplug) and the libraries dynplug loads for it. */
+#include <dlfcn.h>
+#include <link.h>
+#include <string.h>
+
+int dlapi_marker(void) { return 99; }
+
+static int found_self;
+static int count;
+static int cb(struct dl_phdr_info *info, size_t size, void *data) {
+    (void)size;
+    count++;
+    if (info->dlpi_name && strstr(info->dlpi_name, (const char *)data)) found_self = 1;
+    return 0;
+}
+
+/* 1 if dl_iterate_phdr lists a module whose name contains `needle`. */
+int dlapi_iterate_finds(const char *needle) {
+    found_self = 0;
+    count = 0;
+    dl_iterate_phdr(cb, (void *)needle);
+    return found_self && count > 1;
+}
+
+/* dladdr on our own function: file name and symbol. */
+const char *dlapi_addr_file(void) {
+    Dl_info info;
+    if (!dladdr((void *)&dlapi_marker, &info)) return 0;
+    return info.dli_fname;
+}
+const char *dlapi_addr_symbol(void) {
+    Dl_info info;
+    if (!dladdr((void *)&dlapi_marker, &info)) return 0;
+    return info.dli_sname;
+}
+
+/* dlopen + dlsym of a library by path, served by dynplug. */
+int dlapi_open_call(const char *path, const char *sym) {
+    void *h = dlopen(path, RTLD_NOW);
+    if (!h) return -1;
+    int (*f)(void) = (int (*)(void))dlsym(h, sym);
+    if (!f) return -2;
+    return f();
+}
+
+/* dlsym in the global scope. */
+void *dlapi_default(const char *sym) { return dlsym(RTLD_DEFAULT, sym); }
+const char *dlapi_error(void) { return dlerror(); }

@@ -1,0 +1,57 @@
+//! A module dynplug loaded asks the process about modules (dl_iterate_phdr, dladdr, dlopen,
+//! dlsym): dynplug answers for its own modules.
+use std::ffi::{c_char, CStr, CString};
+
+use dynplug::Plugin;
+use dynplug_fixtures::path;
+
+fn plugin() -> &'static Plugin {
+    unsafe { Plugin::open(path("dlapi")) }.unwrap()
+}
+
+fn f<T: Copy>(name: &str) -> T {
+    unsafe { plugin().lookup(name).unwrap().cast::<T>() }
+}
+
+#[test]
+fn dl_iterate_phdr_lists_dynplug_modules() {
+    let finds: extern "C" fn(*const c_char) -> i32 = f("dlapi_iterate_finds");
+    let me = CString::new("dlapi.so").unwrap();
+    assert_eq!(finds(me.as_ptr()), 1);
+    let nobody = CString::new("no-such-module-anywhere").unwrap();
+    assert_eq!(finds(nobody.as_ptr()), 0);
+}
+
+#[test]
+fn dladdr_names_file_and_symbol() {
+    let file: extern "C" fn() -> *const c_char = f("dlapi_addr_file");
+    let sym: extern "C" fn() -> *const c_char = f("dlapi_addr_symbol");
+    let file = unsafe { CStr::from_ptr(file()) }
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(std::path::Path::new(&file), plugin().path());
+    assert_eq!(
+        unsafe { CStr::from_ptr(sym()) }.to_str().unwrap(),
+        "dlapi_marker"
+    );
+}
+
+#[test]
+fn dlopen_and_dlsym_are_served() {
+    let open_call: extern "C" fn(*const c_char, *const c_char) -> i32 = f("dlapi_open_call");
+    let lib = CString::new(path("a_dep_origin").to_str().unwrap()).unwrap();
+    let sym = CString::new("dep_origin_value").unwrap();
+    assert_eq!(open_call(lib.as_ptr(), sym.as_ptr()), 1234);
+    let missing = CString::new("no_such_symbol").unwrap();
+    assert_eq!(open_call(lib.as_ptr(), missing.as_ptr()), -2);
+    let error: extern "C" fn() -> *const c_char = f("dlapi_error");
+    let msg = unsafe { CStr::from_ptr(error()) }
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(msg.contains("no_such_symbol"), "{msg}");
+    let default: extern "C" fn(*const c_char) -> usize = f("dlapi_default");
+    let strlen = CString::new("strlen").unwrap();
+    assert_ne!(default(strlen.as_ptr()), 0);
+}
