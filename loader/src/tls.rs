@@ -5,7 +5,6 @@
 //! to [`tls_get_addr`], which serves dynplug's module ids and forwards the others to the system.
 
 use std::alloc::{self, Layout};
-use std::cell::RefCell;
 use std::sync::{OnceLock, RwLock};
 
 /// dynplug's module ids start here, far above any id glibc hands out.
@@ -33,22 +32,50 @@ pub fn register(image: TlsImage) -> u64 {
     FIRST_MODID + (v.len() as u64 - 1)
 }
 
-/// One thread's blocks, freed when the thread exits.
-struct Blocks(Vec<(*mut u8, Layout)>);
+/// One thread's blocks, by module index.
+type Blocks = Vec<(*mut u8, Layout)>;
 
-impl Drop for Blocks {
-    fn drop(&mut self) {
-        for &(p, l) in &self.0 {
-            if !p.is_null() {
-                // SAFETY: allocated below with exactly this layout, freed once.
-                unsafe { alloc::dealloc(p, l) };
-            }
+/// Frees a thread's blocks when it exits. A POSIX key's destructor runs after the C++ and Rust
+/// thread-local destructors (glibc runs `__cxa_thread_atexit` ones first), which may still use
+/// the blocks; if a later destructor touches TLS again, a new table is made and freed in turn.
+unsafe extern "C" fn free_blocks(table: *mut libc::c_void) {
+    // SAFETY: `table` is the Box<Blocks> stored by `table()` for this thread, freed once here.
+    let blocks = unsafe { Box::from_raw(table as *mut Blocks) };
+    for &(p, l) in blocks.iter() {
+        if !p.is_null() {
+            // SAFETY: allocated in `block` with exactly this layout, freed once.
+            unsafe { alloc::dealloc(p, l) };
         }
     }
 }
 
-thread_local! {
-    static BLOCKS: RefCell<Blocks> = const { RefCell::new(Blocks(Vec::new())) };
+/// The POSIX key holding each thread's table.
+fn key() -> Option<libc::pthread_key_t> {
+    static KEY: OnceLock<Option<libc::pthread_key_t>> = OnceLock::new();
+    *KEY.get_or_init(|| {
+        let mut k: libc::pthread_key_t = 0;
+        // SAFETY: creates a key with a destructor of the right type.
+        (unsafe { libc::pthread_key_create(&mut k, Some(free_blocks)) } == 0).then_some(k)
+    })
+}
+
+/// This thread's table, made on first use.
+fn table() -> Option<&'static mut Blocks> {
+    let k = key()?;
+    // SAFETY: reading this thread's value of our own key.
+    let mut t = unsafe { libc::pthread_getspecific(k) } as *mut Blocks;
+    if t.is_null() {
+        t = Box::into_raw(Box::new(Blocks::new()));
+        // SAFETY: storing this thread's table under our own key.
+        if unsafe { libc::pthread_setspecific(k, t as *const libc::c_void) } != 0 {
+            // SAFETY: not stored, so still ours to free.
+            drop(unsafe { Box::from_raw(t) });
+            return None;
+        }
+    }
+    // SAFETY: the table belongs to this thread alone and lives until the thread exits; callers
+    // do not hold the reference across calls.
+    Some(unsafe { &mut *t })
 }
 
 /// This thread's block of dynplug module `modid`, made on first use.
@@ -56,52 +83,48 @@ pub(crate) fn block(modid: u64) -> *mut u8 {
     let Ok(index) = usize::try_from(modid - FIRST_MODID) else {
         return std::ptr::null_mut();
     };
-    BLOCKS.with(|b| {
-        let mut b = b.borrow_mut();
-        if let Some(&(p, _)) = b.0.get(index) {
-            if !p.is_null() {
-                return p;
-            }
+    let Some(b) = table() else {
+        return std::ptr::null_mut();
+    };
+    if let Some(&(p, _)) = b.get(index) {
+        if !p.is_null() {
+            return p;
         }
-        let Some(img) = IMAGES
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(index)
-            .copied()
-        else {
-            return std::ptr::null_mut();
-        };
-        let (Ok(size), Ok(align)) = (
-            usize::try_from(img.memsz.max(1)),
-            usize::try_from(img.align.max(1)),
-        ) else {
-            return std::ptr::null_mut();
-        };
-        let Ok(layout) = Layout::from_size_align(size, align) else {
-            return std::ptr::null_mut();
-        };
-        // SAFETY: the layout has a non-zero size.
-        let p = unsafe { alloc::alloc_zeroed(layout) };
-        if p.is_null() {
-            alloc::handle_alloc_error(layout);
-        }
-        // SAFETY: `.tdata` (filesz ≤ memsz bytes at `init`) is mapped in the module's image, and
-        // the new block has room for memsz bytes.
-        unsafe {
-            std::ptr::copy_nonoverlapping(
-                img.init as *const u8,
-                p,
-                img.filesz.min(img.memsz) as usize,
-            )
-        };
-        if b.0.len() <= index {
-            b.0.resize(index + 1, (std::ptr::null_mut(), Layout::new::<u8>()));
-        }
-        if let Some(slot) = b.0.get_mut(index) {
-            *slot = (p, layout);
-        }
-        p
-    })
+    }
+    let Some(img) = IMAGES
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(index)
+        .copied()
+    else {
+        return std::ptr::null_mut();
+    };
+    let (Ok(size), Ok(align)) = (
+        usize::try_from(img.memsz.max(1)),
+        usize::try_from(img.align.max(1)),
+    ) else {
+        return std::ptr::null_mut();
+    };
+    let Ok(layout) = Layout::from_size_align(size, align) else {
+        return std::ptr::null_mut();
+    };
+    // SAFETY: the layout has a non-zero size.
+    let p = unsafe { alloc::alloc_zeroed(layout) };
+    if p.is_null() {
+        return std::ptr::null_mut();
+    }
+    // SAFETY: `.tdata` (filesz ≤ memsz bytes at `init`) is mapped in the module's image, and the
+    // new block has room for memsz bytes.
+    unsafe {
+        std::ptr::copy_nonoverlapping(img.init as *const u8, p, img.filesz.min(img.memsz) as usize)
+    };
+    if b.len() <= index {
+        b.resize(index + 1, (std::ptr::null_mut(), Layout::new::<u8>()));
+    }
+    if let Some(slot) = b.get_mut(index) {
+        *slot = (p, layout);
+    }
+    p
 }
 
 /// The system's `__tls_get_addr`, for module ids that are not dynplug's.
