@@ -161,5 +161,9 @@ fn missing_dependency_names_it_and_where_dynplug_looked() {
 fn dependency_cycle_ends() {
     let p = unsafe { Plugin::open(path("cycle_a")) }.unwrap();
     let sum: extern "C" fn() -> c_int = f(p, "cycle_sum");
-    assert_eq!(sum(), 12, "cycle_b bound to cycle_a's function, not the link-time stub");
+    assert_eq!(
+        sum(),
+        12,
+        "cycle_b bound to cycle_a's function, not the link-time stub"
+    );
 }
