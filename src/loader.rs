@@ -117,16 +117,17 @@ impl Loader {
             path: path.clone(),
             source: e,
         })?;
-        self.check_in(path, &bytes)
+        let canonical = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+        self.check_in(path, Some(&canonical), &bytes)
     }
 
     /// Dry run of `bytes`: see [`Loader::check`].
     pub fn check_bytes(&self, bytes: &[u8]) -> Result<Report, Error> {
-        self.check_in(PathBuf::from("<bytes>"), bytes)
+        self.check_in(PathBuf::from("<bytes>"), None, bytes)
     }
 
-    fn check_in(&self, path: PathBuf, bytes: &[u8]) -> Result<Report, Error> {
-        let problems = dynplug_loader::check(bytes, &self.opts, &self.dirs)
+    fn check_in(&self, path: PathBuf, file: Option<&Path>, bytes: &[u8]) -> Result<Report, Error> {
+        let problems = dynplug_loader::check(bytes, file, &self.opts, &self.dirs)
             .map_err(|e| Error::from_load(path.clone(), e))?;
         Ok(Report {
             problems: problems

@@ -1,7 +1,7 @@
 //! The dry run: everything a load does but mapping and running, into private buffers.
 
 use std::os::unix::ffi::OsStrExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use dynplug_arch::Machine;
 
@@ -19,8 +19,14 @@ const DRY_RUN_BIAS: u64 = 0x5555_0000_0000;
 
 /// Examines `bytes` as a load would, running nothing and mapping nothing. `Err` only if the bytes
 /// are not an ELF file at all; every problem found otherwise is in the returned list (empty: it
-/// would load). Libraries it needs are looked for (and examined) as a load would.
-pub fn check(bytes: &[u8], opts: &Options, extra: &[PathBuf]) -> Result<Vec<LoadError>, LoadError> {
+/// would load). Libraries it needs are looked for (and examined) as a load would; `path`, if the
+/// bytes came from a file, is where `$ORIGIN` points.
+pub fn check(
+    bytes: &[u8],
+    path: Option<&Path>,
+    opts: &Options,
+    extra: &[PathBuf],
+) -> Result<Vec<LoadError>, LoadError> {
     let obj = match Object::parse(Bytes::Borrowed(bytes), None, page_size()) {
         Ok(o) => o,
         Err(LoadError::NotElf) => return Err(LoadError::NotElf),
@@ -43,7 +49,8 @@ pub fn check(bytes: &[u8], opts: &Options, extra: &[PathBuf]) -> Result<Vec<Load
             expected,
         });
     }
-    let root = New::from_bytes(obj);
+    let mut root = New::from_bytes(obj);
+    root.path = path.map(Path::to_path_buf);
     let (group, reused, complete) = if foreign {
         (vec![root], Vec::new(), false)
     } else {

@@ -20,7 +20,7 @@ use crate::link::{initialisers, link, Mode, Options};
 use crate::map::{Mapping, Source};
 use crate::object::{symtab_in, Object};
 use crate::process::{self, Module};
-use crate::relocate::Live;
+use crate::relocate::{DryRun, Live};
 use crate::search::{candidates, Requester};
 
 /// Names of the C runtime: always the process's own copy (glibc folded these into libc.so.6).
@@ -310,26 +310,60 @@ pub fn load(input: Input<'_>, opts: &Options, extra: &[PathBuf]) -> Result<Loade
             );
         }
     }
+    if !matches!(opts.policy, crate::Policy::Any) {
+        // The policy is checked for the whole group before anything runs (not even an IFUNC
+        // resolver): a dry pass over every module's relocations.
+        let mut forbidden = Vec::new();
+        for ((n, m), &modid) in group.iter().zip(&maps).zip(&modids) {
+            let mut mem = DryRun {
+                view: n.obj.view(),
+                written: Default::default(),
+            };
+            let mode = Mode {
+                live: false,
+                report_missing: false,
+                tls_modid: modid,
+            };
+            for e in link(&n.obj, m.bias, opts, &scope, &mut mem, mode) {
+                if let LoadError::ImportsNotAllowed(list) = in_module(e, n, group.len()) {
+                    forbidden.extend(list);
+                }
+            }
+        }
+        if !forbidden.is_empty() {
+            return Err(LoadError::ImportsNotAllowed(forbidden));
+        }
+    }
     let mut inits = Vec::new();
+    let mut missing = Vec::new();
+    let mut failure = None;
     for ((n, m), &modid) in group.iter().zip(&maps).zip(&modids).rev() {
         let mut mem = Live { bias: m.bias };
-        let problems = link(
-            &n.obj,
-            m.bias,
-            opts,
-            &scope,
-            &mut mem,
-            Mode {
-                live: true,
-                report_missing: true,
-                tls_modid: modid,
-            },
-        );
-        if let Some(e) = problems.into_iter().next() {
-            return Err(in_module(e, n, group.len()));
+        let mode = Mode {
+            live: true,
+            report_missing: true,
+            tls_modid: modid,
+        };
+        // Every module is linked, so that one error names every missing import of the group.
+        for e in link(&n.obj, m.bias, opts, &scope, &mut mem, mode) {
+            match in_module(e, n, group.len()) {
+                LoadError::UndefinedSymbols(list) => missing.extend(list),
+                e => {
+                    failure.get_or_insert(e);
+                }
+            }
         }
-        let mine = initialisers(&n.obj, m.bias, &mem).map_err(|e| in_module(e, n, group.len()))?;
-        inits.extend(mine);
+        if failure.is_none() && missing.is_empty() {
+            let mine =
+                initialisers(&n.obj, m.bias, &mem).map_err(|e| in_module(e, n, group.len()))?;
+            inits.extend(mine);
+        }
+    }
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    if !missing.is_empty() {
+        return Err(LoadError::UndefinedSymbols(missing));
     }
     for (n, m) in group.iter().zip(&maps) {
         if let Some(relro) = n.obj.layout.relro {
