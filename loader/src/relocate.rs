@@ -59,6 +59,8 @@ pub struct Relocator<'a, 'r> {
     /// Problems found so far.
     pub problems: Vec<LoadError>,
     deferred: Vec<(Rela, RelocKind, Def)>,
+    relative_type: u32,
+    last_writable: std::cell::Cell<(u64, u64)>,
 }
 
 impl<'a, 'r> Relocator<'a, 'r> {
@@ -78,6 +80,8 @@ impl<'a, 'r> Relocator<'a, 'r> {
             resolver,
             problems: Vec::new(),
             deferred: Vec::new(),
+            relative_type: machine.relative_type(),
+            last_writable: std::cell::Cell::new((1, 0)),
         }
     }
 
@@ -137,7 +141,19 @@ impl<'a, 'r> Relocator<'a, 'r> {
 
     /// True if `[vaddr, vaddr+len)` may be written.
     fn writable(&self, vaddr: u64, len: u64) -> bool {
-        self.layout.writable(vaddr, len)
+        // Relocations come sorted by place: the segment of the last one almost always holds the
+        // next, so it is tried before a search.
+        let (lo, hi) = self.last_writable.get();
+        if vaddr >= lo && vaddr.checked_add(len).is_some_and(|e| e <= hi) {
+            return true;
+        }
+        match self.layout.load_for(vaddr, len) {
+            Some(l) if l.writable() => {
+                self.last_writable.set((l.vaddr, l.end()));
+                true
+            }
+            _ => false,
+        }
     }
 
     fn relr(&mut self, t: Table, mem: &mut dyn Memory) {
@@ -191,6 +207,14 @@ impl<'a, 'r> Relocator<'a, 'r> {
     }
 
     fn one(&mut self, r: Rela, mem: &mut dyn Memory) {
+        if r.r_type == self.relative_type {
+            // The common case (most relocations of most objects), before any table lookup.
+            if !self.writable(r.offset, 8) {
+                return self.problem(Malformed::RelocationOutsideWritable { offset: r.offset });
+            }
+            let value = self.bias.wrapping_add(r.addend as u64);
+            return mem.write(r.offset, Write { value, width: Width::W64 });
+        }
         let Some(kind) = self.machine.classify(r.r_type) else {
             return self.problem(Unsupported::Relocation {
                 r_type: r.r_type,
