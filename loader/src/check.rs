@@ -38,7 +38,7 @@ pub fn check(
     let modules = if foreign {
         Vec::new()
     } else {
-        process::modules()
+        process::modules().to_vec()
     };
     if foreign {
         let expected = Machine::host()

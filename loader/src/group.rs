@@ -262,11 +262,15 @@ pub fn load(input: Input<'_>, opts: &Options, extra: &[PathBuf]) -> Result<Loade
             (Some(f), _) => Source::File(f.as_fd()),
             (None, o) => Source::Bytes(o.bytes()),
         };
-        maps.push(Mapping::new(&n.obj.layout, source).map_err(LoadError::Map)?);
+        let m = Mapping::new(&n.obj.layout, source).map_err(LoadError::Map)?;
+        if let Some(relro) = n.obj.layout.relro {
+            m.prefault_relro(relro, n.obj.layout.page);
+        }
+        maps.push(m);
     }
     // Scope: the process's global modules, then the plugin, then its libraries (dlopen's local
     // scope, breadth-first; libraries shared with earlier plugins come before new ones).
-    let mut scope: Vec<Module<'_>> = modules.clone();
+    let mut scope: Vec<Module<'_>> = modules.to_vec();
     let mut modids = Vec::with_capacity(group.len());
     for (n, m) in group.iter().zip(&maps) {
         modids.push(n.obj.layout.tls.map_or(0, |t| {

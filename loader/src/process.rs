@@ -1,6 +1,7 @@
 //! The modules the process already has (executable, libc, ...), read in memory.
 
 use std::ffi::CStr;
+use std::sync::{Arc, Mutex};
 
 use crate::read;
 use crate::symbols::{GnuHash, Hash, SymTab, SysvHash, Versions};
@@ -82,16 +83,41 @@ unsafe extern "C" fn collect(
 }
 
 /// Every module in the process, the executable first, then its libraries in load order.
-pub fn modules() -> Vec<Module<'static>> {
+///
+/// Reading the modules' tables costs more than asking whether they changed: the list is kept
+/// and rebuilt only when the system loader's load and unload counters move.
+pub fn modules() -> Arc<Vec<Module<'static>>> {
+    static CACHE: Mutex<Option<((u64, u64), Arc<Vec<Module<'static>>>)>> = Mutex::new(None);
+    let now = counters();
+    let mut cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((seen, list)) = cache.as_ref() {
+        if *seen == now && now != (0, 0) {
+            return list.clone();
+        }
+    }
     let mut raw: Vec<Raw> = Vec::new();
     // SAFETY: `collect` matches the callback type and only touches `raw` through `data`.
-    unsafe {
-        libc::dl_iterate_phdr(
-            Some(collect),
-            &mut raw as *mut Vec<Raw> as *mut libc::c_void,
-        )
-    };
-    raw.iter().filter_map(module).collect()
+    unsafe { libc::dl_iterate_phdr(Some(collect), &mut raw as *mut Vec<Raw> as *mut libc::c_void) };
+    let list = Arc::new(raw.iter().filter_map(module).collect::<Vec<_>>());
+    *cache = Some((now, list.clone()));
+    list
+}
+
+unsafe extern "C" fn read_counters(info: *mut libc::dl_phdr_info, size: libc::size_t, data: *mut libc::c_void) -> libc::c_int {
+    // The counters exist when the system's structure is at least as large as ours.
+    if size >= std::mem::size_of::<libc::dl_phdr_info>() {
+        // SAFETY: a valid info for the duration of the call; `data` is the `(u64, u64)` below.
+        unsafe { *(data as *mut (u64, u64)) = ((*info).dlpi_adds, (*info).dlpi_subs) };
+    }
+    1
+}
+
+/// The system loader's (loads, unloads) counters.
+fn counters() -> (u64, u64) {
+    let mut c = (0u64, 0u64);
+    // SAFETY: the callback matches, stops at the first module, and writes only `c`.
+    unsafe { libc::dl_iterate_phdr(Some(read_counters), &mut c as *mut (u64, u64) as *mut libc::c_void) };
+    c
 }
 
 /// Memory of a loaded module: the bytes from `addr` to the end of its readable PT_LOAD.

@@ -85,7 +85,8 @@ pub struct Resolver<'a> {
     scope: Scope<'a>,
     /// Call the IFUNC resolvers of process modules (false in a dry run: no code runs).
     live: bool,
-    cache: HashMap<u32, Result<Def, Unresolved>>,
+    /// Answers by symbol index (the table is bounded by the file's size).
+    cache: Vec<Option<Result<Def, Unresolved>>>,
     /// Every missing symbol, as `name` or `name@VERSION`.
     pub missing: Vec<String>,
     /// Every import the policy refuses.
@@ -110,7 +111,7 @@ impl<'a> Resolver<'a> {
             own_modid: 0,
             scope,
             live,
-            cache: HashMap::new(),
+            cache: vec![None; usize::try_from(tab.count()).unwrap_or(0)],
             missing: Vec::new(),
             forbidden: Vec::new(),
         }
@@ -126,11 +127,14 @@ impl<'a> Resolver<'a> {
 
     /// The definition symbol `index` binds to; `Ok(Def::default())` for an unresolved weak one.
     pub fn resolve(&mut self, index: u32) -> Result<Def, Unresolved> {
-        if let Some(r) = self.cache.get(&index) {
+        let slot = usize::try_from(index).unwrap_or(usize::MAX);
+        if let Some(Some(r)) = self.cache.get(slot) {
             return r.clone();
         }
         let r = self.lookup(index);
-        self.cache.insert(index, r.clone());
+        if let Some(c) = self.cache.get_mut(slot) {
+            *c = Some(r.clone());
+        }
         r
     }
 
@@ -176,7 +180,7 @@ impl<'a> Resolver<'a> {
         } else {
             None
         };
-        let exported = self.scope.exports.get(name).copied();
+        let exported = if self.scope.exports.is_empty() { None } else { self.scope.exports.get(name).copied() };
         let allowed = exported.is_some() || self.scope.policy.allows(name);
         if !allowed {
             if sym.is_defined() {

@@ -92,15 +92,15 @@ impl Sym {
     }
 }
 
-/// A name to look up, with both hashes computed once.
+/// A name to look up, with its GNU hash computed once (the SysV hash, needed only by old
+/// objects without DT_GNU_HASH, is computed when such a table is searched).
 #[derive(Clone, Copy, Debug)]
 pub struct Name<'n> {
     /// The bytes of the name.
     pub bytes: &'n [u8],
     /// GNU hash of the name.
     pub gnu: u32,
-    /// SysV hash of the name.
-    pub sysv: u32,
+
 }
 
 impl<'n> Name<'n> {
@@ -109,7 +109,6 @@ impl<'n> Name<'n> {
         Name {
             bytes,
             gnu: gnu_hash(bytes),
-            sysv: sysv_hash(bytes),
         }
     }
 }
@@ -170,19 +169,26 @@ impl<'a> SymTab<'a> {
             .unwrap_or(1)
     }
 
+    /// True if `sym`'s name is `name` (compared in place, without measuring the string first).
+    pub fn name_is(&self, sym: &Sym, name: &[u8]) -> bool {
+        let Ok(start) = usize::try_from(sym.name) else { return false };
+        let end = start.saturating_add(name.len());
+        self.strtab.get(start..end) == Some(name) && self.strtab.get(end) == Some(&0)
+    }
+
     /// Finds the exported definition of `name` that a reference asking for `want` binds to.
     pub fn find(&self, name: &Name<'_>, want: Option<&[u8]>) -> Option<(u32, Sym)> {
         let mut m = VersionMatch::new(want);
         let mut visit = |i: u32| -> bool {
             let Some(sym) = self.sym(i) else { return true };
-            if !sym.is_export() || self.name(&sym) != Some(name.bytes) {
+            if !sym.is_export() || !self.name_is(&sym, name.bytes) {
                 return false;
             }
             m.offer(i, sym, self.versym.map(|_| self.versym(i)), &self.defs)
         };
         match &self.hash {
             Hash::Gnu(h) => h.candidates(name.gnu, &mut visit),
-            Hash::Sysv(h) => h.candidates(name.sysv, &mut visit),
+            Hash::Sysv(h) => h.candidates(sysv_hash(name.bytes), &mut visit),
         }
         m.result()
     }
