@@ -62,7 +62,7 @@ pub fn check(
                 .collect::<Vec<_>>()
         };
         // A failed search is a problem to report; the plugin itself is still examined.
-        match collect(root, &modules, &shared, extra, Some(machine)) {
+        match collect(root, &modules, &shared, extra, Some(machine), false) {
             Ok((g, r)) => {
                 let m = reused_modules(&r);
                 (g, m, true)

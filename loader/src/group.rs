@@ -56,7 +56,11 @@ pub enum Input<'a> {
 }
 
 pub(crate) enum Bytes<'a> {
+    /// A whole file, mapped for parsing (dry runs of libraries).
     File(FileBytes),
+    /// The first bytes of a file, through its program headers (loads).
+    Head(Vec<u8>),
+    /// Bytes in memory.
     Borrowed(&'a [u8]),
 }
 
@@ -64,6 +68,7 @@ impl AsRef<[u8]> for Bytes<'_> {
     fn as_ref(&self) -> &[u8] {
         match self {
             Bytes::File(f) => f.as_ref(),
+            Bytes::Head(h) => h,
             Bytes::Borrowed(b) => b,
         }
     }
@@ -72,7 +77,6 @@ impl AsRef<[u8]> for Bytes<'_> {
 /// One object of the group being loaded.
 pub(crate) struct New<'a> {
     pub(crate) path: Option<PathBuf>,
-    file: Option<File>,
     pub(crate) obj: Object<Bytes<'a>>,
 }
 
@@ -106,11 +110,7 @@ impl New<'_> {
 
     /// Wraps an object parsed from bytes in memory.
     pub(crate) fn from_bytes<'b>(obj: Object<Bytes<'b>>) -> New<'b> {
-        New {
-            path: None,
-            file: None,
-            obj,
-        }
+        New { path: None, obj }
     }
 
     pub(crate) fn name(&self) -> String {
@@ -120,15 +120,59 @@ impl New<'_> {
     }
 }
 
-fn open_file<'a>(path: &Path, want: Option<Machine>) -> Result<New<'a>, LoadError> {
+/// Opens, parses and maps the object at `path`: the headers are read, the segments mapped, and
+/// the dynamic section and tables read through the mapping.
+fn open_file<'a>(path: &Path, want: Option<Machine>, mapped: bool) -> Result<New<'a>, LoadError> {
     let file = File::open(path)?;
-    let bytes = FileBytes::new(&file)?;
-    let obj = Object::parse(Bytes::File(bytes), want, page_size())?;
+    if !mapped {
+        // A dry run maps nothing: the whole file is read for parsing.
+        let obj = Object::parse(Bytes::File(FileBytes::new(&file)?), want, page_size())?;
+        return Ok(New {
+            path: Some(path.to_path_buf()),
+            obj,
+        });
+    }
+    let meta = file.metadata()?;
+    if meta.is_dir() {
+        return Err(LoadError::IsDirectory);
+    }
+    let head = read_head(&file, meta.len())?;
+    let map = |layout: &_| Mapping::new(layout, Source::File(file.as_fd())).map_err(LoadError::Map);
+    let obj = Object::parse_mapped(Bytes::Head(head), meta.len(), want, page_size(), map)?;
     Ok(New {
         path: Some(path.to_path_buf()),
-        file: Some(file),
         obj,
     })
+}
+
+/// The first bytes of a file: its ELF header and program headers (or all of a short file).
+fn read_head(file: &File, len: u64) -> Result<Vec<u8>, LoadError> {
+    use std::os::unix::fs::FileExt;
+    let first = len.min(4096);
+    let mut head = vec![0; usize::try_from(first).unwrap_or(4096)];
+    file.read_exact_at(&mut head, 0)?;
+    let phoff = crate::read::u64_at(&head, 0x20).unwrap_or(0);
+    let phnum = u64::from(crate::read::u16_at(&head, 0x38).unwrap_or(0));
+    let end = phnum.checked_mul(56).and_then(|n| n.checked_add(phoff));
+    if let Some(end) = end.filter(|&e| e > first && e <= len && e <= 1 << 22) {
+        let mut rest = vec![0; usize::try_from(end - first).unwrap_or(0)];
+        file.read_exact_at(&mut rest, first)?;
+        head.extend_from_slice(&rest);
+    }
+    Ok(head)
+}
+
+/// Parses and maps an object from bytes in memory (anonymous mappings, filled with a copy).
+fn open_bytes(bytes: &[u8], want: Option<Machine>) -> Result<New<'_>, LoadError> {
+    let map = |layout: &_| Mapping::new(layout, Source::Bytes(bytes)).map_err(LoadError::Map);
+    let obj = Object::parse_mapped(
+        Bytes::Borrowed(bytes),
+        bytes.len() as u64,
+        want,
+        page_size(),
+        map,
+    )?;
+    Ok(New { path: None, obj })
 }
 
 /// Finds the library `name` that `req` asks for: the first candidate that is an ELF object for
@@ -138,6 +182,7 @@ fn find<'a>(
     who: &New<'_>,
     extra: &[PathBuf],
     want: Option<Machine>,
+    mapped: bool,
 ) -> Result<New<'a>, LoadError> {
     let tried = candidates(name, &who.requester(), extra);
     for p in &tried {
@@ -147,7 +192,7 @@ fn find<'a>(
         let Ok(c) = std::fs::canonicalize(p) else {
             continue;
         };
-        match open_file(&c, want) {
+        match open_file(&c, want, mapped) {
             Ok(n) => return Ok(n),
             Err(LoadError::WrongArchitecture { .. } | LoadError::NotElf) => continue,
             Err(e) => return Err(e),
@@ -175,13 +220,15 @@ fn in_process(needed: &[u8], modules: &[Module<'_>]) -> bool {
 }
 
 /// The objects of a group in breadth-first order: the root first, then the libraries it needs
-/// that are neither in the process nor already shared.
+/// that are neither in the process nor already shared. With `mapped`, each is mapped as it is
+/// opened (a load); without, only read (a dry run).
 pub(crate) fn collect<'a>(
     root: New<'a>,
     modules: &[Module<'_>],
     shared: &[Shared],
     extra: &[PathBuf],
     want: Option<Machine>,
+    mapped: bool,
 ) -> Result<(Vec<New<'a>>, Vec<usize>), LoadError> {
     let mut group = vec![root];
     let mut reused = Vec::new();
@@ -198,7 +245,7 @@ pub(crate) fn collect<'a>(
                 }
                 continue;
             }
-            let n = find(&name, &group[i], extra, want)?;
+            let n = find(&name, &group[i], extra, want, mapped)?;
             let path = n.path.clone().unwrap_or_default();
             if let Some(k) = shared.iter().position(|s| s.path == path) {
                 if !reused.contains(&k) {
@@ -234,12 +281,8 @@ pub struct Loaded {
 pub fn load(input: Input<'_>, opts: &Options, extra: &[PathBuf]) -> Result<Loaded, LoadError> {
     let want = Machine::host();
     let root = match input {
-        Input::File(p) => open_file(p, want)?,
-        Input::Bytes(b) => New {
-            path: None,
-            file: None,
-            obj: Object::parse(Bytes::Borrowed(b), want, page_size())?,
-        },
+        Input::File(p) => open_file(p, want, true)?,
+        Input::Bytes(b) => open_bytes(b, want)?,
     };
     let modules = process::modules();
     let tga = crate::symbols::Name::new(b"__tls_get_addr");
@@ -251,18 +294,17 @@ pub fn load(input: Input<'_>, opts: &Options, extra: &[PathBuf]) -> Result<Loade
     }
     // One load at a time: dependencies are shared, so two loads must not both map one.
     let mut shared = shared();
-    let (group, reused) = collect(root, &modules, &shared, extra, want)?;
+    let (group, reused) = collect(root, &modules, &shared, extra, want, true)?;
     for n in &group {
         n.obj.symtab()?;
         n.obj.references()?;
     }
     let mut maps = Vec::with_capacity(group.len());
     for n in &group {
-        let source = match (&n.file, &n.obj) {
-            (Some(f), _) => Source::File(f.as_fd()),
-            (None, o) => Source::Bytes(o.bytes()),
-        };
-        let m = Mapping::new(&n.obj.layout, source).map_err(LoadError::Map)?;
+        let m = n
+            .obj
+            .mapping()
+            .ok_or(LoadError::Map(std::io::Error::other("object not mapped")))?;
         if let Some(relro) = n.obj.layout.relro {
             m.prefault_relro(relro, n.obj.layout.page);
         }
@@ -377,9 +419,14 @@ pub fn load(input: Input<'_>, opts: &Options, extra: &[PathBuf]) -> Result<Loade
     }
     // Success: every image stays mapped for the rest of the process.
     drop(scope);
+    drop(maps);
+    let mut group = group;
     let mut root = None;
-    for ((n, m), modid) in group.iter().zip(maps).zip(modids) {
-        let bias = m.leak();
+    for (n, modid) in group.iter_mut().zip(modids) {
+        let bias = n
+            .obj
+            .leak_mapping()
+            .ok_or(LoadError::Map(std::io::Error::other("object not mapped")))?;
         let loads: &'static [_] = Box::leak(n.obj.layout.loads.clone().into_boxed_slice());
         // SAFETY: mapped at `bias` and never unmapped (leaked just above).
         let view = unsafe { View::mapped(bias, loads) };

@@ -219,12 +219,20 @@ impl Mapping {
     pub fn prefault_relro(&self, relro: Range, page: u64) {
         let start = relro.vaddr & !(page - 1);
         let end = relro.vaddr.saturating_add(relro.memsz) & !(page - 1);
-        let (Ok(len), true) = (usize::try_from(end.saturating_sub(start)), end > start) else { return };
+        let (Ok(len), true) = (usize::try_from(end.saturating_sub(start)), end > start) else {
+            return;
+        };
         // MADV_POPULATE_WRITE (Linux 5.14); older kernels return EINVAL, which is harmless.
         const MADV_POPULATE_WRITE: libc::c_int = 23;
         // SAFETY: the range is page-aligned, inside our own writable mapping; populating it only
         // breaks copy-on-write early.
-        unsafe { libc::madvise(self.addr(start) as *mut libc::c_void, len, MADV_POPULATE_WRITE) };
+        unsafe {
+            libc::madvise(
+                self.addr(start) as *mut libc::c_void,
+                len,
+                MADV_POPULATE_WRITE,
+            )
+        };
     }
 
     /// Makes PT_GNU_RELRO read-only (whole pages inside it, as glibc does).

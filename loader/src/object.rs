@@ -7,6 +7,7 @@ use crate::elf::header;
 use crate::elf::layout::Layout;
 use crate::elf::view::View;
 use crate::error::{LoadError, Malformed};
+use crate::map::Mapping;
 use crate::read;
 use crate::symbols::{GnuHash, Hash, SymTab, SysvHash, Versions};
 
@@ -29,29 +30,81 @@ pub struct Object<B> {
     pub phoff: u64,
     /// `e_phnum`.
     pub phnum: u16,
+    /// The image, once mapped: its tables are then read from the mapping, not the file.
+    mapping: Option<Mapping>,
+    /// The bias of a mapping kept for the rest of the process.
+    leaked: Option<u64>,
 }
 
 impl<B: AsRef<[u8]>> Object<B> {
     /// Parses and validates `bytes`. `want`: the machine required (`None`: any known machine).
     pub fn parse(bytes: B, want: Option<Machine>, page: u64) -> Result<Object<B>, LoadError> {
-        let b = bytes.as_ref();
-        let h = header::parse(b, want)?;
-        let layout = Layout::new(&h.phdrs, b.len() as u64, page)?;
-        let view = View::new(b, &layout.loads);
-        let dynamic = Dynamic::parse(&view, &layout)?;
+        let len = bytes.as_ref().len() as u64;
+        Self::parse_with(
+            bytes,
+            len,
+            want,
+            page,
+            None::<fn(&Layout) -> Result<Mapping, LoadError>>,
+        )
+    }
+
+    /// Parses the ELF and program headers from `head` (the first bytes of a file of `file_len`
+    /// bytes, through the program headers), maps the image with `map`, and reads every other
+    /// table through the mapping: the file is never mapped or read a second time.
+    pub fn parse_mapped(
+        head: B,
+        file_len: u64,
+        want: Option<Machine>,
+        page: u64,
+        map: impl FnOnce(&Layout) -> Result<Mapping, LoadError>,
+    ) -> Result<Object<B>, LoadError> {
+        Self::parse_with(head, file_len, want, page, Some(map))
+    }
+
+    fn parse_with(
+        bytes: B,
+        file_len: u64,
+        want: Option<Machine>,
+        page: u64,
+        map: Option<impl FnOnce(&Layout) -> Result<Mapping, LoadError>>,
+    ) -> Result<Object<B>, LoadError> {
+        let h = header::parse(bytes.as_ref(), want)?;
+        let layout = Layout::new(&h.phdrs, file_len, page)?;
+        let mapping = match map {
+            Some(map) => Some(map(&layout)?),
+            None => None,
+        };
         let phnum = u16::try_from(h.phdrs.len()).unwrap_or(u16::MAX);
         let mut obj = Object {
             bytes,
             machine: h.machine,
             layout,
-            dynamic,
+            dynamic: Dynamic::default(),
             nsyms: 0,
             phoff: h.phoff,
             phnum,
+            mapping,
+            leaked: None,
         };
+        obj.dynamic = Dynamic::parse(&obj.view(), &obj.layout)?;
         obj.nsyms = obj.count_symbols()?;
         obj.validate_tables()?;
         Ok(obj)
+    }
+
+    /// The mapping, if the object was parsed with [`Object::parse_mapped`].
+    pub fn mapping(&self) -> Option<&Mapping> {
+        self.mapping.as_ref()
+    }
+
+    /// Keeps the image mapped for the rest of the process; returns its bias.
+    pub fn leak_mapping(&mut self) -> Option<u64> {
+        let bias = self.mapping.as_ref()?.bias;
+        // The view of a leaked mapping stays valid: keep reading through it.
+        std::mem::forget(self.mapping.take());
+        self.leaked = Some(bias);
+        Some(bias)
     }
 
     /// The raw bytes.
@@ -59,9 +112,15 @@ impl<B: AsRef<[u8]>> Object<B> {
         self.bytes.as_ref()
     }
 
-    /// The file bytes at run-time addresses.
+    /// The object's bytes at link-time addresses: from the mapping once mapped, else the file.
     pub fn view(&self) -> View<'_> {
-        View::new(self.bytes.as_ref(), &self.layout.loads)
+        match self.mapping.as_ref().map(|m| m.bias).or(self.leaked) {
+            // SAFETY: the mapping is owned by this object (or leaked), so it outlives the view,
+            // and View reads only the file-backed parts of PF_R segments, which are mapped
+            // readable.
+            Some(bias) => unsafe { View::mapped(bias, &self.layout.loads) },
+            None => View::new(self.bytes.as_ref(), &self.layout.loads),
+        }
     }
 
     /// The string table.

@@ -97,13 +97,22 @@ pub fn modules() -> Arc<Vec<Module<'static>>> {
     }
     let mut raw: Vec<Raw> = Vec::new();
     // SAFETY: `collect` matches the callback type and only touches `raw` through `data`.
-    unsafe { libc::dl_iterate_phdr(Some(collect), &mut raw as *mut Vec<Raw> as *mut libc::c_void) };
+    unsafe {
+        libc::dl_iterate_phdr(
+            Some(collect),
+            &mut raw as *mut Vec<Raw> as *mut libc::c_void,
+        )
+    };
     let list = Arc::new(raw.iter().filter_map(module).collect::<Vec<_>>());
     *cache = Some((now, list.clone()));
     list
 }
 
-unsafe extern "C" fn read_counters(info: *mut libc::dl_phdr_info, size: libc::size_t, data: *mut libc::c_void) -> libc::c_int {
+unsafe extern "C" fn read_counters(
+    info: *mut libc::dl_phdr_info,
+    size: libc::size_t,
+    data: *mut libc::c_void,
+) -> libc::c_int {
     // The counters exist when the system's structure is at least as large as ours.
     if size >= std::mem::size_of::<libc::dl_phdr_info>() {
         // SAFETY: a valid info for the duration of the call; `data` is the `(u64, u64)` below.
@@ -116,7 +125,12 @@ unsafe extern "C" fn read_counters(info: *mut libc::dl_phdr_info, size: libc::si
 fn counters() -> (u64, u64) {
     let mut c = (0u64, 0u64);
     // SAFETY: the callback matches, stops at the first module, and writes only `c`.
-    unsafe { libc::dl_iterate_phdr(Some(read_counters), &mut c as *mut (u64, u64) as *mut libc::c_void) };
+    unsafe {
+        libc::dl_iterate_phdr(
+            Some(read_counters),
+            &mut c as *mut (u64, u64) as *mut libc::c_void,
+        )
+    };
     c
 }
 

@@ -213,7 +213,13 @@ impl<'a, 'r> Relocator<'a, 'r> {
                 return self.problem(Malformed::RelocationOutsideWritable { offset: r.offset });
             }
             let value = self.bias.wrapping_add(r.addend as u64);
-            return mem.write(r.offset, Write { value, width: Width::W64 });
+            return mem.write(
+                r.offset,
+                Write {
+                    value,
+                    width: Width::W64,
+                },
+            );
         }
         let Some(kind) = self.machine.classify(r.r_type) else {
             return self.problem(Unsupported::Relocation {

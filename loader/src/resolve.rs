@@ -180,7 +180,11 @@ impl<'a> Resolver<'a> {
         } else {
             None
         };
-        let exported = if self.scope.exports.is_empty() { None } else { self.scope.exports.get(name).copied() };
+        let exported = if self.scope.exports.is_empty() {
+            None
+        } else {
+            self.scope.exports.get(name).copied()
+        };
         let allowed = exported.is_some() || self.scope.policy.allows(name);
         if !allowed {
             if sym.is_defined() {

@@ -100,7 +100,6 @@ pub struct Name<'n> {
     pub bytes: &'n [u8],
     /// GNU hash of the name.
     pub gnu: u32,
-
 }
 
 impl<'n> Name<'n> {
@@ -171,7 +170,9 @@ impl<'a> SymTab<'a> {
 
     /// True if `sym`'s name is `name` (compared in place, without measuring the string first).
     pub fn name_is(&self, sym: &Sym, name: &[u8]) -> bool {
-        let Ok(start) = usize::try_from(sym.name) else { return false };
+        let Ok(start) = usize::try_from(sym.name) else {
+            return false;
+        };
         let end = start.saturating_add(name.len());
         self.strtab.get(start..end) == Some(name) && self.strtab.get(end) == Some(&0)
     }
