@@ -82,12 +82,17 @@ unsafe extern "C" fn collect(
     0
 }
 
+/// The system loader's (loads, unloads) counters.
+type Counters = (u64, u64);
+/// The process's modules, shared.
+pub type Modules = Arc<Vec<Module<'static>>>;
+
 /// Every module in the process, the executable first, then its libraries in load order.
 ///
 /// Reading the modules' tables costs more than asking whether they changed: the list is kept
 /// and rebuilt only when the system loader's load and unload counters move.
-pub fn modules() -> Arc<Vec<Module<'static>>> {
-    static CACHE: Mutex<Option<((u64, u64), Arc<Vec<Module<'static>>>)>> = Mutex::new(None);
+pub fn modules() -> Modules {
+    static CACHE: Mutex<Option<(Counters, Modules)>> = Mutex::new(None);
     let now = counters();
     let mut cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
     if let Some((seen, list)) = cache.as_ref() {

@@ -25,8 +25,10 @@ pub fn u64_at(b: &[u8], off: u64) -> Option<u64> {
 /// The NUL-terminated string starting at `off` (without the NUL), if it ends inside `b`.
 pub fn cstr_at(b: &[u8], off: u64) -> Option<&[u8]> {
     let rest = b.get(usize::try_from(off).ok()?..)?;
-    let len = rest.iter().position(|&c| c == 0)?;
-    rest.get(..len)
+    // CStr's search for the NUL is the library's word-at-a-time one.
+    core::ffi::CStr::from_bytes_until_nul(rest)
+        .ok()
+        .map(core::ffi::CStr::to_bytes)
 }
 
 /// `b[off..off+len]`, if inside.
