@@ -110,15 +110,11 @@ impl Loader {
     /// anything. `Err` only if the file cannot be read or is not ELF.
     pub fn check(&self, path: impl AsRef<Path>) -> Result<Report, Error> {
         let path = path.as_ref().to_path_buf();
-        if path.is_dir() {
-            return Err(Error::IsDirectory { path });
-        }
-        let bytes = std::fs::read(&path).map_err(|e| Error::Io {
-            path: path.clone(),
-            source: e,
-        })?;
+        let read =
+            dynplug_loader::open_regular(&path).and_then(|f| dynplug_loader::FileBytes::new(&f));
+        let bytes = read.map_err(|e| Error::from_load(path.clone(), e))?;
         let canonical = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
-        self.check_in(path, Some(&canonical), &bytes)
+        self.check_in(path, Some(&canonical), bytes.as_ref())
     }
 
     /// Dry run of `bytes`: see [`Loader::check`].

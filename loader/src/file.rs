@@ -1,8 +1,31 @@
 //! A file's bytes for parsing: a private read-only mapping (nothing for an empty file).
 
-use std::fs::File;
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
 
 use crate::error::LoadError;
+
+/// Opens `path` for reading if it is a regular file: a directory is `IsDirectory`, and a FIFO,
+/// socket or device is an error without blocking (it is opened non-blocking and checked).
+pub fn open_regular(path: &Path) -> Result<File, LoadError> {
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)?;
+    let meta = file.metadata()?;
+    if meta.is_dir() {
+        return Err(LoadError::IsDirectory);
+    }
+    if !meta.is_file() {
+        return Err(LoadError::Io(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file",
+        )));
+    }
+    Ok(file)
+}
 
 /// The whole file, mapped read-only for parsing (segments are mapped separately).
 #[derive(Debug)]

@@ -123,7 +123,7 @@ impl New<'_> {
 /// Opens, parses and maps the object at `path`: the headers are read, the segments mapped, and
 /// the dynamic section and tables read through the mapping.
 fn open_file<'a>(path: &Path, want: Option<Machine>, mapped: bool) -> Result<New<'a>, LoadError> {
-    let file = File::open(path)?;
+    let file = crate::file::open_regular(path)?;
     if !mapped {
         // A dry run maps nothing: the whole file is read for parsing.
         let obj = Object::parse(Bytes::File(FileBytes::new(&file)?), want, page_size())?;
@@ -133,9 +133,6 @@ fn open_file<'a>(path: &Path, want: Option<Machine>, mapped: bool) -> Result<New
         });
     }
     let meta = file.metadata()?;
-    if meta.is_dir() {
-        return Err(LoadError::IsDirectory);
-    }
     let head = read_head(&file, meta.len())?;
     let map = |layout: &_| Mapping::new(layout, Source::File(file.as_fd())).map_err(LoadError::Map);
     let obj = Object::parse_mapped(Bytes::Head(head), meta.len(), want, page_size(), map)?;

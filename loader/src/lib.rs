@@ -7,7 +7,7 @@
 mod check;
 pub mod elf;
 mod error;
-mod file;
+pub mod file;
 mod group;
 mod image;
 mod init;
@@ -28,6 +28,7 @@ mod unwind;
 
 pub use check::check;
 pub use error::{LoadError, Malformed, Unsupported};
+pub use file::{open_regular, FileBytes};
 pub use image::{page_size, Image};
 pub use link::Options;
 pub use resolve::Policy;

@@ -204,7 +204,7 @@ impl<B: AsRef<[u8]>> Object<B> {
             }
             let max = tab.defs.max_index().max(refs.max_index()).max(1);
             for i in 0..self.nsyms {
-                let ndx = tab.versym(i as u32) & 0x7fff;
+                let ndx = tab.versym(u32::try_from(i).unwrap_or(u32::MAX)) & 0x7fff;
                 if ndx > max
                     || (ndx > 1 && tab.defs.name(ndx).is_none() && refs.name(ndx).is_none())
                 {

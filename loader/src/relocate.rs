@@ -38,9 +38,10 @@ fn rela_at(b: &[u8], off: u64) -> Option<Rela> {
     let info = read::u64_at(b, off + 8)?;
     Some(Rela {
         offset: read::u64_at(b, off)?,
-        r_type: (info & 0xffff_ffff) as u32,
-        sym: (info >> 32) as u32,
-        addend: read::u64_at(b, off + 16)? as i64,
+        // ELF64_R_TYPE and ELF64_R_SYM: the low and high halves.
+        r_type: u32::try_from(info & 0xffff_ffff).ok()?,
+        sym: u32::try_from(info >> 32).ok()?,
+        addend: i64::from_le_bytes(read::slice_at(b, off + 16, 8)?.try_into().ok()?),
     })
 }
 
@@ -354,11 +355,26 @@ impl<'a, 'r> Relocator<'a, 'r> {
                     ));
                 }
                 let v = static_tp(mem);
-                let value = match w {
-                    Width::W64 => v,
-                    _ => u64::from(v as u32),
-                };
-                mem.write(r.offset, Write { value, width: w });
+                // A 32-bit offset from the thread pointer must sign-extend back to itself.
+                match compute(
+                    RelocKind::Absolute(w),
+                    false,
+                    &Inputs {
+                        a: v as i64,
+                        ..Inputs::default()
+                    },
+                ) {
+                    Ok(Some(value)) => mem.write(r.offset, value),
+                    _ => {
+                        let name = self.machine.reloc_name(r.r_type);
+                        let value = i128::from(v as i64);
+                        self.problem(Malformed::RelocationOverflow {
+                            name,
+                            offset: r.offset,
+                            value,
+                        })
+                    }
+                }
             }
             RelocKind::TlsDesc => {
                 if !cfg!(target_arch = "x86_64") {

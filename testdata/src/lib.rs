@@ -3,6 +3,7 @@
 #![warn(missing_docs)]
 
 pub mod craft;
+pub mod edit;
 
 use std::path::PathBuf;
 

@@ -29,7 +29,8 @@ impl<'a> GnuHash<'a> {
         if nbucket == 0 {
             return Err("no buckets");
         }
-        if shift >= 64 {
+        if shift >= 32 {
+            // The shift applies to a 32-bit hash.
             return Err("bloom shift too large");
         }
         if nbloom == 0 || !nbloom.is_power_of_two() {
@@ -40,9 +41,9 @@ impl<'a> GnuHash<'a> {
         let buckets_at = 16 + bloom_len;
         let buckets =
             read::slice_at(b, buckets_at, u64::from(nbucket) * 4).ok_or("buckets truncated")?;
-        let chains = b
-            .get((buckets_at + u64::from(nbucket) * 4) as usize..)
-            .ok_or("chains truncated")?;
+        let chains_at =
+            usize::try_from(buckets_at + u64::from(nbucket) * 4).map_err(|_| "chains truncated")?;
+        let chains = b.get(chains_at..).ok_or("chains truncated")?;
         Ok(GnuHash {
             nbucket,
             symoffset,
@@ -76,7 +77,7 @@ impl<'a> GnuHash<'a> {
     /// Calls `visit` with every symbol index whose hash matches `h`, until it returns true.
     pub fn candidates(&self, h: u32, visit: &mut dyn FnMut(u32) -> bool) {
         let bits = 64u32;
-        let nbloom = (self.bloom.len() / 8) as u32;
+        let nbloom = u32::try_from(self.bloom.len() / 8).unwrap_or(u32::MAX);
         let word = read::u64_at(self.bloom, u64::from((h / bits) & (nbloom - 1)) * 8).unwrap_or(0);
         let mask = (1u64 << (h % bits)) | (1u64 << ((h >> self.shift) % bits));
         if word & mask != mask {
