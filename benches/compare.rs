@@ -1,0 +1,281 @@
+//! dynplug side by side with glibc's dlopen/dlsym, in one run (`cargo bench --bench compare`).
+//!
+//! Every measurement runs in a fresh child process (this binary re-executed), so that neither
+//! loader sees the other's modules, and memory deltas are clean. Each repetition opens a fresh
+//! copy of the file (a new path and inode): both loaders return a cached object for a file they
+//! already hold. Results are printed as markdown and written to docs/benchmarks.md.
+use std::ffi::{c_void, CString};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+const LIBS: &[&str] = &["libz.so.1", "libsqlite3.so.0", "libcrypto.so.3", "libstdc++.so.6"];
+const LIBDIR: &str = "/lib/x86_64-linux-gnu";
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--child") {
+        return child(&args[i + 1..]);
+    }
+    if args.iter().any(|a| a == "--list" || a == "--test") {
+        // `cargo test --benches` and the harness protocol: nothing to run here.
+        return;
+    }
+    parent();
+}
+
+// ---------------------------------------------------------------- parent: orchestrates, reports
+
+fn run_child(args: &[&str]) -> String {
+    let exe = std::env::current_exe().unwrap();
+    let out = Command::new(exe).arg("--child").args(args).output().unwrap();
+    if !out.status.success() {
+        return format!("fails: {}", String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("?"));
+    }
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn num(s: &str) -> Option<f64> {
+    s.parse().ok()
+}
+
+fn ratio(a: &str, b: &str) -> String {
+    match (num(a), num(b)) {
+        (Some(a), Some(b)) if b > 0.0 => format!("{:.2}×", a / b),
+        _ => "—".into(),
+    }
+}
+
+fn fmt_us(s: &str) -> String {
+    num(s).map_or_else(|| s.to_string(), |v| format!("{v:.0} µs"))
+}
+
+fn parent() {
+    let work = std::env::temp_dir().join(format!("dynplug-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&work).unwrap();
+    let synth = synthetic(&work, "synthetic", 1_000_000, 100_000, 10_000);
+    let mut files: Vec<(String, PathBuf)> =
+        LIBS.iter().map(|l| (l.to_string(), Path::new(LIBDIR).join(l))).collect();
+    files.push(("synthetic (1M relative, 100k symbol relocations)".into(), synth.clone()));
+
+    let mut md = String::new();
+    md.push_str("# Benchmarks\n\n");
+    md.push_str(&machine());
+    md.push_str("\nCommand: `cargo bench --bench compare` (release build; each cell is the median of ");
+    md.push_str("the repetitions, each in a fresh child process per loader, each repetition opening a fresh ");
+    md.push_str("copy of the file). dynplug's ratio is dynplug ÷ glibc: below 1 is faster.\n\n");
+
+    md.push_str("## Open latency (load + relocate + bind all + initialisers)\n\n");
+    md.push_str("| library | dynplug median | glibc `dlopen(RTLD_NOW\\|RTLD_LOCAL)` median | ratio |\n|---|---|---|---|\n");
+    for (name, path) in &files {
+        let reps = if name.starts_with("synthetic") { "7" } else { "25" };
+        let d = run_child(&["open", "dynplug", path.to_str().unwrap(), reps]);
+        let g = run_child(&["open", "glibc", path.to_str().unwrap(), reps]);
+        md.push_str(&format!("| {name} | {} | {} | {} |\n", fmt_us(&d), fmt_us(&g), ratio(&d, &g)));
+        eprintln!("open {name}: dynplug {d} glibc {g}");
+    }
+
+    md.push_str("\n## Lookup latency (libcrypto.so.3 exports)\n\n");
+    md.push_str("| lookup | dynplug `Plugin::lookup` | glibc `dlsym` | ratio |\n|---|---|---|---|\n");
+    let crypto = Path::new(LIBDIR).join("libcrypto.so.3");
+    for kind in ["hit", "miss"] {
+        let d = run_child(&["lookup", "dynplug", crypto.to_str().unwrap(), kind]);
+        let g = run_child(&["lookup", "glibc", crypto.to_str().unwrap(), kind]);
+        md.push_str(&format!("| {kind}es | {d} ns | {g} ns | {} |\n", ratio(&d, &g)));
+        eprintln!("lookup {kind}: dynplug {d} glibc {g}");
+    }
+
+    md.push_str("\n## Memory added by one open (from /proc/self/smaps_rollup)\n\n");
+    md.push_str("| library | dynplug RSS | glibc RSS | dynplug private dirty | glibc private dirty | private dirty ratio |\n|---|---|---|---|---|---|\n");
+    for (name, path) in &files {
+        let d = run_child(&["memory", "dynplug", path.to_str().unwrap()]);
+        let g = run_child(&["memory", "glibc", path.to_str().unwrap()]);
+        let (dr, dd) = d.split_once(' ').unwrap_or((&d, ""));
+        let (gr, gd) = g.split_once(' ').unwrap_or((&g, ""));
+        md.push_str(&format!("| {name} | {dr} kB | {gr} kB | {dd} kB | {gd} kB | {} |\n", ratio(dd, gd)));
+        eprintln!("memory {name}: dynplug {d} glibc {g}");
+    }
+
+    md.push_str("\n## Scaling: open time against relocation count (synthetic plugins)\n\n");
+    md.push_str("| relative + symbol relocations | dynplug | glibc | ratio | dynplug ns per relocation |\n|---|---|---|---|---|\n");
+    for n in [10_000usize, 100_000, 1_000_000] {
+        let p = synthetic(&work, &format!("scale{n}"), n, n / 10, (n / 100).max(10));
+        let reps = if n >= 1_000_000 { "7" } else { "15" };
+        let d = run_child(&["open", "dynplug", p.to_str().unwrap(), reps]);
+        let g = run_child(&["open", "glibc", p.to_str().unwrap(), reps]);
+        let per = num(&d).map_or("—".into(), |v| format!("{:.1}", v * 1000.0 / (n + n / 10) as f64));
+        md.push_str(&format!("| {n} + {} | {} | {} | {} | {per} |\n", n / 10, fmt_us(&d), fmt_us(&g), ratio(&d, &g)));
+        eprintln!("scale {n}: dynplug {d} glibc {g}");
+    }
+    println!("{md}");
+    let doc = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/benchmarks.md");
+    let analysis = std::fs::read_to_string(&doc)
+        .ok()
+        .and_then(|t| t.find("## Analysis").map(|i| t[i..].to_string()))
+        .unwrap_or_else(|| "## Analysis\n\n(to be written)\n".into());
+    std::fs::write(&doc, format!("{md}\n{analysis}")).unwrap();
+    std::fs::remove_dir_all(&work).ok();
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .unwrap_or_default();
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    // SAFETY: gnu_get_libc_version returns a static string.
+    let glibc = unsafe { std::ffi::CStr::from_ptr(gnu_get_libc_version()) }.to_string_lossy().into_owned();
+    format!("Machine: {cpu}, {cores} cores, Linux {}, glibc {glibc}.\n", kernel.trim())
+}
+
+extern "C" {
+    fn gnu_get_libc_version() -> *const std::ffi::c_char;
+}
+
+/// Writes and compiles a synthetic plugin: `rel` relative relocations (pointers to its own
+/// static data) and `symrel` symbol relocations against `nsyms` distinct exported symbols.
+fn synthetic(work: &Path, name: &str, rel: usize, symrel: usize, nsyms: usize) -> PathBuf {
+    use std::fmt::Write;
+    let mut s = String::with_capacity(rel * 24 + symrel * 24 + nsyms * 64);
+    s.push_str(".data\n.balign 8\nlocal_data:\n.zero 4096\n");
+    for i in 0..nsyms {
+        let _ = writeln!(s, ".globl sym_{i}\n.type sym_{i},@object\n.size sym_{i},8\nsym_{i}:\n.quad {i}");
+    }
+    s.push_str(".section .data.rel,\"aw\"\n.balign 8\n.globl table\ntable:\n");
+    for i in 0..rel {
+        let _ = writeln!(s, ".quad local_data+{}", (i % 512) * 8);
+    }
+    for i in 0..symrel {
+        let _ = writeln!(s, ".quad sym_{}", i % nsyms);
+    }
+    s.push_str(".section .note.GNU-stack,\"\",@progbits\n");
+    let src = work.join(format!("{name}.s"));
+    let so = work.join(format!("{name}.so"));
+    std::fs::write(&src, s).unwrap();
+    let st = Command::new("cc").args(["-shared", "-o"]).arg(&so).arg(&src).status().unwrap();
+    assert!(st.success(), "assembling {name}");
+    so
+}
+
+// ---------------------------------------------------------------- child: one loader, one measure
+
+fn copies(path: &Path, n: usize) -> (PathBuf, Vec<PathBuf>) {
+    let dir = std::env::temp_dir().join(format!("dynplug-bench-copies-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let v = (0..n)
+        .map(|i| {
+            let p = dir.join(format!("{i}-{}", path.file_name().unwrap().to_string_lossy()));
+            std::fs::copy(path, &p).unwrap();
+            p
+        })
+        .collect();
+    (dir, v)
+}
+
+fn open_with(loader: &str, p: &Path) -> *mut c_void {
+    match loader {
+        "dynplug" => {
+            let plugin = unsafe { dynplug::Plugin::open(p) }.unwrap_or_else(|e| panic!("{e}"));
+            plugin as *const dynplug::Plugin as *mut c_void
+        }
+        _ => {
+            let c = CString::new(p.to_str().unwrap()).unwrap();
+            let h = unsafe { libc::dlopen(c.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) };
+            assert!(!h.is_null(), "dlopen failed");
+            h
+        }
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+fn child(args: &[String]) {
+    let (what, loader, path) = (args[0].as_str(), args[1].as_str(), Path::new(&args[2]));
+    match what {
+        "open" => {
+            let reps: usize = args[3].parse().unwrap();
+            let (dir, files) = copies(path, reps);
+            // Warm the page cache (both loaders read the same bytes).
+            for f in &files {
+                let _ = std::fs::read(f);
+            }
+            let mut times = Vec::new();
+            for f in &files {
+                let t = Instant::now();
+                std::hint::black_box(open_with(loader, f));
+                times.push(t.elapsed().as_secs_f64() * 1e6);
+            }
+            std::fs::remove_dir_all(dir).ok();
+            println!("{:.1}", median(times));
+        }
+        "lookup" => {
+            let hit = args[3] == "hit";
+            let names = exports(path);
+            let names: Vec<CString> = names
+                .iter()
+                .map(|n| CString::new(if hit { n.clone() } else { format!("{n}_not_there") }).unwrap())
+                .collect();
+            let (dir, files) = copies(path, 1);
+            let h = open_with(loader, &files[0]);
+            let mut per = Vec::new();
+            for _ in 0..15 {
+                let t = Instant::now();
+                for n in &names {
+                    let a = if loader == "dynplug" {
+                        let p = unsafe { &*(h as *const dynplug::Plugin) };
+                        p.lookup(n.to_str().unwrap()).map_or(std::ptr::null_mut(), |s| s.addr())
+                    } else {
+                        unsafe { libc::dlsym(h, n.as_ptr()) }
+                    };
+                    assert_eq!(a.is_null(), !hit);
+                    std::hint::black_box(a);
+                }
+                per.push(t.elapsed().as_secs_f64() * 1e9 / names.len() as f64);
+            }
+            std::fs::remove_dir_all(dir).ok();
+            println!("{:.0}", median(per));
+        }
+        "memory" => {
+            let (dir, files) = copies(path, 1);
+            let _ = std::fs::read(&files[0]);
+            let before = smaps();
+            std::hint::black_box(open_with(loader, &files[0]));
+            let after = smaps();
+            std::fs::remove_dir_all(dir).ok();
+            println!("{} {}", after.0 - before.0, after.1 - before.1);
+        }
+        _ => panic!("unknown child mode {what}"),
+    }
+}
+
+/// The exported function and object names of `path` (from `nm -D`).
+fn exports(path: &Path) -> Vec<String> {
+    let out = Command::new("nm").args(["-D", "--defined-only"]).arg(path).output().unwrap();
+    let mut v: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.len() == 3 && matches!(f[1], "T" | "D" | "B" | "R" | "W" | "i")).then(|| f[2].split('@').next().unwrap().to_string())
+        })
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// (Rss, Private_Dirty) in kB.
+fn smaps() -> (i64, i64) {
+    let t = std::fs::read_to_string("/proc/self/smaps_rollup").unwrap();
+    let get = |k: &str| {
+        t.lines()
+            .find(|l| l.starts_with(k))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    (get("Rss:"), get("Private_Dirty:"))
+}
