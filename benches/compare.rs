@@ -9,7 +9,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-const LIBS: &[&str] = &["libz.so.1", "libsqlite3.so.0", "libcrypto.so.3", "libstdc++.so.6"];
+const LIBS: &[&str] = &[
+    "libz.so.1",
+    "libsqlite3.so.0",
+    "libcrypto.so.3",
+    "libstdc++.so.6",
+];
 const LIBDIR: &str = "/lib/x86_64-linux-gnu";
 
 fn main() {
@@ -28,9 +33,19 @@ fn main() {
 
 fn run_child(args: &[&str]) -> String {
     let exe = std::env::current_exe().unwrap();
-    let out = Command::new(exe).arg("--child").args(args).output().unwrap();
+    let out = Command::new(exe)
+        .arg("--child")
+        .args(args)
+        .output()
+        .unwrap();
     if !out.status.success() {
-        return format!("fails: {}", String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("?"));
+        return format!(
+            "fails: {}",
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or("?")
+        );
     }
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
@@ -54,45 +69,87 @@ fn parent() {
     let work = std::env::temp_dir().join(format!("dynplug-bench-{}", std::process::id()));
     std::fs::create_dir_all(&work).unwrap();
     let synth = synthetic(&work, "synthetic", 1_000_000, 100_000, 10_000);
-    let mut files: Vec<(String, PathBuf)> =
-        LIBS.iter().map(|l| (l.to_string(), Path::new(LIBDIR).join(l))).collect();
-    files.push(("synthetic (1M relative, 100k symbol relocations)".into(), synth.clone()));
+    // Opened first in memory measurements, so that neither loader's one-time set-up counts.
+    let warm = synthetic(&work, "warm-up", 16, 4, 4);
+    let mut files: Vec<(String, PathBuf)> = LIBS
+        .iter()
+        .map(|l| (l.to_string(), Path::new(LIBDIR).join(l)))
+        .collect();
+    files.push((
+        "synthetic (1M relative, 100k symbol relocations)".into(),
+        synth.clone(),
+    ));
 
     let mut md = String::new();
     md.push_str("# Benchmarks\n\n");
     md.push_str(&machine());
-    md.push_str("\nCommand: `cargo bench --bench compare` (release build; each cell is the median of ");
+    md.push_str(
+        "\nCommand: `cargo bench --bench compare` (release build; each cell is the median of ",
+    );
     md.push_str("the repetitions, each in a fresh child process per loader, each repetition opening a fresh ");
     md.push_str("copy of the file). dynplug's ratio is dynplug ÷ glibc: below 1 is faster.\n\n");
 
     md.push_str("## Open latency (load + relocate + bind all + initialisers)\n\n");
     md.push_str("| library | dynplug median | glibc `dlopen(RTLD_NOW\\|RTLD_LOCAL)` median | ratio |\n|---|---|---|---|\n");
     for (name, path) in &files {
-        let reps = if name.starts_with("synthetic") { "7" } else { "25" };
+        let reps = if name.starts_with("synthetic") {
+            "7"
+        } else {
+            "25"
+        };
         let d = run_child(&["open", "dynplug", path.to_str().unwrap(), reps]);
         let g = run_child(&["open", "glibc", path.to_str().unwrap(), reps]);
-        md.push_str(&format!("| {name} | {} | {} | {} |\n", fmt_us(&d), fmt_us(&g), ratio(&d, &g)));
+        md.push_str(&format!(
+            "| {name} | {} | {} | {} |\n",
+            fmt_us(&d),
+            fmt_us(&g),
+            ratio(&d, &g)
+        ));
         eprintln!("open {name}: dynplug {d} glibc {g}");
     }
 
     md.push_str("\n## Lookup latency (libcrypto.so.3 exports)\n\n");
-    md.push_str("| lookup | dynplug `Plugin::lookup` | glibc `dlsym` | ratio |\n|---|---|---|---|\n");
+    md.push_str(
+        "| lookup | dynplug `Plugin::lookup` | glibc `dlsym` | ratio |\n|---|---|---|---|\n",
+    );
     let crypto = Path::new(LIBDIR).join("libcrypto.so.3");
     for kind in ["hit", "miss"] {
         let d = run_child(&["lookup", "dynplug", crypto.to_str().unwrap(), kind]);
         let g = run_child(&["lookup", "glibc", crypto.to_str().unwrap(), kind]);
-        md.push_str(&format!("| {kind}es | {d} ns | {g} ns | {} |\n", ratio(&d, &g)));
+        let label = if kind == "hit" {
+            "existing names"
+        } else {
+            "missing names"
+        };
+        md.push_str(&format!(
+            "| {label} | {d} ns | {g} ns | {} |\n",
+            ratio(&d, &g)
+        ));
         eprintln!("lookup {kind}: dynplug {d} glibc {g}");
     }
 
     md.push_str("\n## Memory added by one open (from /proc/self/smaps_rollup)\n\n");
+    md.push_str("Measured after a warm-up open of a tiny library with the same loader.\n\n");
     md.push_str("| library | dynplug RSS | glibc RSS | dynplug private dirty | glibc private dirty | private dirty ratio |\n|---|---|---|---|---|---|\n");
     for (name, path) in &files {
-        let d = run_child(&["memory", "dynplug", path.to_str().unwrap()]);
-        let g = run_child(&["memory", "glibc", path.to_str().unwrap()]);
+        let d = run_child(&[
+            "memory",
+            "dynplug",
+            path.to_str().unwrap(),
+            warm.to_str().unwrap(),
+        ]);
+        let g = run_child(&[
+            "memory",
+            "glibc",
+            path.to_str().unwrap(),
+            warm.to_str().unwrap(),
+        ]);
         let (dr, dd) = d.split_once(' ').unwrap_or((&d, ""));
         let (gr, gd) = g.split_once(' ').unwrap_or((&g, ""));
-        md.push_str(&format!("| {name} | {dr} kB | {gr} kB | {dd} kB | {gd} kB | {} |\n", ratio(dd, gd)));
+        md.push_str(&format!(
+            "| {name} | {dr} kB | {gr} kB | {dd} kB | {gd} kB | {} |\n",
+            ratio(dd, gd)
+        ));
         eprintln!("memory {name}: dynplug {d} glibc {g}");
     }
 
@@ -103,8 +160,16 @@ fn parent() {
         let reps = if n >= 1_000_000 { "7" } else { "15" };
         let d = run_child(&["open", "dynplug", p.to_str().unwrap(), reps]);
         let g = run_child(&["open", "glibc", p.to_str().unwrap(), reps]);
-        let per = num(&d).map_or("—".into(), |v| format!("{:.1}", v * 1000.0 / (n + n / 10) as f64));
-        md.push_str(&format!("| {n} + {} | {} | {} | {} | {per} |\n", n / 10, fmt_us(&d), fmt_us(&g), ratio(&d, &g)));
+        let per = num(&d).map_or("—".into(), |v| {
+            format!("{:.1}", v * 1000.0 / (n + n / 10) as f64)
+        });
+        md.push_str(&format!(
+            "| {n} + {} | {} | {} | {} | {per} |\n",
+            n / 10,
+            fmt_us(&d),
+            fmt_us(&g),
+            ratio(&d, &g)
+        ));
         eprintln!("scale {n}: dynplug {d} glibc {g}");
     }
     println!("{md}");
@@ -120,13 +185,22 @@ fn parent() {
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
         .unwrap_or_default();
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     // SAFETY: gnu_get_libc_version returns a static string.
-    let glibc = unsafe { std::ffi::CStr::from_ptr(gnu_get_libc_version()) }.to_string_lossy().into_owned();
-    format!("Machine: {cpu}, {cores} cores, Linux {}, glibc {glibc}.\n", kernel.trim())
+    let glibc = unsafe { std::ffi::CStr::from_ptr(gnu_get_libc_version()) }
+        .to_string_lossy()
+        .into_owned();
+    format!(
+        "Machine: {cpu}, {cores} cores, Linux {}, glibc {glibc}.\n",
+        kernel.trim()
+    )
 }
 
 extern "C" {
@@ -140,7 +214,10 @@ fn synthetic(work: &Path, name: &str, rel: usize, symrel: usize, nsyms: usize) -
     let mut s = String::with_capacity(rel * 24 + symrel * 24 + nsyms * 64);
     s.push_str(".data\n.balign 8\nlocal_data:\n.zero 4096\n");
     for i in 0..nsyms {
-        let _ = writeln!(s, ".globl sym_{i}\n.type sym_{i},@object\n.size sym_{i},8\nsym_{i}:\n.quad {i}");
+        let _ = writeln!(
+            s,
+            ".globl sym_{i}\n.type sym_{i},@object\n.size sym_{i},8\nsym_{i}:\n.quad {i}"
+        );
     }
     s.push_str(".section .data.rel,\"aw\"\n.balign 8\n.globl table\ntable:\n");
     for i in 0..rel {
@@ -153,7 +230,12 @@ fn synthetic(work: &Path, name: &str, rel: usize, symrel: usize, nsyms: usize) -
     let src = work.join(format!("{name}.s"));
     let so = work.join(format!("{name}.so"));
     std::fs::write(&src, s).unwrap();
-    let st = Command::new("cc").args(["-shared", "-o"]).arg(&so).arg(&src).status().unwrap();
+    let st = Command::new("cc")
+        .args(["-shared", "-o"])
+        .arg(&so)
+        .arg(&src)
+        .status()
+        .unwrap();
     assert!(st.success(), "assembling {name}");
     so
 }
@@ -165,7 +247,10 @@ fn copies(path: &Path, n: usize) -> (PathBuf, Vec<PathBuf>) {
     std::fs::create_dir_all(&dir).unwrap();
     let v = (0..n)
         .map(|i| {
-            let p = dir.join(format!("{i}-{}", path.file_name().unwrap().to_string_lossy()));
+            let p = dir.join(format!(
+                "{i}-{}",
+                path.file_name().unwrap().to_string_lossy()
+            ));
             std::fs::copy(path, &p).unwrap();
             p
         })
@@ -217,7 +302,14 @@ fn child(args: &[String]) {
             let names = exports(path);
             let names: Vec<CString> = names
                 .iter()
-                .map(|n| CString::new(if hit { n.clone() } else { format!("{n}_not_there") }).unwrap())
+                .map(|n| {
+                    CString::new(if hit {
+                        n.clone()
+                    } else {
+                        format!("{n}_not_there")
+                    })
+                    .unwrap()
+                })
                 .collect();
             let (dir, files) = copies(path, 1);
             let h = open_with(loader, &files[0]);
@@ -227,7 +319,8 @@ fn child(args: &[String]) {
                 for n in &names {
                     let a = if loader == "dynplug" {
                         let p = unsafe { &*(h as *const dynplug::Plugin) };
-                        p.lookup(n.to_str().unwrap()).map_or(std::ptr::null_mut(), |s| s.addr())
+                        p.lookup(n.to_str().unwrap())
+                            .map_or(std::ptr::null_mut(), |s| s.addr())
                     } else {
                         unsafe { libc::dlsym(h, n.as_ptr()) }
                     };
@@ -240,6 +333,7 @@ fn child(args: &[String]) {
             println!("{:.0}", median(per));
         }
         "memory" => {
+            std::hint::black_box(open_with(loader, Path::new(&args[3])));
             let (dir, files) = copies(path, 1);
             let _ = std::fs::read(&files[0]);
             let before = smaps();
@@ -254,12 +348,17 @@ fn child(args: &[String]) {
 
 /// The exported function and object names of `path` (from `nm -D`).
 fn exports(path: &Path) -> Vec<String> {
-    let out = Command::new("nm").args(["-D", "--defined-only"]).arg(path).output().unwrap();
+    let out = Command::new("nm")
+        .args(["-D", "--defined-only"])
+        .arg(path)
+        .output()
+        .unwrap();
     let mut v: Vec<String> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| {
             let f: Vec<&str> = l.split_whitespace().collect();
-            (f.len() == 3 && matches!(f[1], "T" | "D" | "B" | "R" | "W" | "i")).then(|| f[2].split('@').next().unwrap().to_string())
+            (f.len() == 3 && matches!(f[1], "T" | "D" | "B" | "R" | "W" | "i"))
+                .then(|| f[2].split('@').next().unwrap().to_string())
         })
         .collect();
     v.sort();

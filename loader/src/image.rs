@@ -8,7 +8,6 @@ use crate::error::LoadError;
 use crate::group::{self, Input};
 use crate::link::Options;
 use crate::process::Module;
-use crate::symbols::{Name, SHN_ABS};
 
 /// A loaded plugin. It stays mapped for the rest of the process (plugins are never closed).
 #[derive(Debug)]
@@ -17,6 +16,7 @@ pub struct Image {
     /// The machine.
     pub machine: Machine,
     inits: Vec<u64>,
+    exports: std::sync::OnceLock<crate::exports::Exports>,
 }
 
 /// The system's page size.
@@ -46,6 +46,7 @@ impl Image {
             module: l.module,
             machine: l.machine,
             inits: l.inits,
+            exports: Default::default(),
         })
     }
 
@@ -66,22 +67,11 @@ impl Image {
     }
 
     /// The address of the exported function or variable `name` (default version), or `None`.
+    /// The first lookup indexes the exports; later ones are one hash probe.
     pub fn lookup(&self, name: &str) -> Option<u64> {
-        let (_, sym) = self.module.tab.find(&Name::new(name.as_bytes()), None)?;
-        if sym.is_tls() {
-            // A thread-local variable has no one address; Go's Lookup does not serve it either.
-            return None;
-        }
-        let addr = if sym.shndx == SHN_ABS {
-            sym.value
-        } else {
-            self.module.base.wrapping_add(sym.value)
-        };
-        if sym.is_ifunc() {
-            // SAFETY: an IFUNC's value is its resolver in the image's relocated code; glibc's
-            // dlsym calls it the same way.
-            return Some(unsafe { crate::resolve::call_resolver(addr) });
-        }
-        Some(addr)
+        self.exports
+            .get_or_init(|| crate::exports::index(&self.module))
+            .get(name.as_bytes())
+            .copied()
     }
 }

@@ -7,6 +7,7 @@
 mod check;
 pub mod elf;
 mod error;
+mod exports;
 pub mod file;
 mod group;
 mod image;

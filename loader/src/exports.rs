@@ -1,0 +1,70 @@
+//! A plugin's exports by name, for `lookup`: built once, on the first lookup, from the symbol
+//! table, with the definition glibc's `dlsym` would pick for an unversioned name.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use crate::process::Module;
+use crate::symbols::SHN_ABS;
+
+/// A fast non-cryptographic hasher for symbol names (the table is the plugin's own: its names
+/// are not attacker-chosen to collide with anything dynplug trusts).
+#[derive(Default)]
+pub struct NameHasher(u64);
+
+impl Hasher for NameHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+            self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+    }
+}
+
+/// Name → address of every exported, non-thread-local definition.
+pub type Exports = HashMap<&'static [u8], u64, BuildHasherDefault<NameHasher>>;
+
+/// Builds the index of `m`'s exports. IFUNC resolvers run here (the plugin is initialised).
+pub fn index(m: &Module<'static>) -> Exports {
+    let tab = &m.tab;
+    // (address, unversioned or base version) per name.
+    let mut best: HashMap<&'static [u8], (u64, bool), BuildHasherDefault<NameHasher>> =
+        HashMap::default();
+    let count = u32::try_from(tab.count()).unwrap_or(u32::MAX);
+    for i in 1..count {
+        let Some(sym) = tab.sym(i) else { break };
+        if !sym.is_export() || sym.is_tls() {
+            continue;
+        }
+        let Some(name) = tab.name(&sym) else { continue };
+        let vs = tab.versym.map(|_| tab.versym(i));
+        if vs.is_some_and(|v| v & 0x8000 != 0) {
+            // A hidden version is never bound by an unversioned name.
+            continue;
+        }
+        let base = vs.is_none_or(|v| v & 0x7fff <= 1);
+        if best.get(name).is_some_and(|&(_, b)| b || !base) {
+            continue;
+        }
+        let mut addr = if sym.shndx == SHN_ABS {
+            sym.value
+        } else {
+            m.base.wrapping_add(sym.value)
+        };
+        if sym.is_ifunc() {
+            // SAFETY: an IFUNC's value is its resolver in the plugin's relocated, initialised
+            // code; glibc's dlsym calls it the same way.
+            addr = unsafe { crate::resolve::call_resolver(addr) };
+        }
+        best.insert(name, (addr, base));
+    }
+    best.into_iter().map(|(k, (a, _))| (k, a)).collect()
+}
