@@ -15,6 +15,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod error;
+mod exports;
 mod loader;
 mod plugin;
 mod registry;

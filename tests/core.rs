@@ -248,3 +248,20 @@ fn missing_file_and_directory() {
         Err(Error::IsDirectory { .. })
     ));
 }
+
+#[test]
+fn exports_macro_exports_functions_and_statics_by_name() {
+    #[allow(non_upper_case_globals)]
+    static host_value: i32 = 4242;
+    let loader = dynplug::exports!(Loader::new(), static host_value);
+    let p = unsafe { loader.open(fresh_copy("relocs")) }.unwrap();
+    let f: extern "C" fn() -> i32 = unsafe { p.lookup("read_host_value").unwrap().cast() };
+    assert_eq!(f(), 4242);
+    extern "C" fn host_in_init() {}
+    let loader = dynplug::exports!(Loader::new(), fn host_in_init, static host_value);
+    let p = unsafe { loader.open(fresh_copy("reenter")) }.unwrap();
+    assert_eq!(
+        unsafe { *p.lookup("reenter_done").unwrap().cast::<*const i32>() },
+        1
+    );
+}
