@@ -204,14 +204,20 @@ impl Mapping {
     }
 
     fn protect(&self, vaddr: u64, len: u64, prot: libc::c_int) -> io::Result<()> {
+        let mut p = region::Protection::NONE;
+        if prot & libc::PROT_READ != 0 {
+            p |= region::Protection::READ;
+        }
+        if prot & libc::PROT_WRITE != 0 {
+            p |= region::Protection::WRITE;
+        }
+        if prot & libc::PROT_EXEC != 0 {
+            p |= region::Protection::EXECUTE;
+        }
         // SAFETY: the range is page-aligned and inside our own mapping; changing its protection
         // affects no memory the program holds references to.
-        let r =
-            unsafe { libc::mprotect(self.addr(vaddr) as *mut libc::c_void, to_usize(len)?, prot) };
-        if r != 0 {
-            return Err(last_error());
-        }
-        Ok(())
+        unsafe { region::protect(self.addr(vaddr) as *const u8, to_usize(len)?, p) }
+            .map_err(io::Error::other)
     }
 
     /// Asks the kernel to fault in PT_GNU_RELRO for writing in one call: relocations write
