@@ -65,7 +65,38 @@ fn fmt_us(s: &str) -> String {
     num(s).map_or_else(|| s.to_string(), |v| format!("{v:.0} µs"))
 }
 
+/// Builds the dlopen-rs peer (its own binary: it replaces dlopen and friends where it is linked).
+fn build_peer() -> Option<PathBuf> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/peer");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let st = Command::new(cargo)
+        .current_dir(&root)
+        .args(["build", "--release", "-q"])
+        .status()
+        .ok()?;
+    st.success()
+        .then(|| root.join("target/release/dynplug-bench-peer"))
+}
+
+fn run_peer(peer: &Option<PathBuf>, args: &[&str]) -> String {
+    let Some(peer) = peer else {
+        return "not built".into();
+    };
+    match Command::new(peer).args(args).output() {
+        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).trim().to_string(),
+        Ok(o) => format!(
+            "fails: {}",
+            String::from_utf8_lossy(&o.stderr)
+                .lines()
+                .last()
+                .unwrap_or("?")
+        ),
+        Err(e) => format!("fails: {e}"),
+    }
+}
+
 fn parent() {
+    let peer = build_peer();
     let work = std::env::temp_dir().join(format!("dynplug-bench-{}", std::process::id()));
     std::fs::create_dir_all(&work).unwrap();
     let synth = synthetic(&work, "synthetic", 1_000_000, 100_000, 10_000);
@@ -90,7 +121,7 @@ fn parent() {
     md.push_str("copy of the file). dynplug's ratio is dynplug ÷ glibc: below 1 is faster.\n\n");
 
     md.push_str("## Open latency (load + relocate + bind all + initialisers)\n\n");
-    md.push_str("| library | dynplug median | glibc `dlopen(RTLD_NOW\\|RTLD_LOCAL)` median | ratio |\n|---|---|---|---|\n");
+    md.push_str("| library | dynplug median | glibc `dlopen(RTLD_NOW\\|RTLD_LOCAL)` median | ratio | dlopen-rs 0.8 median | dlopen-rs ÷ glibc |\n|---|---|---|---|---|---|\n");
     for (name, path) in &files {
         let reps = if name.starts_with("synthetic") {
             "7"
@@ -99,20 +130,25 @@ fn parent() {
         };
         let d = run_child(&["open", "dynplug", path.to_str().unwrap(), reps]);
         let g = run_child(&["open", "glibc", path.to_str().unwrap(), reps]);
+        let r = run_peer(&peer, &["open", path.to_str().unwrap(), reps]);
         md.push_str(&format!(
-            "| {name} | {} | {} | {} |\n",
+            "| {name} | {} | {} | {} | {} | {} |\n",
             fmt_us(&d),
             fmt_us(&g),
-            ratio(&d, &g)
+            ratio(&d, &g),
+            fmt_us(&r),
+            ratio(&r, &g)
         ));
-        eprintln!("open {name}: dynplug {d} glibc {g}");
+        eprintln!("open {name}: dynplug {d} glibc {g} dlopen-rs {r}");
     }
 
     md.push_str("\n## Lookup latency (libcrypto.so.3 exports)\n\n");
     md.push_str(
-        "| lookup | dynplug `Plugin::lookup` | glibc `dlsym` | ratio |\n|---|---|---|---|\n",
+        "| lookup | dynplug `Plugin::lookup` | glibc `dlsym` | ratio | dlopen-rs `get` |\n|---|---|---|---|---|\n",
     );
     let crypto = Path::new(LIBDIR).join("libcrypto.so.3");
+    let names_file = work.join("names.txt");
+    std::fs::write(&names_file, exports(&crypto).join("\n")).unwrap();
     for kind in ["hit", "miss"] {
         let d = run_child(&["lookup", "dynplug", crypto.to_str().unwrap(), kind]);
         let g = run_child(&["lookup", "glibc", crypto.to_str().unwrap(), kind]);
@@ -121,11 +157,20 @@ fn parent() {
         } else {
             "missing names"
         };
+        let r = run_peer(
+            &peer,
+            &[
+                "lookup",
+                crypto.to_str().unwrap(),
+                kind,
+                names_file.to_str().unwrap(),
+            ],
+        );
         md.push_str(&format!(
-            "| {label} | {d} ns | {g} ns | {} |\n",
+            "| {label} | {d} ns | {g} ns | {} | {r} ns |\n",
             ratio(&d, &g)
         ));
-        eprintln!("lookup {kind}: dynplug {d} glibc {g}");
+        eprintln!("lookup {kind}: dynplug {d} glibc {g} dlopen-rs {r}");
     }
 
     md.push_str("\n## Memory added by one open (from /proc/self/smaps_rollup)\n\n");
