@@ -1,6 +1,5 @@
 //! The dry run: everything a load does but mapping and running, into private buffers.
 
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use dynplug_arch::Machine;
@@ -9,7 +8,7 @@ use crate::error::LoadError;
 use crate::group::{collect, in_module, shared, Bytes, New};
 use crate::image::page_size;
 use crate::link::{foreign, link, Mode, Options};
-use crate::object::{symtab_in, Object};
+use crate::object::Object;
 use crate::process::{self, Module};
 use crate::relocate::DryRun;
 
@@ -74,53 +73,39 @@ pub fn check(
             }
         }
     };
-    let bias = |i: usize| DRY_RUN_BIAS.wrapping_add((i as u64) << 32);
+    // Each object of the group 4 GiB further, and its TLS module id, as a load would give them.
+    let base = |i: usize, n: &New<'_>| {
+        DRY_RUN_BIAS
+            .wrapping_add((i as u64) << 32)
+            .wrapping_sub(n.obj.layout.span_lo)
+    };
+    let modid = |i: usize, n: &New<'_>| {
+        n.obj
+            .layout
+            .tls
+            .map_or(0, |_| crate::tls::FIRST_MODID + i as u64)
+    };
     let mut scope: Vec<Module<'_>> = modules.clone();
     for (i, n) in group.iter().enumerate() {
-        match symtab_in(n.obj.view(), &n.obj.dynamic, n.obj.nsyms) {
-            Ok(tab) => {
-                let name = n
-                    .path
-                    .as_ref()
-                    .map(|p| p.as_os_str().as_bytes().to_vec())
-                    .unwrap_or_default();
-                let base = bias(i).wrapping_sub(n.obj.layout.span_lo);
-                let tls_modid = n
-                    .obj
-                    .layout
-                    .tls
-                    .map_or(0, |_| crate::tls::FIRST_MODID + i as u64);
-                scope.push(Module {
-                    name,
-                    soname: None,
-                    base,
-                    tab,
-                    tls_modid,
-                    tls_data: 0,
-                });
-            }
-            Err(e) => problems.push(in_module(e.into(), n, group.len())),
+        match n.module(n.obj.view(), base(i, n), modid(i, n)) {
+            Ok(m) => scope.push(m),
+            Err(e) => problems.push(in_module(e, n, group.len())),
         }
         if i == 0 {
             scope.extend(reused.iter().cloned());
         }
     }
     for (i, n) in group.iter().enumerate() {
-        let base = bias(i).wrapping_sub(n.obj.layout.span_lo);
         let mut mem = DryRun {
             view: n.obj.view(),
             written: Default::default(),
         };
-        let modid = n
-            .obj
-            .layout
-            .tls
-            .map_or(0, |_| crate::tls::FIRST_MODID + i as u64);
         let mode = Mode {
             live: false,
             report_missing: complete,
-            tls_modid: modid,
+            tls_modid: modid(i, n),
         };
+        let base = base(i, n);
         let found = link(&n.obj, base, opts, &scope, &mut mem, mode);
         problems.extend(found.into_iter().map(|e| in_module(e, n, group.len())));
     }

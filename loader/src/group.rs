@@ -108,6 +108,35 @@ impl New<'_> {
         soname == Some(needed) || file == Some(needed)
     }
 
+    /// The object as a module of a scope, its tables read through `view`.
+    pub(crate) fn module<'v>(
+        &self,
+        view: View<'v>,
+        base: u64,
+        tls_modid: u64,
+    ) -> Result<Module<'v>, LoadError> {
+        let tab = symtab_in(view, &self.obj.dynamic, self.obj.nsyms)?;
+        let name = self
+            .path
+            .as_ref()
+            .map(|p| p.as_os_str().as_bytes().to_vec())
+            .unwrap_or_default();
+        let soname = self
+            .obj
+            .dynamic
+            .soname
+            .and_then(|s| self.obj.string(s).ok())
+            .map(<[u8]>::to_vec);
+        Ok(Module {
+            name,
+            soname,
+            base,
+            tab,
+            tls_modid,
+            tls_data: 0,
+        })
+    }
+
     /// Wraps an object parsed from bytes in memory.
     pub(crate) fn from_bytes<'b>(obj: Object<Bytes<'b>>) -> New<'b> {
         New { path: None, obj }
@@ -322,28 +351,8 @@ pub fn load(input: Input<'_>, opts: &Options, extra: &[PathBuf]) -> Result<Loade
         }));
     }
     for (i, (n, m)) in group.iter().zip(&maps).enumerate() {
-        // SAFETY: the object is mapped at m.bias (just above) and stays mapped while `scope` lives.
-        let view = unsafe { View::mapped(m.bias, &n.obj.layout.loads) };
-        let tab = symtab_in(view, &n.obj.dynamic, n.obj.nsyms)?;
-        let name = n
-            .path
-            .as_ref()
-            .map(|p| p.as_os_str().as_bytes().to_vec())
-            .unwrap_or_default();
-        let soname = n
-            .obj
-            .dynamic
-            .soname
-            .and_then(|s| n.obj.string(s).ok())
-            .map(<[u8]>::to_vec);
-        scope.push(Module {
-            name,
-            soname,
-            base: m.bias,
-            tab,
-            tls_modid: modids.get(i).copied().unwrap_or(0),
-            tls_data: 0,
-        });
+        let tls_modid = modids.get(i).copied().unwrap_or(0);
+        scope.push(n.module(n.obj.view(), m.bias, tls_modid)?);
         if i == 0 {
             scope.extend(
                 reused
@@ -426,27 +435,7 @@ pub fn load(input: Input<'_>, opts: &Options, extra: &[PathBuf]) -> Result<Loade
             .ok_or(LoadError::Map(std::io::Error::other("object not mapped")))?;
         let loads: &'static [_] = Box::leak(n.obj.layout.loads.clone().into_boxed_slice());
         // SAFETY: mapped at `bias` and never unmapped (leaked just above).
-        let view = unsafe { View::mapped(bias, loads) };
-        let tab = symtab_in(view, &n.obj.dynamic, n.obj.nsyms)?;
-        let name = n
-            .path
-            .as_ref()
-            .map(|p| p.as_os_str().as_bytes().to_vec())
-            .unwrap_or_default();
-        let soname = n
-            .obj
-            .dynamic
-            .soname
-            .and_then(|s| n.obj.string(s).ok())
-            .map(<[u8]>::to_vec);
-        let module = Module {
-            name,
-            soname,
-            base: bias,
-            tab,
-            tls_modid: modid,
-            tls_data: 0,
-        };
+        let module = n.module(unsafe { View::mapped(bias, loads) }, bias, modid)?;
         let mut eh_frame = 0;
         if let Some(hdr) = n.obj.layout.eh_frame_hdr {
             if let Some(eh) = crate::unwind::eh_frame(&n.obj.view(), hdr.vaddr) {
