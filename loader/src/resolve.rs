@@ -160,6 +160,34 @@ impl<'a> Resolver<'a> {
         }
     }
 
+    /// What a definition found in another module (at run-time address `addr`, in a module with
+    /// TLS id and block `tls`) binds to: its offset for a thread-local one, the implementation an
+    /// IFUNC picks (when live), else its address.
+    fn definition(&self, d: &Sym, addr: u64, tls: (u64, u64)) -> Def {
+        if d.is_tls() {
+            return Def {
+                addr: d.value,
+                size: d.size,
+                tls_modid: tls.0,
+                tls_data: tls.1,
+                ..Def::default()
+            };
+        }
+        let addr = if d.is_ifunc() && self.live {
+            // SAFETY: an IFUNC resolver of a module that is relocated and initialised (the
+            // system's, the executable, or a dependency dynplug relocated first); resolvers take
+            // no argument on x86_64 (glibc passes none).
+            unsafe { call_resolver(addr) }
+        } else {
+            addr
+        };
+        Def {
+            addr,
+            size: d.size,
+            ..Def::default()
+        }
+    }
+
     fn lookup(&mut self, index: u32) -> Result<Def, Unresolved> {
         if index == 0 {
             return Ok(Def::default());
@@ -216,58 +244,22 @@ impl<'a> Resolver<'a> {
             });
         }
         if let Some((addr, d)) = self.scope.exe.and_then(|e| e.get(name)) {
-            if d.is_tls() {
-                let exe = self.scope.modules.first();
-                let (tls_modid, tls_data) = exe.map_or((0, 0), |m| (m.tls_modid, m.tls_data));
-                return Ok(Def {
-                    addr: d.value,
-                    size: d.size,
-                    tls_modid,
-                    tls_data,
-                    ..Def::default()
-                });
-            }
-            let addr = if d.is_ifunc() && self.live {
-                // SAFETY: an IFUNC resolver of the static executable, which is initialised.
-                unsafe { call_resolver(addr) }
-            } else {
-                addr
-            };
-            return Ok(Def {
-                addr,
-                size: d.size,
-                ..Def::default()
-            });
+            let tls = self
+                .scope
+                .modules
+                .first()
+                .map_or((0, 0), |m| (m.tls_modid, m.tls_data));
+            return Ok(self.definition(&d, addr, tls));
         }
         let key = Name::new(name);
         for m in self.scope.modules {
             if let Some((_, d)) = m.tab.find(&key, want) {
-                if d.is_tls() {
-                    let (tls_modid, tls_data) = (m.tls_modid, m.tls_data);
-                    return Ok(Def {
-                        addr: d.value,
-                        size: d.size,
-                        tls_modid,
-                        tls_data,
-                        ..Def::default()
-                    });
-                }
-                let mut addr = if d.shndx == SHN_ABS {
+                let addr = if d.shndx == SHN_ABS {
                     d.value
                 } else {
                     m.base.wrapping_add(d.value)
                 };
-                if d.is_ifunc() && self.live {
-                    // SAFETY: the symbol is an IFUNC resolver of a module the system loaded and
-                    // initialised; x86_64 and aarch64 resolvers take no arguments we must supply
-                    // beyond what the ABI allows to be absent (glibc passes none on x86_64).
-                    addr = unsafe { call_resolver(addr) };
-                }
-                return Ok(Def {
-                    addr,
-                    size: d.size,
-                    ..Def::default()
-                });
+                return Ok(self.definition(&d, addr, (m.tls_modid, m.tls_data)));
             }
         }
         if sym.is_defined() {
