@@ -311,12 +311,23 @@ pub fn load(input: Input<'_>, opts: &Options, extra: &[PathBuf]) -> Result<Loade
         Input::Bytes(b) => open_bytes(b, want)?,
     };
     let modules = process::modules();
+    // dynplug's __tls_get_addr forwards the system's module ids to the system's: in a shared
+    // C library, or in a static host's own symbol table.
     let tga = crate::symbols::Name::new(b"__tls_get_addr");
-    if let Some((m, (_, d))) = modules
+    let system_tga = modules
         .iter()
-        .find_map(|m| Some((m, m.tab.find(&tga, None)?)))
-    {
-        crate::tls::set_system(m.base.wrapping_add(d.value));
+        .find_map(|m| {
+            m.tab
+                .find(&tga, None)
+                .map(|(_, d)| m.base.wrapping_add(d.value))
+        })
+        .or_else(|| {
+            process::static_symbols(&modules)
+                .and_then(|e| e.get(b"__tls_get_addr"))
+                .map(|(a, _)| a)
+        });
+    if let Some(addr) = system_tga {
+        crate::tls::set_system(addr);
     }
     // One load at a time: dependencies are shared, so two loads must not both map one.
     let mut shared = shared();
