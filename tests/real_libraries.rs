@@ -167,3 +167,34 @@ fn dependency_cycle_ends() {
         "cycle_b bound to cycle_a's function, not the link-time stub"
     );
 }
+
+#[test]
+fn curl_with_its_dependency_tree() {
+    // libcurl needs OpenSSL, nghttp2, libssh2, LDAP, ... : dynplug finds and loads them all.
+    let p = unsafe { Plugin::open("/lib/x86_64-linux-gnu/libcurl.so.4") }.unwrap();
+    let version: extern "C" fn() -> *const c_char = f(p, "curl_version");
+    let v = unsafe { std::ffi::CStr::from_ptr(version()) }
+        .to_string_lossy()
+        .into_owned();
+    assert!(v.starts_with("libcurl/") && v.contains("OpenSSL/"), "{v}");
+}
+
+#[test]
+fn python_runs_code_and_imports_extension_modules() {
+    // libpython loads its C extension modules (math, _json) with dlopen/dlsym: served by dynplug.
+    let p = unsafe { Plugin::open("/lib/x86_64-linux-gnu/libpython3.11.so.1.0") }.unwrap();
+    let init: extern "C" fn() = f(p, "Py_Initialize");
+    let run: extern "C" fn(*const c_char) -> c_int = f(p, "PyRun_SimpleString");
+    init();
+    let code = CString::new(
+        "import math, json\nassert math.factorial(20) == 2432902008176640000\nassert json.loads('[1, 2]') == [1, 2]\nimport _ctypes\n",
+    )
+    .unwrap();
+    assert_eq!(run(code.as_ptr()), 0);
+    let bad = CString::new("raise SystemError('expected')").unwrap();
+    assert_eq!(
+        run(bad.as_ptr()),
+        -1,
+        "a Python exception is reported, not a crash"
+    );
+}

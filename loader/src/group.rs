@@ -305,6 +305,17 @@ pub struct Loaded {
 
 /// Loads the plugin `input` and the libraries it needs.
 pub fn load(input: Input<'_>, opts: &Options, extra: &[PathBuf]) -> Result<Loaded, LoadError> {
+    load_in(input, opts, extra, &[])
+}
+
+/// Loads like [`load`], with `inherited` modules searched after the process's own (a library a
+/// plugin opens with `dlopen` sees the modules dynplug loaded, as a plugin's imports would).
+pub fn load_in(
+    input: Input<'_>,
+    opts: &Options,
+    extra: &[PathBuf],
+    inherited: &[Module<'static>],
+) -> Result<Loaded, LoadError> {
     let want = Machine::host();
     let root = match input {
         Input::File(p) => open_file(p, want, true)?,
@@ -350,6 +361,7 @@ pub fn load(input: Input<'_>, opts: &Options, extra: &[PathBuf]) -> Result<Loade
     // Scope: the process's global modules, then the plugin, then its libraries (dlopen's local
     // scope, breadth-first; libraries shared with earlier plugins come before new ones).
     let mut scope: Vec<Module<'_>> = modules.to_vec();
+    scope.extend(inherited.iter().cloned());
     let mut modids = Vec::with_capacity(group.len());
     for (n, m) in group.iter().zip(&maps) {
         modids.push(n.obj.layout.tls.map_or(0, |t| {

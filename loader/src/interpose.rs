@@ -241,7 +241,9 @@ unsafe extern "C" fn serve_open(file: *const c_char, _flags: c_int) -> *mut c_vo
     if let Some((_, h)) = list.iter().find(|(p, _)| *p == path) {
         return *h as *const Handle as *mut c_void;
     }
-    match crate::Image::open(Path::new(&path), &crate::Options::default(), &[]) {
+    // The library sees the modules dynplug loaded (the caller among them), after the process's.
+    let inherited: Vec<Module<'static>> = entries().into_iter().map(|e| e.module.clone()).collect();
+    match crate::Image::open_in(Path::new(&path), &inherited) {
         Ok(image) => {
             let h: &'static Handle = Box::leak(Box::new(Handle { image }));
             list.push((path, h));
