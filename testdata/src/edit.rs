@@ -149,4 +149,30 @@ impl Elf {
         let symtab = self.offset_of(self.dyn_val(6));
         (chains..symtab).step_by(4).collect()
     }
+
+    /// `(st_value, st_size)` of the dynamic symbol `name`.
+    pub fn symbol(&self, name: &str) -> Option<(u64, u64)> {
+        let symtab = self.offset_of(self.dyn_val(6));
+        let strtab = self.offset_of(self.dyn_val(5));
+        let strsz = self.dyn_val(10) as usize;
+        let mut at = symtab + 24;
+        // GNU ld places .dynstr right after .dynsym.
+        while at + 24 <= strtab {
+            let n = self.u32(at) as usize;
+            if n < strsz {
+                let s = &self.bytes[strtab + n..];
+                let end = s.iter().position(|&c| c == 0).unwrap_or(0);
+                if &s[..end] == name.as_bytes() {
+                    return Some((self.u64(at + 8), self.u64(at + 16)));
+                }
+            }
+            at += 24;
+        }
+        None
+    }
+
+    /// File offset of the RELA entry that relocates link-time address `place`.
+    pub fn rela_at_place(&self, place: u64) -> Option<usize> {
+        self.relas().into_iter().find(|&r| self.u64(r) == place)
+    }
 }

@@ -1,8 +1,7 @@
 //! Fixtures for dynplug's tests and example: shared objects compiled by `build.rs` from the
-//! sources in `testdata/c`, and crafted ELF files built in memory by [`craft`].
+//! sources in `testdata/c`, and [`edit`] to derive malformed or unusual objects from them.
 #![warn(missing_docs)]
 
-pub mod craft;
 pub mod edit;
 
 use std::path::PathBuf;

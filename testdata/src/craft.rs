@@ -1,1 +1,0 @@
-//! Crafted ELF shared objects, built in memory.
