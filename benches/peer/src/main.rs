@@ -12,6 +12,7 @@ fn copies(path: &Path, n: usize) -> (PathBuf, Vec<PathBuf>) {
         .map(|i| {
             let p = dir.join(format!("{i}-{}", path.file_name().and_then(|f| f.to_str()).unwrap_or("lib.so")));
             std::fs::copy(path, &p).expect("copy");
+            std::fs::File::open(&p).and_then(|f| f.sync_all()).expect("sync");
             p
         })
         .collect();
