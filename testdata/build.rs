@@ -1,6 +1,6 @@
 //! Compiles the fixtures in `c/` into `$OUT_DIR/fixtures/`: `<name>.c` with `cc`, `<name>.cpp`
 //! with `c++`, each as `-shared -fPIC -O1` plus the flags on its first line
-//! (`// build: <flags>`, where `$OUT` is the output directory). Sources build in name order, so a
+//! (`// build: <flags>`, where `$OUT` is the output directory and `$SRC` this directory). Sources build in name order, so a
 //! library another fixture links against sorts first. `// out: <dir>` puts the result in a
 //! subdirectory.
 use std::path::{Path, PathBuf};
@@ -30,9 +30,11 @@ fn build(src: &Path, out: &Path) {
                 .map(|s| s.trim().to_string())
         })
     };
+    let src_dir = std::fs::canonicalize("c").expect("testdata/c");
     let flags = directive("build")
         .unwrap_or_default()
-        .replace("$OUT", &out.display().to_string());
+        .replace("$OUT", &out.display().to_string())
+        .replace("$SRC", &src_dir.display().to_string());
     let dir = match directive("out") {
         Some(d) => out.join(d),
         None => out.to_path_buf(),

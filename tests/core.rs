@@ -181,7 +181,7 @@ fn same_file_by_any_spelling_is_one_plugin() {
 #[test]
 fn concurrent_opens_load_once() {
     let copy = fresh_copy("init");
-    let handles: Vec<_> = (0..16)
+    let handles: Vec<_> = (0..32)
         .map(|_| {
             let copy = copy.clone();
             std::thread::spawn(move || {
@@ -264,4 +264,108 @@ fn exports_macro_exports_functions_and_statics_by_name() {
         unsafe { *p.lookup("reenter_done").unwrap().cast::<*const i32>() },
         1
     );
+}
+
+#[test]
+fn large_object_entry_by_entry() {
+    // A thousand of each: RELATIVE, R_X86_64_64, GLOB_DAT, JUMP_SLOT (the fixture is checked to
+    // carry them), every entry compared with what it must hold.
+    let out = std::process::Command::new("readelf")
+        .arg("-rW")
+        .arg(path("large"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    for t in [
+        "R_X86_64_RELATIVE",
+        "R_X86_64_64 ",
+        "R_X86_64_GLOB_DAT",
+        "R_X86_64_JUMP_SLOT",
+    ] {
+        assert!(text.matches(t).count() >= 1000, "{t}");
+    }
+    let p = unsafe { Plugin::open(path("large")) }.unwrap();
+    let check_rel: extern "C" fn() -> i32 = unsafe { p.lookup("check_rel").unwrap().cast() };
+    assert_eq!(
+        check_rel(),
+        0,
+        "every RELATIVE pointer points at its data[n]"
+    );
+    let fptr = p.lookup("fptr").unwrap().addr() as *const usize;
+    let got_addr: extern "C" fn(i32) -> usize = unsafe { p.lookup("got_addr").unwrap().cast() };
+    for i in 0..1000usize {
+        // fptr lists f_100..f_999 then f_000..f_099.
+        let n = if i < 900 { i + 100 } else { i - 900 };
+        let want = p.lookup(&format!("f_{n:03}")).unwrap().addr() as usize;
+        assert_eq!(unsafe { *fptr.add(i) }, want, "fptr[{i}] (R_X86_64_64)");
+        assert_eq!(got_addr(n as i32), want, "&f_{n:03} through the GOT");
+        let f: extern "C" fn() -> i32 = unsafe { std::mem::transmute(want) };
+        assert_eq!(f() as usize, n);
+    }
+    let call_all: extern "C" fn() -> i64 = unsafe { p.lookup("call_all").unwrap().cast() };
+    assert_eq!(call_all(), 499_500, "1000 calls through the PLT");
+}
+
+#[test]
+fn wrong_architecture_is_named() {
+    let mut e = dynplug_fixtures::edit::Elf::new(std::fs::read(path("hello")).unwrap());
+    e.set_u16(18, 183); // EM_AARCH64
+    let p = fresh_copy("hello").with_extension("arm64.so");
+    std::fs::write(&p, &e.bytes).unwrap();
+    match unsafe { Plugin::open(&p) } {
+        Err(Error::WrongArchitecture {
+            found, expected, ..
+        }) => {
+            assert_eq!((found.as_str(), expected.as_str()), ("aarch64", "x86_64"));
+        }
+        other => panic!("{other:?}"),
+    }
+    e.bytes[4] = 1; // ELFCLASS32
+    std::fs::write(&p, &e.bytes).unwrap();
+    assert!(matches!(
+        unsafe { Plugin::open(&p) },
+        Err(Error::WrongArchitecture { .. })
+    ));
+}
+
+#[test]
+fn zlib_round_trips_one_mebibyte() {
+    let p = unsafe { Plugin::open("/lib/x86_64-linux-gnu/libz.so.1") }.unwrap();
+    type Compress = extern "C" fn(*mut u8, *mut u64, *const u8, u64) -> i32;
+    let compress: Compress = unsafe { p.lookup("compress").unwrap().cast() };
+    let uncompress: Compress = unsafe { p.lookup("uncompress").unwrap().cast() };
+    let bound: extern "C" fn(u64) -> u64 = unsafe { p.lookup("compressBound").unwrap().cast() };
+    let input: Vec<u8> = (0..1u32 << 20)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8 & 0x3f)
+        .collect();
+    let mut packed = vec![0u8; bound(input.len() as u64) as usize];
+    let mut n = packed.len() as u64;
+    assert_eq!(
+        compress(
+            packed.as_mut_ptr(),
+            &mut n,
+            input.as_ptr(),
+            input.len() as u64
+        ),
+        0
+    );
+    assert!((n as usize) < input.len());
+    let mut out = vec![0u8; input.len()];
+    let mut m = out.len() as u64;
+    assert_eq!(uncompress(out.as_mut_ptr(), &mut m, packed.as_ptr(), n), 0);
+    assert_eq!(m as usize, input.len());
+    assert!(out == input, "round trip");
+}
+
+#[test]
+fn own_versioned_library_binds_the_version_asked_for() {
+    // a_ver.so defines vfunc@VER_1 (returns 1) and the default vfunc@@VER_2 (returns 2);
+    // ver_user.so imports both.
+    let p = unsafe { Plugin::open(path("ver_user")) }.unwrap();
+    let old: extern "C" fn() -> i32 = unsafe { p.lookup("call_old").unwrap().cast() };
+    let new: extern "C" fn() -> i32 = unsafe { p.lookup("call_default").unwrap().cast() };
+    assert_eq!((old(), new()), (1, 2));
+    // An unversioned lookup finds the default version, never the hidden one.
+    let lib = unsafe { Plugin::open(path("a_ver")) }.unwrap();
+    assert_eq!(lib.lookup("vfunc").unwrap(), lib.lookup("vfunc_2").unwrap());
 }
