@@ -248,6 +248,15 @@ pub enum Unsupported {
         /// What about it.
         what: &'static str,
     },
+    /// Initial-exec TLS (TPOFF) against a module dynplug loaded: its block cannot be placed at a
+    /// fixed offset from every thread's pointer.
+    #[error("initial-exec thread-local storage: {symbol} in {module} (build it with -ftls-model=global-dynamic or gnu2 descriptors)")]
+    InitialExecTls {
+        /// The thread-local symbol.
+        symbol: String,
+        /// The module that uses it.
+        module: String,
+    },
     /// The REL (implicit addend) relocation format.
     #[error("DT_REL relocations on a RELA machine")]
     RelFormat,

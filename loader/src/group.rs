@@ -13,7 +13,7 @@ use std::sync::{Mutex, MutexGuard};
 use dynplug_arch::Machine;
 
 use crate::elf::view::View;
-use crate::error::LoadError;
+use crate::error::{LoadError, Unsupported};
 use crate::file::FileBytes;
 use crate::image::page_size;
 use crate::link::{initialisers, link, Mode, Options};
@@ -495,10 +495,17 @@ pub fn load_in(
 
 /// Names the dependency an error came from, when it is not the plugin itself.
 pub(crate) fn in_module(e: LoadError, n: &New<'_>, group: usize) -> LoadError {
+    let name = n.name();
+    if let LoadError::Unsupported(Unsupported::InitialExecTls { symbol, .. }) = e {
+        return Unsupported::InitialExecTls {
+            symbol,
+            module: name,
+        }
+        .into();
+    }
     if group <= 1 || n.path.is_none() {
         return e;
     }
-    let name = n.name();
     match e {
         LoadError::UndefinedSymbols(s) => {
             LoadError::UndefinedSymbols(s.into_iter().map(|x| format!("{x} (in {name})")).collect())

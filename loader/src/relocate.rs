@@ -350,9 +350,13 @@ impl<'a, 'r> Relocator<'a, 'r> {
             },
             RelocKind::TlsTpOffset(w) => {
                 if def.tls_data == 0 || !cfg!(target_arch = "x86_64") {
-                    return self.problem(unsupported(
-                        "initial-exec TLS (TPOFF) against a module dynplug loaded: its block is not in the static TLS area",
-                    ));
+                    // Its block is not in the static TLS area: no fixed offset from the thread
+                    // pointer exists for every thread.
+                    let symbol = self.symbol_name(r.sym);
+                    return self.problem(Unsupported::InitialExecTls {
+                        symbol,
+                        module: String::new(),
+                    });
                 }
                 let v = static_tp(mem);
                 // A 32-bit offset from the thread pointer must sign-extend back to itself.
@@ -395,6 +399,21 @@ impl<'a, 'r> Relocator<'a, 'r> {
             }
             _ => {}
         }
+    }
+
+    /// The name of symbol `index`, for messages.
+    fn symbol_name(&self, index: u32) -> String {
+        if index == 0 {
+            return "(the module's own block)".into();
+        }
+        self.resolver
+            .sym(index)
+            .ok()
+            .and_then(|s| self.resolver.name_of(&s))
+            .map_or_else(
+                || format!("symbol #{index}"),
+                |n| String::from_utf8_lossy(n).into_owned(),
+            )
     }
 
     fn formula(&mut self, r: Rela, kind: RelocKind, def: Def, mem: &mut dyn Memory) {

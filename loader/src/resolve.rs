@@ -125,6 +125,11 @@ impl<'a> Resolver<'a> {
         })
     }
 
+    /// The name of `sym` in the object's string table.
+    pub fn name_of(&self, sym: &Sym) -> Option<&'a [u8]> {
+        self.tab.name(sym)
+    }
+
     /// The definition symbol `index` binds to; `Ok(Def::default())` for an unresolved weak one.
     pub fn resolve(&mut self, index: u32) -> Result<Def, Unresolved> {
         let slot = usize::try_from(index).unwrap_or(usize::MAX);
