@@ -212,3 +212,23 @@ fn initial_exec_tls_in_a_loaded_module_is_refused_by_name() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn backtrace_unwinds_through_plugin_frames() {
+    use std::sync::Mutex;
+    static SEEN: Mutex<String> = Mutex::new(String::new());
+    extern "C" fn cb() {
+        *SEEN.lock().unwrap() = std::backtrace::Backtrace::force_capture().to_string();
+    }
+    let p = unsafe { Plugin::open(path("callback")) }.unwrap();
+    let call_back: extern "C" fn(extern "C" fn()) = f(p, "call_back");
+    call_back(cb);
+    // The frame below the plugin's is this test function itself (not `cb`, whose name contains
+    // the test's): the unwinder found the plugin's FDEs and went on.
+    let bt = SEEN.lock().unwrap().clone();
+    let frame = |l: &str| {
+        l.trim_end()
+            .ends_with("real_libraries::backtrace_unwinds_through_plugin_frames")
+    };
+    assert!(bt.lines().any(frame), "{bt}");
+}

@@ -49,5 +49,9 @@ fn blocks_are_freed_at_thread_exit() {
     }
     let after = LIVE.load(Ordering::Relaxed);
     // Without freeing, 500 threads leave 1000 allocations (a block and a table each).
-    assert!(after - before < 50, "live allocations grew by {}", after - before);
+    assert!(
+        after - before < 50,
+        "live allocations grew by {}",
+        after - before
+    );
 }
