@@ -308,12 +308,15 @@ fn copies(path: &Path, n: usize) -> (PathBuf, Vec<PathBuf>) {
 
 fn open_with(loader: &str, p: &Path) -> *mut c_void {
     match loader {
+        // SAFETY: system libraries and generated data-only plugins, opened the way their own
+        // loaders open them.
         "dynplug" => {
             let plugin = unsafe { dynplug::Plugin::open(p) }.unwrap_or_else(|e| panic!("{e}"));
             plugin as *const dynplug::Plugin as *mut c_void
         }
         _ => {
             let c = CString::new(p.to_str().unwrap()).unwrap();
+            // SAFETY: a NUL-terminated path; the library is one the system loads anyway.
             let h = unsafe { libc::dlopen(c.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) };
             assert!(!h.is_null(), "dlopen failed");
             h
@@ -366,10 +369,12 @@ fn child(args: &[String]) {
                 let t = Instant::now();
                 for n in &names {
                     let a = if loader == "dynplug" {
+                        // SAFETY: `h` is the `&'static Plugin` open_with returned.
                         let p = unsafe { &*(h as *const dynplug::Plugin) };
                         p.lookup(n.to_str().unwrap())
                             .map_or(std::ptr::null_mut(), |s| s.addr())
                     } else {
+                        // SAFETY: a handle from dlopen and a NUL-terminated name.
                         unsafe { libc::dlsym(h, n.as_ptr()) }
                     };
                     assert_eq!(a.is_null(), !hit);

@@ -39,6 +39,7 @@ fn build_plugin() -> PathBuf {
 }
 
 fn main() -> Result<(), dynplug::Error> {
+    // SAFETY: hello.so is built from testdata/c/hello.c just above; its initialisers are benign.
     let p = unsafe { Plugin::open(build_plugin()) }?;
     let v = p.lookup("V")?;
     let f = p.lookup("F")?;

@@ -40,6 +40,8 @@ fn main() {
         }
     };
     let host = Loader::new().export("host_add", host_add as *const c_void);
+    // SAFETY (every block below): the plugins are this example's fixtures; their functions are
+    // called with the signatures their C sources give them.
     let result = match mode {
         "exports" => unsafe { host.allow_imports(["host_add"]).open(path) }.map(|p| {
             let f: extern "C" fn() -> i32 = unsafe { p.lookup("plugin_main").unwrap().cast() };

@@ -1,5 +1,8 @@
 //! The core issue: Go's plugin semantics and every relocation kind the compiler emits, on
 //! fixtures built from testdata/c.
+// SAFETY (this file): the plugins opened here are the fixtures built from testdata/ (or the
+// system libraries named); every symbol is cast to the type its source declares, and called or
+// dereferenced accordingly.
 use std::ffi::{c_void, CString};
 use std::path::PathBuf;
 

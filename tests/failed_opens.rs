@@ -1,6 +1,9 @@
 //! After a failed open nothing remains: the same mappings and file descriptors as before, over
 //! 10,000 failed opens of assorted bad files (from paths and from bytes), and no
 //! half-registered plugin (the next open fails the same way).
+// SAFETY (this file): the plugins opened here are the fixtures built from testdata/ (or the
+// system libraries named); every symbol is cast to the type its source declares, and called or
+// dereferenced accordingly.
 use dynplug::{Error, Loader, Plugin};
 use dynplug_fixtures::{fresh_copy, path};
 

@@ -1,4 +1,7 @@
 //! A dependency found only through LD_LIBRARY_PATH (own test binary: it sets the variable).
+// SAFETY (this file): the plugins opened here are the fixtures built from testdata/ (or the
+// system libraries named); every symbol is cast to the type its source declares, and called or
+// dereferenced accordingly.
 use dynplug::Plugin;
 use dynplug_fixtures::{dir, fresh_copy};
 

@@ -1,6 +1,9 @@
 //! Malformed files, each with the exact error variant dynplug must give, through `Plugin::open`
 //! of a file and through the dry run of its bytes. Made by editing the compiled hello.so
 //! (testdata/src/edit.rs) and from testdata/malformed/ (inputs the fuzzers found).
+// SAFETY (this file): the plugins opened here are the fixtures built from testdata/ (or the
+// system libraries named); every symbol is cast to the type its source declares, and called or
+// dereferenced accordingly.
 use std::path::PathBuf;
 
 use dynplug::{Error, Loader, Malformed, Plugin};

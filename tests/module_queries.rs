@@ -1,5 +1,8 @@
 //! A module dynplug loaded asks the process about modules (dl_iterate_phdr, dladdr, dlopen,
 //! dlsym): dynplug answers for its own modules.
+// SAFETY (this file): the plugins opened here are the fixtures built from testdata/ (or the
+// system libraries named); every symbol is cast to the type its source declares, and called or
+// dereferenced accordingly.
 use std::ffi::{c_char, CStr, CString};
 
 use dynplug::Plugin;

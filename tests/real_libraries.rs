@@ -1,4 +1,7 @@
 //! Real libraries: dependencies dynplug loads itself, thread-local storage, C++ exceptions.
+// SAFETY (this file): the plugins opened here are the fixtures built from testdata/ (or the
+// system libraries named); every symbol is cast to the type its source declares, and called or
+// dereferenced accordingly.
 use std::ffi::{c_char, c_int, c_void, CString};
 use std::sync::{Arc, Barrier};
 

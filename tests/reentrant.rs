@@ -1,5 +1,8 @@
 //! An initialiser that calls back into the host: opening another plugin from there works,
 //! opening the plugin being initialised is an error, not a deadlock.
+// SAFETY (this file): the plugins opened here are the fixtures built from testdata/ (or the
+// system libraries named); every symbol is cast to the type its source declares, and called or
+// dereferenced accordingly.
 use std::path::PathBuf;
 use std::sync::Mutex;
 

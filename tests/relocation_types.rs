@@ -2,6 +2,9 @@
 //! SIZE32, NONE, COPY, unknown): relocs.so (built from testdata/c/relocs.c) with the type of its
 //! `abs_ptr = &answer` relocation rewritten, opened from bytes, and the word checked against
 //! the formula (S + A − P, Z + A, ...) or the typed error.
+// SAFETY (this file): the plugins opened here are the fixtures built from testdata/ (or the
+// system libraries named); every symbol is cast to the type its source declares, and called or
+// dereferenced accordingly.
 use dynplug::{Error, Loader, Malformed, Plugin, Unsupported};
 use dynplug_fixtures::edit::Elf;
 use dynplug_fixtures::path;

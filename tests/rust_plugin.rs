@@ -1,4 +1,7 @@
 //! A Rust cdylib plugin (testdata/rust-plugin) using std, opened with `Plugin::open`.
+// SAFETY (this file): the plugins opened here are the fixtures built from testdata/ (or the
+// system libraries named); every symbol is cast to the type its source declares, and called or
+// dereferenced accordingly.
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;

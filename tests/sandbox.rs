@@ -1,4 +1,7 @@
 //! Sandboxed hosts in a normal process: import policy, opening from bytes, dry runs.
+// SAFETY (this file): the plugins opened here are the fixtures built from testdata/ (or the
+// system libraries named); every symbol is cast to the type its source declares, and called or
+// dereferenced accordingly.
 use std::ffi::c_void;
 
 use dynplug::{Error, Loader, Unsupported};

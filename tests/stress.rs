@@ -1,5 +1,8 @@
 //! 64 threads opening the same path and different paths, and looking symbols up, for a few
 //! seconds: no deadlock, every plugin's initialisers ran exactly once, every result consistent.
+// SAFETY (this file): the plugins opened here are the fixtures built from testdata/ (or the
+// system libraries named); every symbol is cast to the type its source declares, and called or
+// dereferenced accordingly.
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 

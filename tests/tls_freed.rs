@@ -1,5 +1,8 @@
 //! Per-thread TLS blocks of modules dynplug loaded are freed when their thread exits: 500
 //! threads each make a block (and a table), and the process's live allocations come back.
+// SAFETY (this file): the plugins opened here are the fixtures built from testdata/ (or the
+// system libraries named); every symbol is cast to the type its source declares, and called or
+// dereferenced accordingly.
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
 

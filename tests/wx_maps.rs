@@ -1,5 +1,8 @@
 //! After opening every fixture: no page of the process is writable and executable, plugin text
 //! is not writable, and PT_GNU_RELRO is read-only (read from /proc/self/maps).
+// SAFETY (this file): the plugins opened here are the fixtures built from testdata/ (or the
+// system libraries named); every symbol is cast to the type its source declares, and called or
+// dereferenced accordingly.
 use std::ffi::c_void;
 use std::path::{Path, PathBuf};
 
