@@ -43,8 +43,18 @@ fn build(src: &Path, out: &Path) {
     let name = src.file_stem().and_then(|s| s.to_str()).expect("name");
     let so = dir.join(format!("{name}.so"));
     let cpp = src.extension().and_then(|e| e.to_str()) == Some("cpp");
-    let compiler = if cpp { "c++" } else { "cc" };
-    let st = Command::new(compiler)
+    let default = if cpp { "c++" } else { "cc" };
+    // `// cc: <compiler>` picks another compiler (a cross compiler for a foreign fixture); one that
+    // is not installed skips the fixture, and the tests that need it say which to install.
+    let compiler = directive("cc").unwrap_or_else(|| default.to_string());
+    if compiler != default && Command::new(&compiler).arg("--version").output().is_err() {
+        println!(
+            "cargo:warning=skipping {}: {compiler} is not installed",
+            src.display()
+        );
+        return;
+    }
+    let st = Command::new(&compiler)
         .args(["-shared", "-fPIC", "-O1", "-g", "-o"])
         .arg(&so)
         .arg(src)
