@@ -39,12 +39,16 @@ pub extern "C" fn rust_spawn_sum(n: u64) -> u64 {
 /// Panics and catches the panic inside the plugin: returns 1 if the payload came back intact.
 #[no_mangle]
 pub extern "C" fn rust_catch_panic() -> u32 {
+    // The expected panic is not reported on stderr.
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
     let r = std::panic::catch_unwind(|| {
         if rust_thread_calls() > 0 {
             panic!("plugin panic {}", 42);
         }
         0
     });
+    std::panic::set_hook(hook);
     match r {
         Err(payload) => {
             let text = payload
