@@ -1,6 +1,5 @@
 //! `/etc/ld.so.cache`, read directly (glibc's "glibc-ld.so.cache1.1" format): soname → path.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
@@ -18,22 +17,40 @@ const FLAG_AARCH64_LIB64: u32 = 0x0a00;
 const ENTRY: u64 = 24;
 const HEADER: u64 = 48;
 
-/// The cache's entries for this machine: soname → path (first entry wins, as in glibc).
+/// The path the cache gives for `name` on this machine (first entry wins, as in glibc). The file
+/// is mapped once (its pages stay clean and shared) and scanned at each look-up.
 pub fn lookup(name: &[u8]) -> Option<PathBuf> {
-    static CACHE: OnceLock<HashMap<Vec<u8>, PathBuf>> = OnceLock::new();
-    CACHE
-        .get_or_init(|| {
-            std::fs::read("/etc/ld.so.cache")
-                .map(|b| parse(&b))
-                .unwrap_or_default()
-        })
-        .get(name)
-        .cloned()
+    static CACHE: OnceLock<Option<memmap2::Mmap>> = OnceLock::new();
+    let map = CACHE.get_or_init(|| {
+        let f = std::fs::File::open("/etc/ld.so.cache").ok()?;
+        // SAFETY: a private read-only mapping of a root-owned file that ldconfig replaces by
+        // rename, never rewrites in place.
+        unsafe { memmap2::Mmap::map(&f) }.ok()
+    });
+    find(map.as_deref()?, name)
 }
 
-/// Parses a cache file; anything malformed yields fewer entries, never a panic.
-pub fn parse(b: &[u8]) -> HashMap<Vec<u8>, PathBuf> {
-    let mut out = HashMap::new();
+/// The first entry for `name`.
+pub fn find(b: &[u8], name: &[u8]) -> Option<PathBuf> {
+    let mut found = None;
+    entries(b, |k, v| {
+        if k == name {
+            found = Some(path_of(v));
+            return true;
+        }
+        false
+    });
+    found
+}
+
+fn path_of(v: &[u8]) -> PathBuf {
+    use std::os::unix::ffi::OsStrExt;
+    PathBuf::from(std::ffi::OsStr::from_bytes(v))
+}
+
+/// Calls `visit(key, value)` for each entry of this machine until it returns true. Anything
+/// malformed ends the walk early, never a panic.
+fn entries(b: &[u8], mut visit: impl FnMut(&[u8], &[u8]) -> bool) {
     let start = if b.starts_with(MAGIC) {
         0
     } else if b.starts_with(OLD_MAGIC) {
@@ -43,13 +60,13 @@ pub fn parse(b: &[u8]) -> HashMap<Vec<u8>, PathBuf> {
         let off = (off + 7) & !7;
         match b.get(usize::try_from(off).unwrap_or(usize::MAX)..) {
             Some(rest) if rest.starts_with(MAGIC) => off,
-            _ => return out,
+            _ => return,
         }
     } else {
-        return out;
+        return;
     };
     let Some(n) = read::u32_at(b, start + 20) else {
-        return out;
+        return;
     };
     let want = if cfg!(target_arch = "aarch64") {
         FLAG_AARCH64_LIB64
@@ -58,12 +75,12 @@ pub fn parse(b: &[u8]) -> HashMap<Vec<u8>, PathBuf> {
     };
     for i in 0..u64::from(n) {
         let Some(e) = read::slice_at(b, start + HEADER + i * ENTRY, ENTRY) else {
-            break;
+            return;
         };
         let (Some(flags), Some(key), Some(value)) =
             (read::u32_at(e, 0), read::u32_at(e, 4), read::u32_at(e, 8))
         else {
-            break;
+            return;
         };
         if flags & 0xff != FLAG_ELF_LIBC6 || flags & 0xff00 != want {
             continue;
@@ -75,11 +92,10 @@ pub fn parse(b: &[u8]) -> HashMap<Vec<u8>, PathBuf> {
         ) else {
             continue;
         };
-        use std::os::unix::ffi::OsStrExt;
-        out.entry(k.to_vec())
-            .or_insert_with(|| PathBuf::from(std::ffi::OsStr::from_bytes(v)));
+        if visit(k, v) {
+            return;
+        }
     }
-    out
 }
 
 #[cfg(test)]
@@ -93,7 +109,7 @@ mod tests {
 
     #[test]
     fn garbage_gives_nothing() {
-        assert!(super::parse(b"glibc-ld.so.cache1.1\xff\xff\xff\xff").is_empty());
-        assert!(super::parse(b"not a cache").is_empty());
+        assert!(super::find(b"glibc-ld.so.cache1.1\xff\xff\xff\xff", b"libc.so.6").is_none());
+        assert!(super::find(b"not a cache", b"libc.so.6").is_none());
     }
 }

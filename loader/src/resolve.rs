@@ -63,6 +63,56 @@ pub struct Def {
     pub tls_data: u64,
 }
 
+/// One cached answer: the address, and the size with two flag bits on top.
+#[derive(Clone, Copy, Debug, Default)]
+struct Slot {
+    addr: u64,
+    /// Bits 0..62: size; bit 62: resolved (else unknown, or `RARE`); bit 63: local IFUNC.
+    meta: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SlotState {
+    Unknown,
+    Def,
+    Rare,
+}
+
+impl Slot {
+    const RESOLVED: u64 = 1 << 62;
+    const IFUNC: u64 = 1 << 63;
+    /// Answered in `Resolver::rare`.
+    const RARE: Slot = Slot { addr: 1, meta: 0 };
+
+    fn of(d: &Def) -> Slot {
+        let flags = Slot::RESOLVED | if d.local_ifunc { Slot::IFUNC } else { 0 };
+        Slot {
+            addr: d.addr,
+            meta: d.size | flags,
+        }
+    }
+
+    fn state(&self) -> SlotState {
+        if self.meta & Slot::RESOLVED != 0 {
+            SlotState::Def
+        } else if self.addr == 1 {
+            SlotState::Rare
+        } else {
+            SlotState::Unknown
+        }
+    }
+
+    fn def(&self) -> Def {
+        let size = self.meta & !(Slot::RESOLVED | Slot::IFUNC);
+        Def {
+            addr: self.addr,
+            size,
+            local_ifunc: self.meta & Slot::IFUNC != 0,
+            ..Def::default()
+        }
+    }
+}
+
 /// Why a symbol did not resolve.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Unresolved {
@@ -86,7 +136,10 @@ pub struct Resolver<'a> {
     /// Call the IFUNC resolvers of process modules (false in a dry run: no code runs).
     live: bool,
     /// Answers by symbol index (the table is bounded by the file's size).
-    cache: Vec<Option<Result<Def, Unresolved>>>,
+    /// Answers by symbol index, packed (16 bytes a symbol: the table is as long as the object's
+    /// symbol table); answers that do not fit a slot (TLS, errors) are kept in `rare`.
+    cache: Vec<Slot>,
+    rare: HashMap<u32, Result<Def, Unresolved>>,
     /// Every missing symbol, as `name` or `name@VERSION`.
     pub missing: Vec<String>,
     /// Every import the policy refuses.
@@ -111,7 +164,8 @@ impl<'a> Resolver<'a> {
             own_modid: 0,
             scope,
             live,
-            cache: vec![None; usize::try_from(tab.count()).unwrap_or(0)],
+            cache: vec![Slot::default(); usize::try_from(tab.count()).unwrap_or(0)],
+            rare: HashMap::new(),
             missing: Vec::new(),
             forbidden: Vec::new(),
         }
@@ -132,13 +186,28 @@ impl<'a> Resolver<'a> {
 
     /// The definition symbol `index` binds to; `Ok(Def::default())` for an unresolved weak one.
     pub fn resolve(&mut self, index: u32) -> Result<Def, Unresolved> {
-        let slot = usize::try_from(index).unwrap_or(usize::MAX);
-        if let Some(Some(r)) = self.cache.get(slot) {
-            return r.clone();
+        let i = usize::try_from(index).unwrap_or(usize::MAX);
+        let cached = self.cache.get(i).copied();
+        match cached.map(|s| (s.state(), s)) {
+            Some((SlotState::Def, s)) => return Ok(s.def()),
+            Some((SlotState::Rare, _)) => {
+                if let Some(r) = self.rare.get(&index) {
+                    return r.clone();
+                }
+            }
+            Some((SlotState::Unknown, _)) | None => {}
         }
         let r = self.lookup(index);
-        if let Some(c) = self.cache.get_mut(slot) {
-            *c = Some(r.clone());
+        if let Some(c) = self.cache.get_mut(i) {
+            match &r {
+                Ok(d) if d.tls_modid == 0 && d.tls_data == 0 && d.size >> 62 == 0 => {
+                    *c = Slot::of(d)
+                }
+                _ => {
+                    *c = Slot::RARE;
+                    self.rare.insert(index, r.clone());
+                }
+            }
         }
         r
     }
