@@ -32,12 +32,12 @@ pub struct Mode {
 }
 
 /// Resolves and relocates `obj` loaded at `bias` into `mem`. Returns every problem.
-pub fn link<B: AsRef<[u8]>>(
+pub fn link<B: AsRef<[u8]>, M: Memory>(
     obj: &Object<B>,
     bias: u64,
     opts: &Options,
     modules: &[Module<'_>],
-    mem: &mut dyn Memory,
+    mem: &mut M,
     mode: Mode,
 ) -> Vec<LoadError> {
     let Mode {
@@ -88,7 +88,7 @@ pub fn link<B: AsRef<[u8]>>(
 pub fn initialisers<B: AsRef<[u8]>>(
     obj: &Object<B>,
     bias: u64,
-    mem: &dyn Memory,
+    mem: &impl Memory,
 ) -> Result<Vec<u64>, LoadError> {
     let mut out = Vec::new();
     let layout = &obj.layout;

@@ -19,6 +19,17 @@ pub trait Memory {
     fn read_u64(&self, vaddr: u64) -> u64;
     /// Stores `w` at link-time address `vaddr`, which lies in a writable segment.
     fn write(&mut self, vaddr: u64, w: Write);
+    /// Stores a 64-bit `value` at link-time address `vaddr` (in a writable segment).
+    #[inline(always)]
+    fn write_u64(&mut self, vaddr: u64, value: u64) {
+        self.write(
+            vaddr,
+            Write {
+                value,
+                width: Width::W64,
+            },
+        );
+    }
     /// Runs the object's IFUNC resolver at run-time address `addr` (a dry run returns `addr`).
     fn call_ifunc(&mut self, addr: u64) -> u64;
     /// True for the mapped image (false: a dry run, where nothing may be allocated or run).
@@ -34,15 +45,29 @@ struct Rela {
     addend: i64,
 }
 
-fn rela_at(b: &[u8], off: u64) -> Option<Rela> {
-    let info = read::u64_at(b, off + 8)?;
-    Some(Rela {
-        offset: read::u64_at(b, off)?,
-        // ELF64_R_TYPE and ELF64_R_SYM: the low and high halves.
-        r_type: u32::try_from(info & 0xffff_ffff).ok()?,
-        sym: u32::try_from(info >> 32).ok()?,
-        addend: i64::from_le_bytes(read::slice_at(b, off + 16, 8)?.try_into().ok()?),
-    })
+/// The three little-endian words of a 24-byte RELA entry.
+#[inline(always)]
+fn words(e: &[u8]) -> Option<[u64; 3]> {
+    let (a, rest) = e.split_first_chunk::<8>()?;
+    let (b, rest) = rest.split_first_chunk::<8>()?;
+    let (c, _) = rest.split_first_chunk::<8>()?;
+    Some([
+        u64::from_le_bytes(*a),
+        u64::from_le_bytes(*b),
+        u64::from_le_bytes(*c),
+    ])
+}
+
+/// One RELA entry: ELF64_R_TYPE and ELF64_R_SYM are the halves of r_info.
+#[inline(always)]
+fn parse_rela(offset: u64, info: u64, addend: u64) -> Rela {
+    Rela {
+        offset,
+        // Both halves fit 32 bits: the conversions cannot fail (and compile to nothing).
+        r_type: u32::try_from(info & 0xffff_ffff).unwrap_or(u32::MAX),
+        sym: u32::try_from(info >> 32).unwrap_or(u32::MAX),
+        addend: i64::from_le_bytes(addend.to_le_bytes()),
+    }
 }
 
 /// What one object's relocation needs to know.
@@ -93,12 +118,12 @@ impl<'a, 'r> Relocator<'a, 'r> {
     }
 
     /// Applies DT_RELR, DT_RELA and DT_JMPREL (everything but the object's own IFUNCs).
-    pub fn apply(
+    pub fn apply<M: Memory>(
         &mut self,
         relr: Option<Table>,
         rela: Option<Table>,
         jmprel: Option<Table>,
-        mem: &mut dyn Memory,
+        mem: &mut M,
     ) {
         if let Some(t) = relr {
             self.relr(t, mem);
@@ -112,17 +137,26 @@ impl<'a, 'r> Relocator<'a, 'r> {
                 });
                 continue;
             };
-            let mut off = 0;
-            while let Some(r) = rela_at(b, off) {
-                off += RELA;
-                self.one(r, mem);
+            let relative = u64::from(self.relative_type);
+            for e in b.chunks_exact(RELA as usize) {
+                let Some([offset, info, addend]) = words(e) else {
+                    continue;
+                };
+                // The common case first: a RELATIVE relocation into the writable segment of the
+                // previous one (relocations come sorted by place).
+                let (lo, hi) = self.last_writable.get();
+                if info == relative && offset >= lo && offset < hi.saturating_sub(7) {
+                    mem.write_u64(offset, self.bias.wrapping_add(addend));
+                    continue;
+                }
+                self.one(parse_rela(offset, info, addend), mem);
             }
         }
     }
 
     /// Runs the object's own IFUNC resolvers (IRELATIVE, and symbols bound to its own IFUNCs),
     /// after every other relocation, as glibc does.
-    pub fn apply_ifuncs(&mut self, mem: &mut dyn Memory) {
+    pub fn apply_ifuncs<M: Memory>(&mut self, mem: &mut M) {
         for (r, kind, def) in std::mem::take(&mut self.deferred) {
             let s = mem.call_ifunc(def.addr);
             if kind == RelocKind::IRelative {
@@ -157,7 +191,7 @@ impl<'a, 'r> Relocator<'a, 'r> {
         }
     }
 
-    fn relr(&mut self, t: Table, mem: &mut dyn Memory) {
+    fn relr<M: Memory>(&mut self, t: Table, mem: &mut M) {
         let Some(b) = self.view.slice(t.addr, t.size) else {
             self.problem(Malformed::AddressOutsideImage {
                 tag: "DT_RELR",
@@ -193,7 +227,8 @@ impl<'a, 'r> Relocator<'a, 'r> {
     }
 
     /// An implicit-addend relative relocation (RELR): *P += B.
-    fn relative(&mut self, vaddr: u64, mem: &mut dyn Memory) {
+    #[inline]
+    fn relative<M: Memory>(&mut self, vaddr: u64, mem: &mut M) {
         if !self.writable(vaddr, 8) {
             return self.problem(Malformed::RelocationOutsideWritable { offset: vaddr });
         }
@@ -207,7 +242,8 @@ impl<'a, 'r> Relocator<'a, 'r> {
         );
     }
 
-    fn one(&mut self, r: Rela, mem: &mut dyn Memory) {
+    #[inline]
+    fn one<M: Memory>(&mut self, r: Rela, mem: &mut M) {
         if r.r_type == self.relative_type {
             // The common case (most relocations of most objects), before any table lookup.
             if !self.writable(r.offset, 8) {
@@ -309,13 +345,13 @@ impl<'a, 'r> Relocator<'a, 'r> {
 
     /// The thread-local kinds: module id, offset in the block, offset from the thread pointer
     /// (static TLS of system modules only), and TLS descriptors.
-    fn tls(&mut self, r: Rela, kind: RelocKind, def: Def, mem: &mut dyn Memory) {
+    fn tls<M: Memory>(&mut self, r: Rela, kind: RelocKind, def: Def, mem: &mut M) {
         let off = def.addr.wrapping_add(r.addend as u64);
         let unsupported = |what| Unsupported::ThreadLocalStorage { what };
         if def.tls_modid == 0 {
             return self.problem(unsupported("TLS relocation against a module without TLS"));
         }
-        let static_tp = |mem: &dyn Memory| {
+        let static_tp = |mem: &M| {
             let tp = if mem.live() {
                 crate::tls::thread_pointer()
             } else {
@@ -416,7 +452,7 @@ impl<'a, 'r> Relocator<'a, 'r> {
             )
     }
 
-    fn formula(&mut self, r: Rela, kind: RelocKind, def: Def, mem: &mut dyn Memory) {
+    fn formula<M: Memory>(&mut self, r: Rela, kind: RelocKind, def: Def, mem: &mut M) {
         let p = self.bias.wrapping_add(r.offset);
         let inputs = Inputs {
             s: def.addr,
@@ -455,6 +491,13 @@ pub struct Live {
 }
 
 impl Memory for Live {
+    #[inline(always)]
+    fn write_u64(&mut self, vaddr: u64, value: u64) {
+        let p = self.bias.wrapping_add(vaddr) as *mut u64;
+        // SAFETY: the loop checked [vaddr, vaddr+8) lies inside a writable segment of this image,
+        // which is mapped read-write at bias + vaddr.
+        unsafe { p.write_unaligned(value) }
+    }
     fn read_u64(&self, vaddr: u64) -> u64 {
         let p = self.bias.wrapping_add(vaddr) as *const u64;
         // SAFETY: the loop only reads inside a writable (hence mapped, readable) segment.
