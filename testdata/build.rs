@@ -1,20 +1,30 @@
-//! Compiles the fixtures in `c/` into `$OUT_DIR/fixtures/`: `<name>.c` with `cc`, `<name>.cpp`
-//! with `c++`, each as `-shared -fPIC -O1` plus the flags on its first line
-//! (`// build: <flags>`, where `$OUT` is the output directory and `$SRC` this directory). Sources build in name order, so a
-//! library another fixture links against sorts first. `// out: <dir>` puts the result in a
-//! subdirectory.
+//! Compiles the fixtures in `c/` into `$OUT_DIR/fixtures/`: `<name>.c` and `<name>.S` (assembly,
+//! through the C preprocessor) with `cc`, `<name>.cpp` with `c++`, each as `-shared -fPIC -O1`
+//! plus the flags on its first line (`// build: <flags>`, where `$OUT` is the output directory
+//! and `$SRC` this directory). Sources build in name order, so a library another fixture links
+//! against sorts first. `// out: <dir>` puts the result in a subdirectory.
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn main() {
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR")).join("fixtures");
+    // Start empty: a fixture whose source was removed or renamed must not linger (tests that
+    // open every fixture in the directory would still find it).
+    if out.exists() {
+        std::fs::remove_dir_all(&out).expect("clear fixtures dir");
+    }
     std::fs::create_dir_all(&out).expect("create fixtures dir");
     println!("cargo:rustc-env=DYNPLUG_FIXTURES_DIR={}", out.display());
     println!("cargo:rerun-if-changed=c");
     let mut sources: Vec<PathBuf> = std::fs::read_dir("c")
         .expect("read testdata/c")
         .map(|e| e.expect("dir entry").path())
-        .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("c" | "cpp")))
+        .filter(|p| {
+            matches!(
+                p.extension().and_then(|e| e.to_str()),
+                Some("c" | "S" | "cpp")
+            )
+        })
         .collect();
     sources.sort();
     for src in sources {

@@ -115,6 +115,14 @@ fn mutate(e: &Elf, rng: &mut Rng) -> Vec<u8> {
                 m.set_u16(s + 6, rng.nasty() as u16);
             }
         }
+        11 if !m.dynamic().iter().any(|d| d.1 == 0x6fff_fef5) => {
+            // No GNU hash (fixtures linked with --hash-style=sysv): the SysV table's nbucket,
+            // nchain, buckets or chains.
+            let h = m.offset_of(m.dyn_val(4));
+            let (nbucket, nchain) = (m.u32(h) as usize, m.u32(h + 4) as usize);
+            let at = h + 4 * rng.below(2 + nbucket + nchain);
+            m.set_u32(at, rng.nasty() as u32);
+        }
         11 => {
             // GNU hash header, buckets, bloom or chains.
             let h = m.offset_of(m.dyn_val(0x6fff_fef5));

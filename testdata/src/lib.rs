@@ -1,8 +1,10 @@
 //! Fixtures for dynplug's tests and example: shared objects compiled by `build.rs` from the
-//! sources in `testdata/c`, and [`edit`] to derive malformed or unusual objects from them.
+//! sources in `testdata/c`, [`edit`] to derive malformed or unusual objects from them, and
+//! [`inspect`] to check what a fixture carries.
 #![warn(missing_docs)]
 
 pub mod edit;
+pub mod inspect;
 
 use std::path::PathBuf;
 

@@ -1,0 +1,3 @@
+// build: -Wl,-z,norelro
+/* layout.c linked with -Wl,-z,norelro. */
+#include "layout.c"
