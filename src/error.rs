@@ -66,7 +66,7 @@ pub enum Error {
         symbols: Vec<String>,
     },
     /// A DT_NEEDED library is not available.
-    #[error("plugin.Open(\"{path}\"): needs {library}, which is not loaded in this process")]
+    #[error("plugin.Open(\"{path}\"): missing library {library}")]
     MissingDependency {
         /// The path.
         path: PathBuf,

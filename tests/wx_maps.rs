@@ -62,10 +62,6 @@ fn fixtures() -> Vec<PathBuf> {
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "so"))
-        // ifunc.so's resolver runs mid-relocation and crashes the process (tests/ifunc.rs
-        // reports it from a child process): kept out until that is fixed, so that it does not
-        // take this test down with it.
-        .filter(|p| !p.ends_with("ifunc.so"))
         .collect();
     v.sort();
     v

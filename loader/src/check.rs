@@ -89,7 +89,7 @@ pub fn check(
     for (i, n) in group.iter().enumerate() {
         match n.module(n.obj.view(), base(i, n), modid(i, n)) {
             Ok(m) => scope.push(m),
-            Err(e) => problems.push(in_module(e, n, group.len())),
+            Err(e) => problems.push(in_module(e, n, i, group.len())),
         }
         if i == 0 {
             scope.extend(reused.iter().cloned());
@@ -107,7 +107,12 @@ pub fn check(
         };
         let base = base(i, n);
         let found = link(&n.obj, base, opts, &scope, &mut mem, mode);
-        problems.extend(found.into_iter().map(|e| in_module(e, n, group.len())));
+        problems.extend(
+            found
+                .problems
+                .into_iter()
+                .map(|e| in_module(e, n, i, group.len())),
+        );
     }
     Ok(problems)
 }

@@ -292,8 +292,8 @@ pub enum LoadError {
     /// Imports that nothing in scope defines (all of them).
     #[error("undefined symbols: {}", .0.join(", "))]
     UndefinedSymbols(Vec<String>),
-    /// A DT_NEEDED library that is not in the process.
-    #[error("needs {0}, which is not loaded in this process")]
+    /// A DT_NEEDED library dynplug could not find (with who needed it and where it looked).
+    #[error("missing library {0}")]
     MissingDependency(String),
     /// Reserving or mapping memory failed.
     #[error("mapping failed: {0}")]

@@ -45,6 +45,11 @@ pub fn index(m: &Module<'static>) -> Exports {
             continue;
         }
         let Some(name) = tab.name(&sym) else { continue };
+        if sym.shndx == SHN_ABS && tab.defs.contains(name) {
+            // The absolute symbol the linker adds for each version definition: a name, not a
+            // function or variable.
+            continue;
+        }
         let vs = tab.versym.map(|_| tab.versym(i));
         if vs.is_some_and(|v| v & 0x8000 != 0) {
             // A hidden version is never bound by an unversioned name.

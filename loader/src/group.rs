@@ -20,7 +20,7 @@ use crate::link::{initialisers, link, Mode, Options};
 use crate::map::{Mapping, Source};
 use crate::object::{symtab_in, Object};
 use crate::process::{self, Module};
-use crate::relocate::{DryRun, Live};
+use crate::relocate::{apply_deferred, DryRun, Live};
 use crate::search::{candidates, Requester};
 
 /// Names of the C runtime: always the process's own copy (glibc folded these into libc.so.6).
@@ -127,6 +127,14 @@ impl New<'_> {
             .soname
             .and_then(|s| self.obj.string(s).ok())
             .map(<[u8]>::to_vec);
+        let code = self
+            .obj
+            .layout
+            .loads
+            .iter()
+            .filter(|l| l.executable())
+            .map(|l| (base.wrapping_add(l.vaddr), base.wrapping_add(l.end())))
+            .collect();
         Ok(Module {
             name,
             soname,
@@ -134,6 +142,7 @@ impl New<'_> {
             tab,
             tls_modid,
             tls_data: 0,
+            code,
         })
     }
 
@@ -389,7 +398,7 @@ pub fn load_in(
         // The policy is checked for the whole group before anything runs (not even an IFUNC
         // resolver): a dry pass over every module's relocations.
         let mut forbidden = Vec::new();
-        for ((n, m), &modid) in group.iter().zip(&maps).zip(&modids) {
+        for (i, ((n, m), &modid)) in group.iter().zip(&maps).zip(&modids).enumerate() {
             let mut mem = DryRun {
                 view: n.obj.view(),
                 written: Default::default(),
@@ -399,8 +408,8 @@ pub fn load_in(
                 report_missing: false,
                 tls_modid: modid,
             };
-            for e in link(&n.obj, m.bias, opts, &scope, &mut mem, mode) {
-                if let LoadError::ImportsNotAllowed(list) = in_module(e, n, group.len()) {
+            for e in link(&n.obj, m.bias, opts, &scope, &mut mem, mode).problems {
+                if let LoadError::ImportsNotAllowed(list) = in_module(e, n, i, group.len()) {
                     forbidden.extend(list);
                 }
             }
@@ -409,10 +418,15 @@ pub fn load_in(
             return Err(LoadError::ImportsNotAllowed(forbidden));
         }
     }
-    let mut inits = Vec::new();
+    // Relocated dependencies first (glibc's order): each module after the modules it needs.
+    let order = dependency_order(&group);
     let mut missing = Vec::new();
     let mut failure = None;
-    for ((n, m), &modid) in group.iter().zip(&maps).zip(&modids).rev() {
+    let mut deferred = Vec::with_capacity(group.len());
+    for &i in &order {
+        let (Some(n), Some(m), Some(&modid)) = (group.get(i), maps.get(i), modids.get(i)) else {
+            continue;
+        };
         let mut mem = Live { bias: m.bias };
         let mode = Mode {
             live: true,
@@ -420,25 +434,46 @@ pub fn load_in(
             tls_modid: modid,
         };
         // Every module is linked, so that one error names every missing import of the group.
-        for e in link(&n.obj, m.bias, opts, &scope, &mut mem, mode) {
-            match in_module(e, n, group.len()) {
+        let linked = link(&n.obj, m.bias, opts, &scope, &mut mem, mode);
+        for e in linked.problems {
+            match in_module(e, n, i, group.len()) {
                 LoadError::UndefinedSymbols(list) => missing.extend(list),
                 e => {
                     failure.get_or_insert(e);
                 }
             }
         }
-        if failure.is_none() && missing.is_empty() {
-            let mine =
-                initialisers(&n.obj, m.bias, &mem).map_err(|e| in_module(e, n, group.len()))?;
-            inits.extend(mine);
-        }
+        deferred.push((i, linked.deferred));
     }
     if let Some(e) = failure {
         return Err(e);
     }
     if !missing.is_empty() {
         return Err(LoadError::UndefinedSymbols(missing));
+    }
+    // Every module is relocated and nothing is wrong: now the group's IFUNC resolvers run (the
+    // first code of the group to run), in the same order.
+    for (i, list) in deferred {
+        let (Some(n), Some(m)) = (group.get(i), maps.get(i)) else {
+            continue;
+        };
+        let mut mem = Live { bias: m.bias };
+        if let Some(e) = apply_deferred(n.obj.machine, m.bias, list, &mut mem)
+            .into_iter()
+            .next()
+        {
+            return Err(in_module(e, n, i, group.len()));
+        }
+    }
+    let mut inits = Vec::new();
+    for &i in &order {
+        let (Some(n), Some(m)) = (group.get(i), maps.get(i)) else {
+            continue;
+        };
+        let mem = Live { bias: m.bias };
+        inits.extend(
+            initialisers(&n.obj, m.bias, &mem).map_err(|e| in_module(e, n, i, group.len()))?,
+        );
     }
     for (n, m) in group.iter().zip(&maps) {
         if let Some(relro) = n.obj.layout.relro {
@@ -494,7 +529,8 @@ pub fn load_in(
 }
 
 /// Names the dependency an error came from, when it is not the plugin itself.
-pub(crate) fn in_module(e: LoadError, n: &New<'_>, group: usize) -> LoadError {
+/// `index` is the module's place in the group (0: the plugin).
+pub(crate) fn in_module(e: LoadError, n: &New<'_>, index: usize, group: usize) -> LoadError {
     let name = n.name();
     if let LoadError::Unsupported(Unsupported::InitialExecTls { symbol, .. }) = e {
         return Unsupported::InitialExecTls {
@@ -503,7 +539,8 @@ pub(crate) fn in_module(e: LoadError, n: &New<'_>, group: usize) -> LoadError {
         }
         .into();
     }
-    if group <= 1 || n.path.is_none() {
+    // The plugin itself is the error's subject already: only its libraries are named.
+    if group <= 1 || index == 0 {
         return e;
     }
     match e {
@@ -535,4 +572,35 @@ fn phdrs<B: AsRef<[u8]>>(obj: &Object<B>) -> Vec<libc::Elf64_Phdr> {
             })
         })
         .collect()
+}
+
+/// The order to relocate and initialise a group: every module after the modules it needs (a
+/// depth-first post-order over DT_NEEDED within the group; a cycle is broken where it closes).
+fn dependency_order(group: &[New<'_>]) -> Vec<usize> {
+    fn visit(i: usize, group: &[New<'_>], state: &mut [u8], out: &mut Vec<usize>) {
+        // 0: not seen, 1: on the current path, 2: placed.
+        if state.get(i).copied() != Some(0) {
+            return;
+        }
+        if let Some(s) = state.get_mut(i) {
+            *s = 1;
+        }
+        if let Some(n) = group.get(i) {
+            for name in n.obj.needed() {
+                if let Some(j) = group.iter().position(|g| g.answers_to(name)) {
+                    visit(j, group, state, out);
+                }
+            }
+        }
+        if let Some(s) = state.get_mut(i) {
+            *s = 2;
+        }
+        out.push(i);
+    }
+    let mut state = vec![0u8; group.len()];
+    let mut out = Vec::with_capacity(group.len());
+    for i in 0..group.len() {
+        visit(i, group, &mut state, &mut out);
+    }
+    out
 }

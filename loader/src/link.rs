@@ -8,7 +8,7 @@ use dynplug_arch::Machine;
 use crate::error::{LoadError, Malformed};
 use crate::object::Object;
 use crate::process::Module;
-use crate::relocate::{Memory, Relocator};
+use crate::relocate::{apply_deferred, Deferred, Memory, Relocator};
 use crate::resolve::{Policy, Resolver, Scope};
 
 /// What the host lets a plugin see.
@@ -23,7 +23,8 @@ pub struct Options {
 /// How to link one object.
 #[derive(Clone, Copy, Debug)]
 pub struct Mode {
-    /// A real load: IFUNC resolvers run (the object's own last). Otherwise no code runs.
+    /// A real load: the system's IFUNC resolvers run as their symbols bind, and the group's are
+    /// left for the caller (`Linked::deferred`). Otherwise no code runs at all.
     pub live: bool,
     /// Report imports nothing defines (off when the scope is known to be incomplete).
     pub report_missing: bool,
@@ -31,7 +32,17 @@ pub struct Mode {
     pub tls_modid: u64,
 }
 
-/// Resolves and relocates `obj` loaded at `bias` into `mem`. Returns every problem.
+/// What linking one object left.
+#[derive(Debug, Default)]
+pub struct Linked {
+    /// Every problem found.
+    pub problems: Vec<LoadError>,
+    /// Relocations waiting for IFUNC resolvers of the group (a live load only): apply them with
+    /// `relocate::apply_deferred` once every module is relocated.
+    pub deferred: Vec<Deferred>,
+}
+
+/// Resolves and relocates `obj` loaded at `bias` into `mem`.
 pub fn link<B: AsRef<[u8]>, M: Memory>(
     obj: &Object<B>,
     bias: u64,
@@ -39,7 +50,7 @@ pub fn link<B: AsRef<[u8]>, M: Memory>(
     modules: &[Module<'_>],
     mem: &mut M,
     mode: Mode,
-) -> Vec<LoadError> {
+) -> Linked {
     let Mode {
         live,
         report_missing,
@@ -47,7 +58,12 @@ pub fn link<B: AsRef<[u8]>, M: Memory>(
     } = mode;
     let (tab, refs) = match (obj.symtab(), obj.references()) {
         (Ok(t), Ok(r)) => (t, r),
-        (Err(e), _) | (_, Err(e)) => return vec![e.into()],
+        (Err(e), _) | (_, Err(e)) => {
+            return Linked {
+                problems: vec![e.into()],
+                deferred: Vec::new(),
+            }
+        }
     };
     let scope = Scope {
         exports: &opts.exports,
@@ -74,13 +90,17 @@ pub fn link<B: AsRef<[u8]>, M: Memory>(
     if let Err(e) = initialisers(obj, bias, mem) {
         problems.push(e);
     }
-    if problems.is_empty() || !live {
-        // The object's own IFUNC resolvers run only once nothing else is wrong: they are the
-        // first of its code to run.
-        r.apply_ifuncs(mem);
-        problems.append(&mut r.problems);
+    problems.append(&mut r.problems);
+    let deferred = r.take_deferred();
+    if live {
+        return Linked { problems, deferred };
     }
-    problems
+    // A dry run's memory runs no resolver: the formulas are checked with their addresses.
+    problems.extend(apply_deferred(obj.machine, bias, deferred, mem));
+    Linked {
+        problems,
+        deferred: Vec::new(),
+    }
 }
 
 /// The run-time addresses of the initialisers (DT_INIT, then DT_INIT_ARRAY), each checked to lie

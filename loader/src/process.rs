@@ -27,6 +27,9 @@ pub struct Module<'a> {
     pub tls_modid: u64,
     /// This thread's TLS block of the module (system modules only; null if none).
     pub tls_data: u64,
+    /// For a module dynplug loads: the run-time ranges of its executable segments (where its
+    /// IFUNC resolvers must lie). Empty for the system's modules, which are relocated already.
+    pub code: Vec<(u64, u64)>,
 }
 
 impl Module<'_> {
@@ -222,6 +225,7 @@ fn module(raw: &Raw) -> Option<Module<'static>> {
         },
         tls_modid: raw.tls_modid,
         tls_data: raw.tls_data,
+        code: Vec::new(),
     })
 }
 

@@ -36,6 +36,15 @@ pub trait Memory {
     fn live(&self) -> bool;
 }
 
+/// A relocation whose value an IFUNC resolver gives: applied once the whole group is
+/// relocated (`apply_deferred`).
+#[derive(Clone, Copy, Debug)]
+pub struct Deferred {
+    r: Rela,
+    kind: RelocKind,
+    def: Def,
+}
+
 /// One RELA entry.
 #[derive(Clone, Copy, Debug)]
 struct Rela {
@@ -84,7 +93,7 @@ pub struct Relocator<'a, 'r> {
     pub resolver: &'a mut Resolver<'r>,
     /// Problems found so far.
     pub problems: Vec<LoadError>,
-    deferred: Vec<(Rela, RelocKind, Def)>,
+    deferred: Vec<Deferred>,
     relative_type: u32,
     last_writable: std::cell::Cell<(u64, u64)>,
 }
@@ -154,24 +163,9 @@ impl<'a, 'r> Relocator<'a, 'r> {
         }
     }
 
-    /// Runs the object's own IFUNC resolvers (IRELATIVE, and symbols bound to its own IFUNCs),
-    /// after every other relocation, as glibc does.
-    pub fn apply_ifuncs<M: Memory>(&mut self, mem: &mut M) {
-        for (r, kind, def) in std::mem::take(&mut self.deferred) {
-            let s = mem.call_ifunc(def.addr);
-            if kind == RelocKind::IRelative {
-                mem.write(
-                    r.offset,
-                    Write {
-                        value: s,
-                        width: Width::W64,
-                    },
-                );
-            } else {
-                let def = Def { addr: s, ..def };
-                self.formula(r, kind, def, mem);
-            }
-        }
+    /// The relocations left for IFUNC resolvers (see [`apply_deferred`]).
+    pub fn take_deferred(&mut self) -> Vec<Deferred> {
+        std::mem::take(&mut self.deferred)
     }
 
     /// True if `[vaddr, vaddr+len)` may be written.
@@ -297,15 +291,12 @@ impl<'a, 'r> Relocator<'a, 'r> {
                         addr: r.addend as u64,
                     });
                 }
-                self.deferred.push((
-                    r,
-                    kind,
-                    Def {
-                        addr,
-                        local_ifunc: true,
-                        ..Def::default()
-                    },
-                ));
+                let def = Def {
+                    addr,
+                    local_ifunc: true,
+                    ..Def::default()
+                };
+                self.deferred.push(Deferred { r, kind, def });
                 return;
             }
             _ => {}
@@ -330,14 +321,8 @@ impl<'a, 'r> Relocator<'a, 'r> {
             return self.tls(r, kind, def, mem);
         }
         if def.local_ifunc && kind != RelocKind::Size(width) {
-            let resolver = def.addr.wrapping_sub(self.bias);
-            if !self.layout.executable(resolver) {
-                return self.problem(Malformed::CodeOutsideText {
-                    what: "IFUNC resolver",
-                    addr: resolver,
-                });
-            }
-            self.deferred.push((r, kind, def));
+            // The resolver was checked to lie in its module's code when the symbol resolved.
+            self.deferred.push(Deferred { r, kind, def });
             return;
         }
         self.formula(r, kind, def, mem);
@@ -453,33 +438,8 @@ impl<'a, 'r> Relocator<'a, 'r> {
     }
 
     fn formula<M: Memory>(&mut self, r: Rela, kind: RelocKind, def: Def, mem: &mut M) {
-        let p = self.bias.wrapping_add(r.offset);
-        let inputs = Inputs {
-            s: def.addr,
-            a: r.addend,
-            b: self.bias,
-            p,
-            z: def.size,
-        };
-        match compute(kind, self.machine.got_addend(), &inputs) {
-            Ok(Some(w)) => mem.write(r.offset, w),
-            Ok(None) => {}
-            Err(FormulaError::Overflow { value, .. }) => {
-                let name = self.machine.reloc_name(r.r_type);
-                self.problem(Malformed::RelocationOverflow {
-                    name,
-                    offset: r.offset,
-                    value,
-                })
-            }
-            Err(FormulaError::NotAFormula) => {
-                let name = self.machine.reloc_name(r.r_type);
-                self.problem(Unsupported::Relocation {
-                    r_type: r.r_type,
-                    name,
-                    offset: r.offset,
-                })
-            }
+        if let Some(e) = formula(self.machine, self.bias, r, kind, def, mem) {
+            self.problem(e);
         }
     }
 }
@@ -548,4 +508,71 @@ impl Memory for DryRun<'_> {
     fn live(&self) -> bool {
         false
     }
+}
+
+/// Evaluates `kind`'s formula for `r` bound to `def` and stores the result; the error if it
+/// cannot be.
+fn formula<M: Memory>(
+    machine: Machine,
+    bias: u64,
+    r: Rela,
+    kind: RelocKind,
+    def: Def,
+    mem: &mut M,
+) -> Option<LoadError> {
+    let p = bias.wrapping_add(r.offset);
+    let inputs = Inputs {
+        s: def.addr,
+        a: r.addend,
+        b: bias,
+        p,
+        z: def.size,
+    };
+    let name = machine.reloc_name(r.r_type);
+    match compute(kind, machine.got_addend(), &inputs) {
+        Ok(Some(w)) => {
+            mem.write(r.offset, w);
+            None
+        }
+        Ok(None) => None,
+        Err(FormulaError::Overflow { value, .. }) => Some(
+            Malformed::RelocationOverflow {
+                name,
+                offset: r.offset,
+                value,
+            }
+            .into(),
+        ),
+        Err(FormulaError::NotAFormula) => Some(
+            Unsupported::Relocation {
+                r_type: r.r_type,
+                name,
+                offset: r.offset,
+            }
+            .into(),
+        ),
+    }
+}
+
+/// Runs the IFUNC resolvers of `deferred` (relocations of one object loaded at `bias`) and
+/// stores what they give: after every module of the group is relocated, as glibc runs
+/// IRELATIVE last. A dry run's memory does not call them.
+pub fn apply_deferred<M: Memory>(
+    machine: Machine,
+    bias: u64,
+    deferred: Vec<Deferred>,
+    mem: &mut M,
+) -> Vec<LoadError> {
+    let mut problems = Vec::new();
+    for Deferred { r, kind, def } in deferred {
+        let s = mem.call_ifunc(def.addr);
+        if kind == RelocKind::IRelative {
+            mem.write_u64(r.offset, s);
+        } else if let Some(e) = formula(machine, bias, r, kind, Def { addr: s, ..def }, mem) {
+            if problems.len() < MAX_PROBLEMS {
+                problems.push(e);
+            }
+        }
+    }
+    problems
 }

@@ -52,8 +52,8 @@ pub struct Def {
     pub addr: u64,
     /// The definition's size.
     pub size: u64,
-    /// The address is an IFUNC resolver of the object being loaded: call it after the other
-    /// relocations, then use its result.
+    /// The address is an IFUNC resolver of a module being loaded (this one or another of its
+    /// group): call it once the whole group is relocated, then use its result.
     pub local_ifunc: bool,
     /// For a thread-local symbol (`addr` is then its offset in the block): the TLS module id of
     /// the defining module.
@@ -237,29 +237,50 @@ impl<'a> Resolver<'a> {
     /// What a definition found in another module (at run-time address `addr`, in a module with
     /// TLS id and block `tls`) binds to: its offset for a thread-local one, the implementation an
     /// IFUNC picks (when live), else its address.
-    fn definition(&self, d: &Sym, addr: u64, tls: (u64, u64)) -> Def {
+    fn definition(
+        &self,
+        d: &Sym,
+        addr: u64,
+        tls: (u64, u64),
+        code: &[(u64, u64)],
+    ) -> Result<Def, Unresolved> {
         if d.is_tls() {
-            return Def {
+            return Ok(Def {
                 addr: d.value,
                 size: d.size,
                 tls_modid: tls.0,
                 tls_data: tls.1,
                 ..Def::default()
-            };
+            });
+        }
+        if d.is_ifunc() && !code.is_empty() {
+            // An IFUNC of a module dynplug is loading (this one included): its resolver may only
+            // run once every module of the group is relocated; it must lie in its code.
+            if !code.iter().any(|&(lo, hi)| addr >= lo && addr < hi) {
+                return Err(Unresolved::Malformed(Malformed::CodeOutsideText {
+                    what: "IFUNC resolver",
+                    addr,
+                }));
+            }
+            return Ok(Def {
+                addr,
+                size: d.size,
+                local_ifunc: true,
+                ..Def::default()
+            });
         }
         let addr = if d.is_ifunc() && self.live {
-            // SAFETY: an IFUNC resolver of a module that is relocated and initialised (the
-            // system's, the executable, or a dependency dynplug relocated first); resolvers take
-            // no argument on x86_64 (glibc passes none).
+            // SAFETY: an IFUNC resolver of a module of the system (or the executable), relocated
+            // and initialised; resolvers take no argument on x86_64 (glibc passes none).
             unsafe { call_resolver(addr) }
         } else {
             addr
         };
-        Def {
+        Ok(Def {
             addr,
             size: d.size,
             ..Def::default()
-        }
+        })
     }
 
     fn lookup(&mut self, index: u32) -> Result<Def, Unresolved> {
@@ -323,7 +344,7 @@ impl<'a> Resolver<'a> {
                 .modules
                 .first()
                 .map_or((0, 0), |m| (m.tls_modid, m.tls_data));
-            return Ok(self.definition(&d, addr, tls));
+            return self.definition(&d, addr, tls, &[]);
         }
         let key = Name::new(name);
         for m in self.scope.modules {
@@ -333,7 +354,7 @@ impl<'a> Resolver<'a> {
                 } else {
                     m.base.wrapping_add(d.value)
                 };
-                return Ok(self.definition(&d, addr, (m.tls_modid, m.tls_data)));
+                return self.definition(&d, addr, (m.tls_modid, m.tls_data), &m.code);
             }
         }
         if sym.is_defined() {

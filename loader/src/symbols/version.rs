@@ -28,6 +28,11 @@ impl<'a> Versions<'a> {
         }
     }
 
+    /// True if `name` is one of the version names.
+    pub fn contains(&self, name: &[u8]) -> bool {
+        self.names.contains(&Some(name))
+    }
+
     /// Highest index with a name.
     pub fn max_index(&self) -> u16 {
         u16::try_from(self.names.len().saturating_sub(1)).unwrap_or(u16::MAX)
