@@ -83,10 +83,10 @@ pub enum Error {
         source: io::Error,
     },
     /// `lookup` found no exported symbol of that name.
-    #[error("plugin: symbol {symbol} not found in plugin {path}")]
+    #[error("plugin: symbol {symbol} not found in plugin {}", path.display())]
     SymbolNotFound {
-        /// The plugin's path.
-        path: PathBuf,
+        /// The plugin's path (shared with the plugin: a failed lookup does not copy it).
+        path: std::sync::Arc<std::path::Path>,
         /// The name looked up.
         symbol: String,
     },
@@ -145,9 +145,9 @@ impl Error {
             | Error::UndefinedSymbols { path, .. }
             | Error::MissingDependency { path, .. }
             | Error::Map { path, .. }
-            | Error::SymbolNotFound { path, .. }
             | Error::ImportsNotAllowed { path, .. }
             | Error::RecursiveOpen { path } => path,
+            Error::SymbolNotFound { path, .. } => path,
         }
     }
 }

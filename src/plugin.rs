@@ -12,13 +12,13 @@ use crate::symbol::Symbol;
 /// process, as are the [`Symbol`]s looked up in it.
 #[derive(Debug)]
 pub struct Plugin {
-    path: PathBuf,
+    path: std::sync::Arc<Path>,
     image: Image,
 }
 
 impl Plugin {
     pub(crate) fn new(path: PathBuf, image: Image) -> Plugin {
-        Plugin { path, image }
+        Plugin { path: path.into(), image }
     }
 
     /// Go's `plugin.Open`: opens the shared object at `path` with the default [`Loader`].
