@@ -63,8 +63,62 @@ pub struct Def {
     pub tls_data: u64,
 }
 
+/// The answers by symbol index. A large table lives in its own anonymous mapping, unmapped
+/// when the load ends: its pages do not stay resident in the heap after the open, as a heap
+/// block of that size would once the allocator has raised its mmap threshold. A small one is
+/// an ordinary vector (a mapping would cost more than it saves).
+enum SlotTable {
+    Heap(Vec<Slot>),
+    Mapped { map: memmap2::MmapMut, len: usize },
+}
+
+impl SlotTable {
+    /// Tables of this many bytes or more get their own mapping.
+    const MAP_FROM: usize = 64 << 10;
+
+    fn new(len: usize) -> SlotTable {
+        let bytes = len.saturating_mul(std::mem::size_of::<Slot>());
+        if bytes >= Self::MAP_FROM {
+            if let Ok(map) = memmap2::MmapMut::map_anon(bytes) {
+                return SlotTable::Mapped { map, len };
+            }
+        }
+        SlotTable::Heap(vec![Slot::default(); len])
+    }
+
+    fn get(&self, i: usize) -> Option<Slot> {
+        match self {
+            SlotTable::Heap(v) => v.get(i).copied(),
+            SlotTable::Mapped { map, len } => {
+                if i >= *len {
+                    return None;
+                }
+                // SAFETY: the mapping holds `len` slots (zero bytes are a valid, unknown slot);
+                // it is page-aligned, so every slot is aligned; `i < len`.
+                Some(unsafe { (map.as_ptr() as *const Slot).add(i).read() })
+            }
+        }
+    }
+
+    /// Stores `slot` at `i`; false if there is no such slot (nothing cached).
+    fn set(&mut self, i: usize, slot: Slot) -> bool {
+        match self {
+            SlotTable::Heap(v) => v.get_mut(i).map(|s| *s = slot).is_some(),
+            SlotTable::Mapped { map, len } => {
+                if i >= *len {
+                    return false;
+                }
+                // SAFETY: as in `get`, and the mapping is writable and exclusively borrowed.
+                unsafe { (map.as_mut_ptr() as *mut Slot).add(i).write(slot) };
+                true
+            }
+        }
+    }
+}
+
 /// One cached answer: the address, and the size with two flag bits on top.
 #[derive(Clone, Copy, Debug, Default)]
+#[repr(C)]
 struct Slot {
     addr: u64,
     /// Bits 0..62: size; bit 62: resolved (else unknown, or `RARE`); bit 63: local IFUNC.
@@ -138,7 +192,7 @@ pub struct Resolver<'a> {
     /// Answers by symbol index (the table is bounded by the file's size).
     /// Answers by symbol index, packed (16 bytes a symbol: the table is as long as the object's
     /// symbol table); answers that do not fit a slot (TLS, errors) are kept in `rare`.
-    cache: Vec<Slot>,
+    cache: SlotTable,
     rare: HashMap<u32, Result<Def, Unresolved>>,
     /// Every missing symbol, as `name` or `name@VERSION`.
     pub missing: Vec<String>,
@@ -164,7 +218,7 @@ impl<'a> Resolver<'a> {
             own_modid: 0,
             scope,
             live,
-            cache: vec![Slot::default(); usize::try_from(tab.count()).unwrap_or(0)],
+            cache: SlotTable::new(usize::try_from(tab.count()).unwrap_or(0)),
             rare: HashMap::new(),
             missing: Vec::new(),
             forbidden: Vec::new(),
@@ -187,7 +241,7 @@ impl<'a> Resolver<'a> {
     /// The definition symbol `index` binds to; `Ok(Def::default())` for an unresolved weak one.
     pub fn resolve(&mut self, index: u32) -> Result<Def, Unresolved> {
         let i = usize::try_from(index).unwrap_or(usize::MAX);
-        let cached = self.cache.get(i).copied();
+        let cached = self.cache.get(i);
         match cached.map(|s| (s.state(), s)) {
             Some((SlotState::Def, s)) => return Ok(s.def()),
             Some((SlotState::Rare, _)) => {
@@ -198,13 +252,12 @@ impl<'a> Resolver<'a> {
             Some((SlotState::Unknown, _)) | None => {}
         }
         let r = self.lookup(index);
-        if let Some(c) = self.cache.get_mut(i) {
-            match &r {
-                Ok(d) if d.tls_modid == 0 && d.tls_data == 0 && d.size >> 62 == 0 => {
-                    *c = Slot::of(d)
-                }
-                _ => {
-                    *c = Slot::RARE;
+        match &r {
+            Ok(d) if d.tls_modid == 0 && d.tls_data == 0 && d.size >> 62 == 0 => {
+                self.cache.set(i, Slot::of(d));
+            }
+            _ => {
+                if self.cache.set(i, Slot::RARE) {
                     self.rare.insert(index, r.clone());
                 }
             }
