@@ -18,7 +18,10 @@ pub struct Plugin {
 
 impl Plugin {
     pub(crate) fn new(path: PathBuf, image: Image) -> Plugin {
-        Plugin { path: path.into(), image }
+        Plugin {
+            path: path.into(),
+            image,
+        }
     }
 
     /// Go's `plugin.Open`: opens the shared object at `path` with the default [`Loader`].

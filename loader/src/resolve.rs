@@ -79,7 +79,7 @@ impl SlotTable {
     fn new(len: usize) -> SlotTable {
         let bytes = len.saturating_mul(std::mem::size_of::<Slot>());
         if bytes >= Self::MAP_FROM {
-            if let Ok(map) = memmap2::MmapMut::map_anon(bytes) {
+            if let Ok(map) = memmap2::MmapOptions::new().len(bytes).populate().map_anon() {
                 return SlotTable::Mapped { map, len };
             }
         }
