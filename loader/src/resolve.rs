@@ -74,7 +74,7 @@ enum SlotTable {
 
 impl SlotTable {
     /// Tables of this many bytes or more get their own mapping.
-    const MAP_FROM: usize = 64 << 10;
+    const MAP_FROM: usize = 16 << 10;
 
     fn new(len: usize) -> SlotTable {
         let bytes = len.saturating_mul(std::mem::size_of::<Slot>());
