@@ -62,20 +62,29 @@ fn ratio(a: &str, b: &str) -> String {
 }
 
 fn fmt_us(s: &str) -> String {
+    if s.starts_with("fails") {
+        // The reason, short enough for a table cell.
+        let short: String = s.chars().take(70).collect();
+        return if short.len() < s.len() {
+            format!("{short}…")
+        } else {
+            short
+        };
+    }
     num(s).map_or_else(|| s.to_string(), |v| format!("{v:.0} µs"))
 }
 
-/// Builds the dlopen-rs peer (its own binary: it replaces dlopen and friends where it is linked).
-fn build_peer() -> Option<PathBuf> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/peer");
+/// Builds a peer loader's driver, each in its own binary: dlopen-rs replaces dlopen and friends
+/// where it is linked, and neither peer should share a process with another loader.
+fn build_peer(dir: &str, bin: &str) -> Option<PathBuf> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(dir);
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let st = Command::new(cargo)
         .current_dir(&root)
         .args(["build", "--release", "-q"])
         .status()
         .ok()?;
-    st.success()
-        .then(|| root.join("target/release/dynplug-bench-peer"))
+    st.success().then(|| root.join("target/release").join(bin))
 }
 
 fn run_peer(peer: &Option<PathBuf>, args: &[&str]) -> String {
@@ -96,7 +105,8 @@ fn run_peer(peer: &Option<PathBuf>, args: &[&str]) -> String {
 }
 
 fn parent() {
-    let peer = build_peer();
+    let peer = build_peer("benches/peer", "dynplug-bench-peer");
+    let elf_loader = build_peer("benches/peer-elf-loader", "dynplug-bench-peer-elf-loader");
     let work = std::env::temp_dir().join(format!("dynplug-bench-{}", std::process::id()));
     std::fs::create_dir_all(&work).unwrap();
     let synth = synthetic(&work, "synthetic", 1_000_000, 100_000, 10_000);
@@ -121,7 +131,7 @@ fn parent() {
     md.push_str("copy of the file). dynplug's ratio is dynplug ÷ glibc: below 1 is faster.\n\n");
 
     md.push_str("## Open latency (load + relocate + bind all + initialisers)\n\n");
-    md.push_str("| library | dynplug median | glibc `dlopen(RTLD_NOW\\|RTLD_LOCAL)` median | ratio | dlopen-rs 0.8 median | dlopen-rs ÷ glibc |\n|---|---|---|---|---|---|\n");
+    md.push_str("| library | dynplug median | glibc `dlopen(RTLD_NOW\\|RTLD_LOCAL)` median | ratio | dlopen-rs 0.8 median | dlopen-rs ÷ glibc | elf_loader 0.14 median | elf_loader ÷ glibc |\n|---|---|---|---|---|---|---|---|\n");
     for (name, path) in &files {
         let reps = if name.starts_with("synthetic") {
             "7"
@@ -131,17 +141,24 @@ fn parent() {
         let d = run_child(&["open", "dynplug", path.to_str().unwrap(), reps]);
         let g = run_child(&["open", "glibc", path.to_str().unwrap(), reps]);
         let r = run_peer(&peer, &["open", path.to_str().unwrap(), reps]);
+        let e = run_peer(&elf_loader, &["open", path.to_str().unwrap(), reps]);
         md.push_str(&format!(
-            "| {name} | {} | {} | {} | {} | {} |\n",
+            "| {name} | {} | {} | {} | {} | {} | {} | {} |\n",
             fmt_us(&d),
             fmt_us(&g),
             ratio(&d, &g),
             fmt_us(&r),
-            ratio(&r, &g)
+            ratio(&r, &g),
+            fmt_us(&e),
+            ratio(&e, &g)
         ));
         eprintln!("open {name}: dynplug {d} glibc {g} dlopen-rs {r}");
     }
 
+    md.push_str("\nPeers: `dlopen-rs` 0.8 (`ElfLibrary::dlopen` with `RTLD_NOW | RTLD_LOCAL`; it loads \
+        dependencies itself) and `elf_loader` 0.14 (`load_dylib` + `relocate`, imports resolved with \
+        glibc's `dlsym` in the global scope: it cannot load a library whose dependencies the process \
+        lacks, shown as \"fails\"). Each runs in its own binary (`benches/peer*`).\n");
     md.push_str("\n## Lookup latency (libcrypto.so.3 exports)\n\n");
     md.push_str(
         "| lookup | dynplug `Plugin::lookup` | glibc `dlsym` | ratio | dlopen-rs `get` |\n|---|---|---|---|---|\n",
