@@ -58,3 +58,27 @@ fn dlopen_and_dlsym_are_served() {
     let strlen = CString::new("strlen").unwrap();
     assert_ne!(default(strlen.as_ptr()), 0);
 }
+
+#[test]
+fn dladdr_answers_for_the_system_s_modules_too() {
+    let addr_of: extern "C" fn(
+        *const std::ffi::c_void,
+        *mut *const c_char,
+        *mut *const c_char,
+    ) -> i32 = f("dlapi_addr_of");
+    let (mut file, mut sym) = (std::ptr::null(), std::ptr::null());
+    assert_eq!(
+        addr_of(libc::getpid as *const std::ffi::c_void, &mut file, &mut sym),
+        1
+    );
+    let file = unsafe { CStr::from_ptr(file) }
+        .to_string_lossy()
+        .into_owned();
+    assert!(file.contains("libc.so"), "{file}");
+    // glibc exports the function under two names at one address; either is the answer.
+    let sym = unsafe { CStr::from_ptr(sym) }.to_str().unwrap().to_string();
+    assert!(sym == "getpid" || sym == "__getpid", "{sym}");
+    // An address in no module: no answer.
+    let (mut f2, mut s2) = (std::ptr::null(), std::ptr::null());
+    assert_eq!(addr_of(8 as *const std::ffi::c_void, &mut f2, &mut s2), 0);
+}

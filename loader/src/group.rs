@@ -135,6 +135,11 @@ impl New<'_> {
             .filter(|l| l.executable())
             .map(|l| (base.wrapping_add(l.vaddr), base.wrapping_add(l.end())))
             .collect();
+        let layout = &self.obj.layout;
+        let span = (
+            base.wrapping_add(layout.span_lo),
+            base.wrapping_add(layout.span_hi),
+        );
         Ok(Module {
             name,
             soname,
@@ -143,6 +148,8 @@ impl New<'_> {
             tls_modid,
             tls_data: 0,
             code,
+            span,
+            c_name: 0,
         })
     }
 

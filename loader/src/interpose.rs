@@ -110,32 +110,49 @@ unsafe extern "C" fn serve_iterate_phdr(cb: Option<IterateCallback>, data: *mut 
 
 /// `dladdr`: for an address in one of dynplug's modules, its file and nearest exported symbol.
 unsafe extern "C" fn serve_addr(addr: *const c_void, info: *mut libc::Dl_info) -> c_int {
-    let Some(e) = containing(addr as u64) else {
-        return match system(b"dladdr") {
-            Some(f) => {
-                // SAFETY: the system's dladdr, with the caller's arguments.
-                let f: unsafe extern "C" fn(*const c_void, *mut libc::Dl_info) -> c_int =
-                    unsafe { std::mem::transmute::<usize, _>(f as usize) };
-                // SAFETY: as above.
-                unsafe { f(addr, info) }
-            }
-            None => 0,
-        };
-    };
     if info.is_null() {
         return 0;
     }
     let a = addr as u64;
-    let tab = &e.module.tab;
+    // dynplug's modules, then the system's: every answer comes from the modules' own tables.
+    let (fname, fbase, best) = if let Some(e) = containing(a) {
+        (e.name.as_ptr(), e.start, nearest(&e.module, a))
+    } else {
+        let modules = crate::process::modules();
+        let Some(m) = modules.iter().find(|m| a >= m.span.0 && a < m.span.1) else {
+            return 0;
+        };
+        let empty: &'static [u8; 1] = b"\0";
+        let fname = if m.c_name == 0 {
+            empty.as_ptr() as *const c_char
+        } else {
+            m.c_name as *const c_char
+        };
+        (fname, m.span.0, nearest(m, a))
+    };
+    // SAFETY: `info` is the caller's Dl_info to fill; the strings are the modules' own (or the
+    // system loader's name of a module), mapped as long as the module is.
+    unsafe {
+        (*info).dli_fname = fname;
+        (*info).dli_fbase = fbase as *mut c_void;
+        (*info).dli_sname = best.map_or(std::ptr::null(), |b| b.1);
+        (*info).dli_saddr = best.map_or(std::ptr::null_mut(), |b| b.0 as *mut c_void);
+    }
+    1
+}
+
+/// The exported symbol of `m` that contains `addr` (the nearest one below it, as dladdr says).
+fn nearest(m: &Module<'_>, addr: u64) -> Option<(u64, *const c_char)> {
+    let tab = &m.tab;
     let mut best: Option<(u64, *const c_char)> = None;
     for i in 0..u32::try_from(tab.count()).unwrap_or(u32::MAX) {
         let Some(s) = tab.sym(i) else { break };
         if !s.is_export() || s.is_tls() {
             continue;
         }
-        let start = e.module.base.wrapping_add(s.value);
-        if start <= a
-            && a < start.saturating_add(s.size.max(1))
+        let start = m.base.wrapping_add(s.value);
+        if start <= addr
+            && addr < start.saturating_add(s.size.max(1))
             && best.is_none_or(|(b, _)| start > b)
         {
             if let Some(n) = tab.name(&s) {
@@ -143,15 +160,7 @@ unsafe extern "C" fn serve_addr(addr: *const c_void, info: *mut libc::Dl_info) -
             }
         }
     }
-    // SAFETY: `info` is the caller's Dl_info to fill; the strings are the module's own, mapped
-    // for the life of the process.
-    unsafe {
-        (*info).dli_fname = e.name.as_ptr();
-        (*info).dli_fbase = e.start as *mut c_void;
-        (*info).dli_sname = best.map_or(std::ptr::null(), |b| b.1);
-        (*info).dli_saddr = best.map_or(std::ptr::null_mut(), |b| b.0 as *mut c_void);
-    }
-    1
+    best
 }
 
 /// glibc's `struct dl_find_object`.

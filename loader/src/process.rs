@@ -30,6 +30,11 @@ pub struct Module<'a> {
     /// For a module dynplug loads: the run-time ranges of its executable segments (where its
     /// IFUNC resolvers must lie). Empty for the system's modules, which are relocated already.
     pub code: Vec<(u64, u64)>,
+    /// Run-time range from its first to the end of its last PT_LOAD.
+    pub span: (u64, u64),
+    /// The system loader's NUL-terminated name of a system module (0: none), valid while the
+    /// module is loaded.
+    pub c_name: usize,
 }
 
 impl Module<'_> {
@@ -43,6 +48,7 @@ impl Module<'_> {
 /// One module as `dl_iterate_phdr` reports it.
 struct Raw {
     base: u64,
+    c_name: usize,
     tls_modid: u64,
     tls_data: u64,
     name: Vec<u8>,
@@ -74,6 +80,7 @@ unsafe extern "C" fn collect(
     };
     out.push(Raw {
         base: info.dlpi_addr,
+        c_name: info.dlpi_name as usize,
         tls_modid: info.dlpi_tls_modid as u64,
         tls_data: info.dlpi_tls_data as u64,
         name,
@@ -205,6 +212,25 @@ fn module(raw: &Raw) -> Option<Module<'static>> {
         (None, Some(s)) => Hash::Sysv(SysvHash::parse(rest(raw, ptr(raw, s)?)?).ok()?),
         (None, None) => Hash::Sysv(SysvHash::parse(&EMPTY_HASH).ok()?),
     };
+    // The table is as long as the hash table says (the segment goes on past it).
+    let count = match &hash {
+        Hash::Gnu(h) => h.symbol_count().ok(),
+        Hash::Sysv(h) => Some(h.symbol_count()),
+    };
+    let syms = count
+        .and_then(|n| usize::try_from(n.saturating_mul(24)).ok())
+        .and_then(|n| syms.get(..n))
+        .unwrap_or(syms);
+    let loads = raw.phdrs.iter().filter(|p| p.0 == PT_LOAD);
+    let lo = loads
+        .clone()
+        .map(|p| raw.base.wrapping_add(p.2))
+        .min()
+        .unwrap_or(0);
+    let hi = loads
+        .map(|p| raw.base.wrapping_add(p.2).wrapping_add(p.3))
+        .max()
+        .unwrap_or(0);
     let versym = versym.and_then(|v| rest(raw, ptr(raw, v)?));
     let defs = verdef
         .and_then(|v| Versions::from_verdef(rest(raw, ptr(raw, v)?)?, verdefnum, strtab).ok())
@@ -226,6 +252,8 @@ fn module(raw: &Raw) -> Option<Module<'static>> {
         tls_modid: raw.tls_modid,
         tls_data: raw.tls_data,
         code: Vec::new(),
+        span: (lo, hi),
+        c_name: raw.c_name,
     })
 }
 

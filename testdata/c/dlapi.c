@@ -48,3 +48,12 @@ int dlapi_open_call(const char *path, const char *sym) {
 /* dlsym in the global scope. */
 void *dlapi_default(const char *sym) { return dlsym(RTLD_DEFAULT, sym); }
 const char *dlapi_error(void) { return dlerror(); }
+
+/* dladdr on any address: the file and symbol names, or 0 if none. */
+int dlapi_addr_of(void *p, const char **file, const char **sym) {
+    Dl_info info;
+    if (!dladdr(p, &info)) return 0;
+    *file = info.dli_fname;
+    *sym = info.dli_sname;
+    return 1;
+}
