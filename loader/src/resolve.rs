@@ -401,6 +401,10 @@ impl<'a> Resolver<'a> {
         }
         let key = Name::new(name);
         for m in self.scope.modules {
+            // Most modules of the scope lack most names: their bloom filter says so cheaply.
+            if !m.tab.may_define(&key) {
+                continue;
+            }
             if let Some((_, d)) = m.tab.find(&key, want) {
                 let addr = if d.shndx == SHN_ABS {
                     d.value

@@ -74,13 +74,26 @@ impl<'a> GnuHash<'a> {
         }
     }
 
+    /// The bloom filter's answer: false if no symbol with hash `h` is in the table (most
+    /// modules of a scope, for most names: worth checking before anything else).
+    #[inline(always)]
+    pub fn may_contain(&self, h: u32) -> bool {
+        let nbloom = self.bloom.len() / 8;
+        let at = usize::try_from(h / 64).unwrap_or(0) & nbloom.wrapping_sub(1);
+        let Some(word) = self
+            .bloom
+            .get(at * 8..at * 8 + 8)
+            .and_then(|w| <[u8; 8]>::try_from(w).ok())
+        else {
+            return true;
+        };
+        let mask = (1u64 << (h % 64)) | (1u64 << ((h >> self.shift) % 64));
+        u64::from_le_bytes(word) & mask == mask
+    }
+
     /// Calls `visit` with every symbol index whose hash matches `h`, until it returns true.
     pub fn candidates(&self, h: u32, visit: &mut dyn FnMut(u32) -> bool) {
-        let bits = 64u32;
-        let nbloom = u32::try_from(self.bloom.len() / 8).unwrap_or(u32::MAX);
-        let word = read::u64_at(self.bloom, u64::from((h / bits) & (nbloom - 1)) * 8).unwrap_or(0);
-        let mask = (1u64 << (h % bits)) | (1u64 << ((h >> self.shift) % bits));
-        if word & mask != mask {
+        if !self.may_contain(h) {
             return;
         }
         let Some(mut i) = read::u32_at(self.buckets, u64::from(h % self.nbucket) * 4) else {

@@ -177,6 +177,16 @@ impl<'a> SymTab<'a> {
         self.strtab.get(start..end) == Some(name) && self.strtab.get(end) == Some(&0)
     }
 
+    /// False if the table certainly has no symbol called `name` (the GNU bloom filter); a cheap
+    /// test before [`SymTab::find`].
+    #[inline(always)]
+    pub fn may_define(&self, name: &Name<'_>) -> bool {
+        match &self.hash {
+            Hash::Gnu(h) => h.may_contain(name.gnu),
+            Hash::Sysv(_) => true,
+        }
+    }
+
     /// Finds the exported definition of `name` that a reference asking for `want` binds to.
     pub fn find(&self, name: &Name<'_>, want: Option<&[u8]>) -> Option<(u32, Sym)> {
         let mut m = VersionMatch::new(want);
