@@ -10,6 +10,11 @@ use crate::error::LoadError;
 /// Opens `path` for reading if it is a regular file: a directory is `IsDirectory`, and a FIFO,
 /// socket or device is an error without blocking (it is opened non-blocking and checked).
 pub fn open_regular(path: &Path) -> Result<File, LoadError> {
+    open_regular_with_len(path).map(|(f, _)| f)
+}
+
+/// [`open_regular`], with the file's length (from the same `fstat`).
+pub fn open_regular_with_len(path: &Path) -> Result<(File, u64), LoadError> {
     let file = OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
@@ -24,7 +29,7 @@ pub fn open_regular(path: &Path) -> Result<File, LoadError> {
             "not a regular file",
         )));
     }
-    Ok(file)
+    Ok((file, meta.len()))
 }
 
 /// The whole file, mapped read-only for parsing (segments are mapped separately).

@@ -168,7 +168,7 @@ impl New<'_> {
 /// Opens, parses and maps the object at `path`: the headers are read, the segments mapped, and
 /// the dynamic section and tables read through the mapping.
 fn open_file<'a>(path: &Path, want: Option<Machine>, mapped: bool) -> Result<New<'a>, LoadError> {
-    let file = crate::file::open_regular(path)?;
+    let (file, len) = crate::file::open_regular_with_len(path)?;
     if !mapped {
         // A dry run maps nothing: the whole file is read for parsing.
         let obj = Object::parse(Bytes::File(FileBytes::new(&file)?), want, page_size())?;
@@ -177,10 +177,9 @@ fn open_file<'a>(path: &Path, want: Option<Machine>, mapped: bool) -> Result<New
             obj,
         });
     }
-    let meta = file.metadata()?;
-    let head = read_head(&file, meta.len())?;
+    let head = read_head(&file, len)?;
     let map = |layout: &_| Mapping::new(layout, Source::File(file.as_fd())).map_err(LoadError::Map);
-    let obj = Object::parse_mapped(Bytes::Head(head), meta.len(), want, page_size(), map)?;
+    let obj = Object::parse_mapped(Bytes::Head(head), len, want, page_size(), map)?;
     Ok(New {
         path: Some(path.to_path_buf()),
         obj,

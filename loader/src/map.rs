@@ -225,7 +225,11 @@ impl Mapping {
     pub fn prefault_relro(&self, relro: Range, page: u64) {
         let start = relro.vaddr & !(page - 1);
         let end = relro.vaddr.saturating_add(relro.memsz) & !(page - 1);
-        let (Ok(len), true) = (usize::try_from(end.saturating_sub(start)), end > start) else {
+        // A few pages fault cheaply one by one: the call is only worth it for more.
+        let (Ok(len), true) = (
+            usize::try_from(end.saturating_sub(start)),
+            end >= start + 4 * page,
+        ) else {
             return;
         };
         // MADV_POPULATE_WRITE (Linux 5.14); older kernels return EINVAL, which is harmless.
