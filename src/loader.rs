@@ -135,14 +135,9 @@ impl Loader {
 }
 
 fn canonical(path: &Path) -> Result<PathBuf, Error> {
-    let c = std::fs::canonicalize(path).map_err(|e| Error::Io {
+    // A directory is refused when it is opened (`IsDirectory`), without a `stat` here.
+    std::fs::canonicalize(path).map_err(|e| Error::Io {
         path: path.to_path_buf(),
         source: e,
-    })?;
-    if c.is_dir() {
-        return Err(Error::IsDirectory {
-            path: path.to_path_buf(),
-        });
-    }
-    Ok(c)
+    })
 }

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
 use std::thread::{self, ThreadId};
 
@@ -30,6 +31,18 @@ enum State {
 struct Registry {
     map: Mutex<HashMap<Key, State>>,
     changed: Condvar,
+    /// Threads waiting on `changed` (changed only with `map` locked): with none, a state change
+    /// notifies nobody and costs no system call.
+    waiting: AtomicUsize,
+}
+
+impl Registry {
+    /// Wakes the waiters, if any; `map` is locked by the caller.
+    fn notify(&self) {
+        if self.waiting.load(Ordering::Relaxed) > 0 {
+            self.changed.notify_all();
+        }
+    }
 }
 
 fn registry() -> &'static Registry {
@@ -37,6 +50,7 @@ fn registry() -> &'static Registry {
     R.get_or_init(|| Registry {
         map: Mutex::new(HashMap::new()),
         changed: Condvar::new(),
+        waiting: AtomicUsize::new(0),
     })
 }
 
@@ -64,7 +78,13 @@ pub(crate) fn open(
             Some(State::Loading(t) | State::Initialising(t)) if *t == me => {
                 return Err(Error::RecursiveOpen { path });
             }
-            Some(_) => map = r.changed.wait(map).unwrap_or_else(|p| p.into_inner()),
+            Some(_) => {
+                // Counted under the lock, so a thread changing the state (under the lock too)
+                // sees this waiter before it decides whether to notify.
+                r.waiting.fetch_add(1, Ordering::Relaxed);
+                map = r.changed.wait(map).unwrap_or_else(|p| p.into_inner());
+                r.waiting.fetch_sub(1, Ordering::Relaxed);
+            }
             None => break,
         }
     }
@@ -78,7 +98,7 @@ pub(crate) fn open(
         Err(e) => {
             // Nothing of the plugin ran: leave no trace, so a later open tries again.
             map.remove(&key);
-            r.changed.notify_all();
+            r.notify();
             return Err(e);
         }
     };
@@ -91,6 +111,6 @@ pub(crate) fn open(
 
     let mut map = lock(r);
     map.insert(key, State::Ready(plugin));
-    r.changed.notify_all();
+    r.notify();
     Ok(plugin)
 }

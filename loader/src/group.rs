@@ -358,19 +358,12 @@ pub fn load_in(
     // One load at a time: dependencies are shared, so two loads must not both map one.
     let mut shared = shared();
     let (group, reused) = collect(root, &modules, &shared, extra, want, true)?;
-    for n in &group {
-        n.obj.symtab()?;
-        n.obj.references()?;
-    }
     let mut maps = Vec::with_capacity(group.len());
     for n in &group {
         let m = n
             .obj
             .mapping()
             .ok_or(LoadError::Map(std::io::Error::other("object not mapped")))?;
-        if let Some(relro) = n.obj.layout.relro {
-            m.prefault_relro(relro, n.obj.layout.page);
-        }
         maps.push(m);
     }
     // Scope: the process's global modules, then the plugin, then its libraries (dlopen's local

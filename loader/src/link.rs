@@ -71,7 +71,14 @@ pub fn link<B: AsRef<[u8]>, M: Memory>(
         modules,
         exe: crate::process::static_symbols(modules),
     };
-    let mut resolver = Resolver::new(&tab, &refs, bias, obj.dynamic.symbolic, scope, live);
+    let code = obj
+        .layout
+        .loads
+        .iter()
+        .filter(|l| l.executable())
+        .map(|l| (bias.wrapping_add(l.vaddr), bias.wrapping_add(l.end())))
+        .collect();
+    let mut resolver = Resolver::new(&tab, &refs, bias, obj.dynamic.symbolic, scope, live, code);
     resolver.own_modid = tls_modid;
     let d = &obj.dynamic;
     let mut r = Relocator::new(obj.machine, &obj.layout, obj.view(), bias, &mut resolver);

@@ -220,31 +220,6 @@ impl Mapping {
             .map_err(io::Error::other)
     }
 
-    /// Asks the kernel to fault in PT_GNU_RELRO for writing in one call: relocations write
-    /// nearly every page of it, and one batch costs less than a fault per page. Advisory only.
-    pub fn prefault_relro(&self, relro: Range, page: u64) {
-        let start = relro.vaddr & !(page - 1);
-        let end = relro.vaddr.saturating_add(relro.memsz) & !(page - 1);
-        // A few pages fault cheaply one by one: the call is only worth it for more.
-        let (Ok(len), true) = (
-            usize::try_from(end.saturating_sub(start)),
-            end >= start + 4 * page,
-        ) else {
-            return;
-        };
-        // MADV_POPULATE_WRITE (Linux 5.14); older kernels return EINVAL, which is harmless.
-        const MADV_POPULATE_WRITE: libc::c_int = 23;
-        // SAFETY: the range is page-aligned, inside our own writable mapping; populating it only
-        // breaks copy-on-write early.
-        unsafe {
-            libc::madvise(
-                self.addr(start) as *mut libc::c_void,
-                len,
-                MADV_POPULATE_WRITE,
-            )
-        };
-    }
-
     /// Makes PT_GNU_RELRO read-only (whole pages inside it, as glibc does).
     pub fn protect_relro(&self, relro: Range, page: u64) -> io::Result<()> {
         let start = relro.vaddr & !(page - 1);

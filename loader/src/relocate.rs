@@ -96,6 +96,7 @@ pub struct Relocator<'a, 'r> {
     deferred: Vec<Deferred>,
     relative_type: u32,
     last_writable: std::cell::Cell<(u64, u64)>,
+    last_kind: std::cell::Cell<(u32, Option<RelocKind>)>,
 }
 
 impl<'a, 'r> Relocator<'a, 'r> {
@@ -117,7 +118,20 @@ impl<'a, 'r> Relocator<'a, 'r> {
             deferred: Vec::new(),
             relative_type: machine.relative_type(),
             last_writable: std::cell::Cell::new((1, 0)),
+            last_kind: std::cell::Cell::new((u32::MAX, None)),
         }
+    }
+
+    /// The kind of `r_type`; relocations of one type come together, so the last answer is kept.
+    #[inline]
+    fn classify(&self, r_type: u32) -> Option<RelocKind> {
+        let (t, k) = self.last_kind.get();
+        if t == r_type {
+            return k;
+        }
+        let k = self.machine.classify(r_type);
+        self.last_kind.set((r_type, k));
+        k
     }
 
     fn problem(&mut self, e: impl Into<LoadError>) {
@@ -147,18 +161,28 @@ impl<'a, 'r> Relocator<'a, 'r> {
                 continue;
             };
             let relative = u64::from(self.relative_type);
-            for e in b.chunks_exact(RELA as usize) {
-                let Some([offset, info, addend]) = words(e) else {
-                    continue;
-                };
-                // The common case first: a RELATIVE relocation into the writable segment of the
-                // previous one (relocations come sorted by place).
+            let bias = self.bias;
+            let mut entries = b.chunks_exact(RELA as usize);
+            loop {
+                // A run of RELATIVE relocations into one writable segment (most of most objects,
+                // sorted by place) is written without per-entry dispatch; anything else leaves
+                // the run for `one`, which also moves the run's segment.
                 let (lo, hi) = self.last_writable.get();
-                if info == relative && offset >= lo && offset < hi.saturating_sub(7) {
-                    mem.write_u64(offset, self.bias.wrapping_add(addend));
-                    continue;
+                let hi = hi.saturating_sub(7);
+                let mut other = None;
+                for e in entries.by_ref() {
+                    let Some([offset, info, addend]) = words(e) else {
+                        continue;
+                    };
+                    if info == relative && offset >= lo && offset < hi {
+                        mem.write_u64(offset, bias.wrapping_add(addend));
+                    } else {
+                        other = Some(parse_rela(offset, info, addend));
+                        break;
+                    }
                 }
-                self.one(parse_rela(offset, info, addend), mem);
+                let Some(r) = other else { break };
+                self.one(r, mem);
             }
         }
     }
@@ -252,7 +276,7 @@ impl<'a, 'r> Relocator<'a, 'r> {
                 },
             );
         }
-        let Some(kind) = self.machine.classify(r.r_type) else {
+        let Some(kind) = self.classify(r.r_type) else {
             return self.problem(Unsupported::Relocation {
                 r_type: r.r_type,
                 name: "unknown",
@@ -528,7 +552,8 @@ fn formula<M: Memory>(
         p,
         z: def.size,
     };
-    let name = machine.reloc_name(r.r_type);
+    // The name only for an error message: looked up when one is made.
+    let name = || machine.reloc_name(r.r_type);
     match compute(kind, machine.got_addend(), &inputs) {
         Ok(Some(w)) => {
             mem.write(r.offset, w);
@@ -537,7 +562,7 @@ fn formula<M: Memory>(
         Ok(None) => None,
         Err(FormulaError::Overflow { value, .. }) => Some(
             Malformed::RelocationOverflow {
-                name,
+                name: name(),
                 offset: r.offset,
                 value,
             }
@@ -546,7 +571,7 @@ fn formula<M: Memory>(
         Err(FormulaError::NotAFormula) => Some(
             Unsupported::Relocation {
                 r_type: r.r_type,
-                name,
+                name: name(),
                 offset: r.offset,
             }
             .into(),

@@ -189,6 +189,9 @@ pub struct Resolver<'a> {
     scope: Scope<'a>,
     /// Call the IFUNC resolvers of process modules (false in a dry run: no code runs).
     live: bool,
+    /// The run-time ranges of the object's executable segments (where its IFUNC resolvers must
+    /// lie).
+    own_code: Vec<(u64, u64)>,
     /// Answers by symbol index (the table is bounded by the file's size).
     /// Answers by symbol index, packed (16 bytes a symbol: the table is as long as the object's
     /// symbol table); answers that do not fit a slot (TLS, errors) are kept in `rare`.
@@ -209,6 +212,7 @@ impl<'a> Resolver<'a> {
         symbolic: bool,
         scope: Scope<'a>,
         live: bool,
+        own_code: Vec<(u64, u64)>,
     ) -> Self {
         Resolver {
             tab,
@@ -218,6 +222,7 @@ impl<'a> Resolver<'a> {
             own_modid: 0,
             scope,
             live,
+            own_code,
             cache: SlotTable::new(usize::try_from(tab.count()).unwrap_or(0)),
             rare: HashMap::new(),
             missing: Vec::new(),
@@ -265,26 +270,43 @@ impl<'a> Resolver<'a> {
         r
     }
 
-    fn own(&self, sym: &Sym) -> Def {
+    fn own(&self, sym: &Sym) -> Result<Def, Unresolved> {
         if sym.is_tls() {
-            return Def {
+            return Ok(Def {
                 addr: sym.value,
                 size: sym.size,
                 tls_modid: self.own_modid,
                 ..Def::default()
-            };
+            });
         }
         let addr = if sym.shndx == SHN_ABS {
             sym.value
         } else {
             self.bias.wrapping_add(sym.value)
         };
-        Def {
+        if sym.is_ifunc()
+            && !self
+                .own_code
+                .iter()
+                .any(|&(lo, hi)| addr >= lo && addr < hi)
+        {
+            // Its resolver will be called: it must be the object's own code.
+            return Err(Unresolved::Malformed(Malformed::CodeOutsideText {
+                what: "IFUNC resolver",
+                addr,
+            }));
+        }
+        Ok(Def {
             addr,
             size: sym.size,
             local_ifunc: sym.is_ifunc(),
             ..Def::default()
-        }
+        })
+    }
+
+    /// True if `m` is the scope's entry for the object being resolved.
+    fn is_self(&self, m: &Module<'_>) -> bool {
+        m.base == self.bias && std::ptr::eq(m.tab.syms.as_ptr(), self.tab.syms.as_ptr())
     }
 
     /// What a definition found in another module (at run-time address `addr`, in a module with
@@ -342,7 +364,7 @@ impl<'a> Resolver<'a> {
         }
         let sym = self.sym(index).map_err(Unresolved::Malformed)?;
         if sym.is_defined() && (sym.binds_locally() || self.symbolic || sym.visibility() == 3) {
-            return Ok(self.own(&sym));
+            return self.own(&sym);
         }
         let name =
             self.tab
@@ -364,7 +386,7 @@ impl<'a> Resolver<'a> {
         let allowed = exported.is_some() || self.scope.policy.allows(name);
         if !allowed {
             if sym.is_defined() {
-                return Ok(self.own(&sym));
+                return self.own(&sym);
             }
             if sym.is_weak() {
                 return Ok(Def::default());
@@ -400,7 +422,12 @@ impl<'a> Resolver<'a> {
             return self.definition(&d, addr, tls, &[]);
         }
         let key = Name::new(name);
+        // Searching the object's own table for a symbol it exports finds that very symbol.
+        let own_export = sym.is_export();
         for m in self.scope.modules {
+            if own_export && self.is_self(m) {
+                return self.own(&sym);
+            }
             // Most modules of the scope lack most names: their bloom filter says so cheaply.
             if !m.tab.may_define(&key) {
                 continue;
@@ -415,7 +442,7 @@ impl<'a> Resolver<'a> {
             }
         }
         if sym.is_defined() {
-            return Ok(self.own(&sym));
+            return self.own(&sym);
         }
         if sym.is_weak() {
             return Ok(Def::default());

@@ -13,6 +13,14 @@ pub struct Versions<'a> {
 }
 
 impl<'a> Versions<'a> {
+    /// Room for the indices of `count` records (indices normally run from 1 to `count`).
+    fn with_room(count: u64) -> Versions<'a> {
+        let n = usize::try_from(count.min(MAX_RECORDS)).unwrap_or(0);
+        Versions {
+            names: Vec::with_capacity(n + 2),
+        }
+    }
+
     /// The name of version index `ndx` (without the hidden bit).
     pub fn name(&self, ndx: u16) -> Option<&'a [u8]> {
         self.names.get(usize::from(ndx & 0x7fff)).copied().flatten()
@@ -44,7 +52,7 @@ impl<'a> Versions<'a> {
         count: u64,
         strtab: &'a [u8],
     ) -> Result<Versions<'a>, (&'static str, u64)> {
-        let mut v = Versions::default();
+        let mut v = Versions::with_room(count);
         let mut off = 0u64;
         for _ in 0..count.min(MAX_RECORDS) {
             let f = |o: u64| off.checked_add(o).ok_or(("verdef offset", off));
@@ -73,7 +81,8 @@ impl<'a> Versions<'a> {
         count: u64,
         strtab: &'a [u8],
     ) -> Result<Versions<'a>, (&'static str, u64)> {
-        let mut v = Versions::default();
+        // Each file record names a few versions; four a record is room for the usual.
+        let mut v = Versions::with_room(count.saturating_mul(4));
         let mut off = 0u64;
         for _ in 0..count.min(MAX_RECORDS) {
             let at = |base: u64, o: u64| base.checked_add(o).ok_or(("verneed offset", base));
