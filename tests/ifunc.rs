@@ -72,6 +72,33 @@ fn no_resolver_runs_when_an_import_is_missing() {
     }
 }
 
+#[test]
+fn an_ifunc_resolver_outside_the_code_is_refused() {
+    // The exported IFUNC `chosen` moved onto a data object: binding it would call into data.
+    // The open fails with the address named, before any code of the plugin runs (in a child, so
+    // that a call into data fails this test instead of killing the others).
+    if in_child("an_ifunc_resolver_outside_the_code_is_refused") {
+        let bytes = std::fs::read(dynplug_fixtures::path("ifunc")).unwrap();
+        let mut e = dynplug_fixtures::edit::Elf::new(bytes);
+        let (data, _) = e.symbol("ifunc_resolver_calls").unwrap();
+        assert!(e.set_symbol_value("chosen", data));
+        let p = fresh_copy("ifunc").with_extension("moved.so");
+        std::fs::write(&p, &e.bytes).unwrap();
+        let loader =
+            Loader::new().export("host_choice", &CHOOSE_A as *const c_int as *const c_void);
+        match unsafe { loader.open(&p) } {
+            Err(Error::Malformed {
+                reason: dynplug::Malformed::CodeOutsideText { what, addr },
+                ..
+            }) => {
+                assert_eq!(what, "IFUNC resolver");
+                assert_eq!(addr % 0x1000, data % 0x1000, "the moved address is named");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
 const CHILD: &str = "DYNPLUG_IFUNC_TEST_CHILD";
 
 /// True in the child process, which runs the test's body; in the parent, runs `test` in a child

@@ -171,6 +171,27 @@ impl Elf {
         None
     }
 
+    /// Sets `st_value` of the dynamic symbol `name`; false if there is no such symbol.
+    pub fn set_symbol_value(&mut self, name: &str, value: u64) -> bool {
+        let symtab = self.offset_of(self.dyn_val(6));
+        let strtab = self.offset_of(self.dyn_val(5));
+        let strsz = self.dyn_val(10) as usize;
+        let mut at = symtab + 24;
+        while at + 24 <= strtab {
+            let n = self.u32(at) as usize;
+            if n < strsz {
+                let s = &self.bytes[strtab + n..];
+                let end = s.iter().position(|&c| c == 0).unwrap_or(0);
+                if &s[..end] == name.as_bytes() {
+                    self.set_u64(at + 8, value);
+                    return true;
+                }
+            }
+            at += 24;
+        }
+        false
+    }
+
     /// File offset of the RELA entry that relocates link-time address `place`.
     pub fn rela_at_place(&self, place: u64) -> Option<usize> {
         self.relas().into_iter().find(|&r| self.u64(r) == place)
