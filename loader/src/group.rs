@@ -189,8 +189,10 @@ fn open_file<'a>(path: &Path, want: Option<Machine>, mapped: bool) -> Result<New
 /// The first bytes of a file: its ELF header and program headers (or all of a short file).
 fn read_head(file: &File, len: u64) -> Result<Vec<u8>, LoadError> {
     use std::os::unix::fs::FileExt;
-    let first = len.min(4096);
-    let mut head = vec![0; usize::try_from(first).unwrap_or(4096)];
+    // The ELF header and a dozen program headers fit in 1 KiB (glibc reads 832 bytes first);
+    // the head is kept with the object, so it is not a whole page.
+    let first = len.min(1024);
+    let mut head = vec![0; usize::try_from(first).unwrap_or(1024)];
     file.read_exact_at(&mut head, 0)?;
     let phoff = crate::read::u64_at(&head, 0x20).unwrap_or(0);
     let phnum = u64::from(crate::read::u16_at(&head, 0x38).unwrap_or(0));

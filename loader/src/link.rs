@@ -82,6 +82,7 @@ pub fn link<B: AsRef<[u8]>, M: Memory>(
     resolver.own_modid = tls_modid;
     let d = &obj.dynamic;
     let mut r = Relocator::new(obj.machine, &obj.layout, obj.view(), bias, &mut resolver);
+    r.relative_count = d.relacount;
     r.apply(d.relr, d.rela, d.jmprel, mem);
     let mut problems = std::mem::take(&mut r.problems);
     if !r.resolver.forbidden.is_empty() {

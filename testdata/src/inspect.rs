@@ -49,6 +49,19 @@ pub struct Reloc {
     pub addend: i64,
 }
 
+/// One PT_LOAD.
+#[derive(Clone, Copy, Debug)]
+pub struct Load {
+    /// `p_vaddr`.
+    pub vaddr: u64,
+    /// `p_filesz`.
+    pub filesz: u64,
+    /// `p_memsz`.
+    pub memsz: u64,
+    /// `PF_W` is set.
+    pub writable: bool,
+}
+
 /// A fixture read from its file.
 pub struct Object {
     elf: Elf,
@@ -148,6 +161,21 @@ impl Object {
     /// `st_value` of the dynamic symbol `name`.
     pub fn symbol_value(&self, name: &str) -> Option<u64> {
         self.elf.symbol(name).map(|s| s.0)
+    }
+
+    /// The PT_LOAD segments, in file order.
+    pub fn loads(&self) -> Vec<Load> {
+        use crate::edit::ph;
+        self.elf
+            .loads()
+            .into_iter()
+            .map(|o| Load {
+                vaddr: self.elf.u64(o + ph::VADDR),
+                filesz: self.elf.u64(o + ph::FILESZ),
+                memsz: self.elf.u64(o + ph::MEMSZ),
+                writable: self.elf.u32(o + ph::FLAGS) & 2 != 0,
+            })
+            .collect()
     }
 
     /// `(p_vaddr, p_memsz)` of the first program header of type `p_type`.
