@@ -45,7 +45,7 @@ fn only_written_pages_become_private() {
         .loads()
         .into_iter()
         .filter(|l| l.writable)
-        .last()
+        .next_back()
         .unwrap();
     let mut written: BTreeSet<u64> = object
         .relocations()
