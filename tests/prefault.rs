@@ -41,12 +41,7 @@ fn only_written_pages_become_private() {
     let (p, object) = open();
     let bias = p.lookup("dense_a").unwrap().addr() as u64 - object.symbol_value("dense_a").unwrap();
     // The writable segment (the last PT_LOAD of this fixture) and the pages relocations write.
-    let rw = object
-        .loads()
-        .into_iter()
-        .filter(|l| l.writable)
-        .next_back()
-        .unwrap();
+    let rw = object.loads().into_iter().rfind(|l| l.writable).unwrap();
     let mut written: BTreeSet<u64> = object
         .relocations()
         .iter()
