@@ -37,3 +37,18 @@ pub fn slice_at(b: &[u8], off: u64, len: u64) -> Option<&[u8]> {
     let end = start.checked_add(usize::try_from(len).ok()?)?;
     b.get(start..end)
 }
+
+/// Asks the CPU to start loading the cache line at `p` (a hint: nothing is read, and no
+/// address, valid or not, can fault).
+#[inline(always)]
+pub fn prefetch<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use core::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        // SAFETY: PREFETCHT0 (SSE, part of x86_64) only hints the cache: it reads no memory
+        // the program sees and never faults, whatever the address.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast()) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}

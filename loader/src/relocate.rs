@@ -43,6 +43,12 @@ pub trait Memory {
 /// [`Relocator::prefault_block`] (128 KiB of 8-byte places when dense).
 const PREFAULT_BLOCK: usize = 16384;
 
+/// How far ahead of the entry being applied its symbol's table entry is prefetched.
+const PREFETCH_FAR: usize = 16;
+
+/// How far ahead the symbol's name is prefetched (its table entry was, `PREFETCH_FAR` ahead).
+const PREFETCH_NEAR: usize = 8;
+
 /// Fewest entries in a block worth looking at before applying them.
 const PREFAULT_MIN_ENTRIES: usize = 4096;
 
@@ -222,8 +228,28 @@ impl<'a, 'r> Relocator<'a, 'r> {
                     }
                 }
                 let Some(r) = other else { break };
+                // Entries past this one: their symbols' table entries, then names, are loaded
+                // while this one is resolved.
+                let next = b.len() / RELA as usize - entries.len();
+                self.prefetch_ahead(b, next);
                 self.one(r, mem);
             }
+        }
+    }
+
+    /// Prefetches for the entries of `b` a few places past index `next`: the symbol table entry
+    /// of the one `PREFETCH_FAR` ahead, the name of the one `PREFETCH_NEAR` ahead.
+    #[inline]
+    fn prefetch_ahead(&self, b: &[u8], next: usize) {
+        let sym = |i: usize| {
+            let at = i.checked_mul(RELA as usize)?.checked_add(12)?;
+            read::u32_at(b, u64::try_from(at).ok()?)
+        };
+        if let Some(s) = sym(next + PREFETCH_FAR).filter(|&s| s != 0) {
+            self.resolver.prefetch_symbol(s);
+        }
+        if let Some(s) = sym(next + PREFETCH_NEAR).filter(|&s| s != 0) {
+            self.resolver.prefetch_name(s);
         }
     }
 
