@@ -2,6 +2,7 @@
 
 use core::ffi::c_void;
 use std::collections::HashSet;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use dynplug_loader::{Image, Options, Policy};
@@ -84,9 +85,13 @@ impl Loader {
     /// Runs the plugin's initialisers: the plugin's code is trusted once opened.
     pub unsafe fn open(&self, path: impl AsRef<Path>) -> Result<&'static Plugin, Error> {
         let given = path.as_ref();
-        let canonical = canonical(given)?;
-        registry::open(Key::File(canonical.clone()), canonical.clone(), || {
-            let image = Image::open(&canonical, &self.opts, &self.dirs)
+        // Opened first: the open file names itself canonically (cheaper than `realpath`), and
+        // a new plugin is loaded from it; an open plugin's registration answers.
+        let (file, len, canonical) = dynplug_loader::file::open_canonical(given)
+            .map_err(|e| Error::from_load(given.to_path_buf(), e))?;
+        let key = Key::File(canonical.as_os_str().as_bytes().to_vec());
+        registry::open(key, canonical.clone(), || {
+            let image = Image::open_file(&canonical, file, len, &self.opts, &self.dirs)
                 .map_err(|e| Error::from_load(canonical.clone(), e))?;
             Ok(Plugin::new(canonical.clone(), image))
         })
@@ -132,12 +137,4 @@ impl Loader {
                 .collect(),
         })
     }
-}
-
-fn canonical(path: &Path) -> Result<PathBuf, Error> {
-    // A directory is refused when it is opened (`IsDirectory`), without a `stat` here.
-    std::fs::canonicalize(path).map_err(|e| Error::Io {
-        path: path.to_path_buf(),
-        source: e,
-    })
 }

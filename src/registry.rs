@@ -13,8 +13,9 @@ use crate::plugin::Plugin;
 /// What a registry entry is keyed by.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum Key {
-    /// A file, by canonical path.
-    File(PathBuf),
+    /// A file, by the bytes of its canonical path (hashed and compared as bytes: a `Path`
+    /// hashes component by component, and canonical paths need no normalising).
+    File(Vec<u8>),
     /// Bytes opened under a name.
     Memory(String),
 }

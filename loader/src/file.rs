@@ -2,8 +2,10 @@
 
 use std::fs::{File, OpenOptions};
 use std::io;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
+use std::os::unix::io::AsRawFd;
+use std::path::{Path, PathBuf};
 
 use crate::error::LoadError;
 
@@ -30,6 +32,21 @@ pub fn open_regular_with_len(path: &Path) -> Result<(File, u64), LoadError> {
         )));
     }
     Ok((file, meta.len()))
+}
+
+/// Opens `path` as [`open_regular_with_len`] does, and names it canonically: the kernel's name
+/// for the open file (one `readlink` of `/proc/self/fd/N`, where `realpath` makes one per path
+/// component), or `realpath`'s answer where `/proc` is not mounted.
+pub fn open_canonical(path: &Path) -> Result<(File, u64, PathBuf), LoadError> {
+    let (file, len) = open_regular_with_len(path)?;
+    let by_fd = std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd()))
+        .ok()
+        .filter(|p| p.is_absolute() && !p.as_os_str().as_bytes().ends_with(b" (deleted)"));
+    let canonical = match by_fd {
+        Some(p) => p,
+        None => std::fs::canonicalize(path)?,
+    };
+    Ok((file, len, canonical))
 }
 
 /// The whole file, mapped read-only for parsing (segments are mapped separately).

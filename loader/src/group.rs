@@ -51,6 +51,8 @@ pub(crate) fn shared() -> MutexGuard<'static, Vec<Shared>> {
 pub enum Input<'a> {
     /// A file, by canonical path.
     File(&'a Path),
+    /// A file already open (see `file::open_canonical`), by canonical path, with its length.
+    Opened(&'a Path, File, u64),
     /// Bytes in memory.
     Bytes(&'a [u8]),
 }
@@ -177,7 +179,17 @@ fn open_file<'a>(path: &Path, want: Option<Machine>, mapped: bool) -> Result<New
             obj,
         });
     }
-    let head = read_head(&file, len)?;
+    open_mapped(path, &file, len, want)
+}
+
+/// Parses the open `file` (`len` bytes, named `path`) and maps its segments.
+fn open_mapped<'a>(
+    path: &Path,
+    file: &File,
+    len: u64,
+    want: Option<Machine>,
+) -> Result<New<'a>, LoadError> {
+    let head = read_head(file, len)?;
     let map = |layout: &_| Mapping::new(layout, Source::File(file.as_fd())).map_err(LoadError::Map);
     let obj = Object::parse_mapped(Bytes::Head(head), len, want, page_size(), map)?;
     Ok(New {
@@ -336,6 +348,7 @@ pub fn load_in(
     let want = Machine::host();
     let root = match input {
         Input::File(p) => open_file(p, want, true)?,
+        Input::Opened(p, file, len) => open_mapped(p, &file, len, want)?,
         Input::Bytes(b) => open_bytes(b, want)?,
     };
     let modules = process::modules();

@@ -36,6 +36,18 @@ impl Image {
         Self::from(group::load(Input::File(path), opts, extra)?)
     }
 
+    /// Loads like [`Image::open`] the shared object already open as `file` (`len` bytes, from
+    /// [`crate::file::open_canonical`]), named `path` (canonical).
+    pub fn open_file(
+        path: &Path,
+        file: std::fs::File,
+        len: u64,
+        opts: &Options,
+        extra: &[PathBuf],
+    ) -> Result<Image, LoadError> {
+        Self::from(group::load(Input::Opened(path, file, len), opts, extra)?)
+    }
+
     /// Loads like [`Image::open`], also searching `inherited` modules after the process's own.
     pub(crate) fn open_in(path: &Path, inherited: &[Module<'static>]) -> Result<Image, LoadError> {
         Self::from(group::load_in(

@@ -56,7 +56,13 @@ pub fn link<B: AsRef<[u8]>, M: Memory>(
         report_missing,
         tls_modid,
     } = mode;
-    let (tab, refs) = match (obj.symtab(), obj.references()) {
+    // The object's own entry in the scope has its table built already (when there is one).
+    let syms_at = obj.view().slice(obj.dynamic.symtab, 1).map(<[u8]>::as_ptr);
+    let built = modules
+        .iter()
+        .find(|m| m.base == bias && Some(m.tab.syms.as_ptr()) == syms_at)
+        .map(|m| Ok(m.tab.clone()));
+    let (tab, refs) = match (built.unwrap_or_else(|| obj.symtab()), obj.references()) {
         (Ok(t), Ok(r)) => (t, r),
         (Err(e), _) | (_, Err(e)) => {
             return Linked {
