@@ -8,7 +8,7 @@ use std::fs::File;
 use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use dynplug_arch::Machine;
 
@@ -121,14 +121,13 @@ impl New<'_> {
         let name = self
             .path
             .as_ref()
-            .map(|p| p.as_os_str().as_bytes().to_vec())
-            .unwrap_or_default();
+            .map_or_else(|| Arc::from([]), |p| Arc::from(p.as_os_str().as_bytes()));
         let soname = self
             .obj
             .dynamic
             .soname
             .and_then(|s| self.obj.string(s).ok())
-            .map(<[u8]>::to_vec);
+            .map(Arc::from);
         let code = self
             .obj
             .layout

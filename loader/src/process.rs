@@ -16,9 +16,9 @@ static EMPTY_HASH: [u8; 12] = [1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
 #[derive(Clone, Debug)]
 pub struct Module<'a> {
     /// `dlpi_name` (empty for the executable).
-    pub name: Vec<u8>,
+    pub name: Arc<[u8]>,
     /// DT_SONAME, if any.
-    pub soname: Option<Vec<u8>>,
+    pub soname: Option<Arc<[u8]>>,
     /// Load bias.
     pub base: u64,
     /// Its symbol table, in its own memory.
@@ -29,7 +29,7 @@ pub struct Module<'a> {
     pub tls_data: u64,
     /// For a module dynplug loads: the run-time ranges of its executable segments (where its
     /// IFUNC resolvers must lie). Empty for the system's modules, which are relocated already.
-    pub code: Vec<(u64, u64)>,
+    pub code: Arc<[(u64, u64)]>,
     /// Run-time range from its first to the end of its last PT_LOAD.
     pub span: (u64, u64),
     /// The system loader's NUL-terminated name of a system module (0: none), valid while the
@@ -235,11 +235,9 @@ fn module(raw: &Raw) -> Option<Module<'static>> {
     let defs = verdef
         .and_then(|v| Versions::from_verdef(rest(raw, ptr(raw, v)?)?, verdefnum, strtab).ok())
         .unwrap_or_default();
-    let soname = soname
-        .and_then(|s| read::cstr_at(strtab, s))
-        .map(<[u8]>::to_vec);
+    let soname = soname.and_then(|s| read::cstr_at(strtab, s)).map(Arc::from);
     Some(Module {
-        name: raw.name.clone(),
+        name: raw.name.as_slice().into(),
         soname,
         base: raw.base,
         tab: SymTab {
@@ -251,7 +249,7 @@ fn module(raw: &Raw) -> Option<Module<'static>> {
         },
         tls_modid: raw.tls_modid,
         tls_data: raw.tls_data,
-        code: Vec::new(),
+        code: Arc::from([]),
         span: (lo, hi),
         c_name: raw.c_name,
     })

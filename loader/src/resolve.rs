@@ -415,12 +415,13 @@ impl<'a> Resolver<'a> {
         if sym.is_defined() && (sym.binds_locally() || self.symbolic || sym.visibility() == 3) {
             return self.own(&sym);
         }
-        let name =
-            self.tab
-                .name(&sym)
-                .ok_or(Unresolved::Malformed(Malformed::StringOutOfRange {
-                    offset: u64::from(sym.name),
-                }))?;
+        // The name and its hash in one pass over its bytes.
+        let key = Name::at(self.tab.strtab, u64::from(sym.name)).ok_or(Unresolved::Malformed(
+            Malformed::StringOutOfRange {
+                offset: u64::from(sym.name),
+            },
+        ))?;
+        let name = key.bytes;
         let ndx = self.tab.versym(index) & 0x7fff;
         let want = if ndx >= 2 {
             self.refs.name(ndx).or_else(|| self.tab.defs.name(ndx))
@@ -470,7 +471,6 @@ impl<'a> Resolver<'a> {
                 .map_or((0, 0), |m| (m.tls_modid, m.tls_data));
             return self.definition(&d, addr, tls, &[]);
         }
-        let key = Name::new(name);
         // Searching the object's own table for a symbol it exports finds that very symbol.
         let own_export = sym.is_export();
         for m in self.scope.modules {

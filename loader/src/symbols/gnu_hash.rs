@@ -7,23 +7,29 @@ use crate::read;
 /// Four bytes a step: `h * 33⁴ + a * 33³ + b * 33² + c * 33 + d` is the same value, with one
 /// multiplication on the dependency chain instead of four (names are hashed once per import).
 pub fn gnu_hash(name: &[u8]) -> u32 {
-    const P2: u32 = 33 * 33;
-    const P3: u32 = P2 * 33;
-    const P4: u32 = P3 * 33;
     let quads = name.chunks_exact(4);
     let rest = quads.remainder();
     let mut h = 5381u32;
     for q in quads {
         let &[a, b, c, d] = q else { continue };
-        let tail = u32::from(a)
-            .wrapping_mul(P3)
-            .wrapping_add(u32::from(b).wrapping_mul(P2))
-            .wrapping_add(u32::from(c).wrapping_mul(33))
-            .wrapping_add(u32::from(d));
-        h = h.wrapping_mul(P4).wrapping_add(tail);
+        h = gnu_hash_step4(h, [a, b, c, d]);
     }
     rest.iter()
         .fold(h, |h, &c| h.wrapping_mul(33).wrapping_add(u32::from(c)))
+}
+
+/// The hash `h` continued over four more bytes.
+#[inline(always)]
+pub(super) fn gnu_hash_step4(h: u32, [a, b, c, d]: [u8; 4]) -> u32 {
+    const P2: u32 = 33 * 33;
+    const P3: u32 = P2 * 33;
+    const P4: u32 = P3 * 33;
+    let tail = u32::from(a)
+        .wrapping_mul(P3)
+        .wrapping_add(u32::from(b).wrapping_mul(P2))
+        .wrapping_add(u32::from(c).wrapping_mul(33))
+        .wrapping_add(u32::from(d));
+    h.wrapping_mul(P4).wrapping_add(tail)
 }
 
 /// A validated GNU hash table.

@@ -7,6 +7,7 @@ mod gnu_hash;
 mod sysv_hash;
 mod version;
 
+use gnu_hash::gnu_hash_step4;
 pub use gnu_hash::{gnu_hash, GnuHash};
 pub use sysv_hash::{sysv_hash, SysvHash};
 pub use version::{VersionMatch, Versions};
@@ -110,6 +111,34 @@ impl<'n> Name<'n> {
             gnu: gnu_hash(bytes),
         }
     }
+
+    /// The NUL-terminated name at `off` in `strtab`, found and hashed in one pass (four bytes a
+    /// step while none is NUL); `None` if it does not end inside `strtab`.
+    pub fn at(strtab: &'n [u8], off: u64) -> Option<Name<'n>> {
+        let rest = strtab.get(usize::try_from(off).ok()?..)?;
+        let mut h = 5381u32;
+        let mut i = 0usize;
+        while let Some(&[a, b, c, d]) = rest.get(i..i.wrapping_add(4)) {
+            let w = u32::from_le_bytes([a, b, c, d]);
+            // A zero byte in `w` (the classic test: exact for "has a zero byte").
+            if w.wrapping_sub(0x0101_0101) & !w & 0x8080_8080 != 0 {
+                break;
+            }
+            h = gnu_hash_step4(h, [a, b, c, d]);
+            i += 4;
+        }
+        loop {
+            let c = *rest.get(i)?;
+            if c == 0 {
+                return Some(Name {
+                    bytes: rest.get(..i)?,
+                    gnu: h,
+                });
+            }
+            h = h.wrapping_mul(33).wrapping_add(u32::from(c));
+            i += 1;
+        }
+    }
 }
 
 /// The hash table a module provides.
@@ -202,5 +231,34 @@ impl<'a> SymTab<'a> {
             Hash::Sysv(h) => h.candidates(sysv_hash(name.bytes), &mut visit),
         }
         m.result()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn name_at_finds_and_hashes_like_new() {
+        // Names of every length 0..40 with bytes that stress the zero-byte test (0x80, 0x01,
+        // 0xff around the NUL).
+        let mut strtab = vec![0u8];
+        let mut offsets = Vec::new();
+        for len in 0..40u8 {
+            offsets.push(strtab.len() as u64);
+            strtab.extend((0..len).map(|i| [0x80u8, 0x01, 0xff, b'a'][usize::from(i % 4)]));
+            strtab.push(0);
+        }
+        for &off in &offsets {
+            let start = off as usize;
+            let end = start + strtab[start..].iter().position(|&c| c == 0).unwrap();
+            let name = Name::at(&strtab, off).unwrap();
+            assert_eq!(name.bytes, &strtab[start..end]);
+            assert_eq!(name.gnu, gnu_hash(&strtab[start..end]));
+        }
+        // Unterminated, or out of range.
+        assert!(Name::at(b"abcdefgh", 0).is_none());
+        assert!(Name::at(b"abc\0", 9).is_none());
+        assert_eq!(Name::at(b"abc\0", 4).map(|n| n.bytes), None);
     }
 }

@@ -7,23 +7,24 @@ use crate::read;
 const MAX_RECORDS: u64 = 4096;
 
 /// Version names by version index (from VERDEF for definitions, VERNEED for references).
+/// Shared when cloned (every open's scope holds the process's modules).
 #[derive(Clone, Debug, Default)]
 pub struct Versions<'a> {
+    names: std::sync::Arc<[Option<&'a [u8]>]>,
+}
+
+/// Version names being read, by index.
+struct Builder<'a> {
     names: Vec<Option<&'a [u8]>>,
 }
 
-impl<'a> Versions<'a> {
+impl<'a> Builder<'a> {
     /// Room for the indices of `count` records (indices normally run from 1 to `count`).
-    fn with_room(count: u64) -> Versions<'a> {
+    fn with_room(count: u64) -> Builder<'a> {
         let n = usize::try_from(count.min(MAX_RECORDS)).unwrap_or(0);
-        Versions {
+        Builder {
             names: Vec::with_capacity(n + 2),
         }
-    }
-
-    /// The name of version index `ndx` (without the hidden bit).
-    pub fn name(&self, ndx: u16) -> Option<&'a [u8]> {
-        self.names.get(usize::from(ndx & 0x7fff)).copied().flatten()
     }
 
     fn set(&mut self, ndx: u16, name: &'a [u8]) {
@@ -34,6 +35,19 @@ impl<'a> Versions<'a> {
         if let Some(slot) = self.names.get_mut(i) {
             *slot = Some(name);
         }
+    }
+
+    fn done(self) -> Versions<'a> {
+        Versions {
+            names: self.names.into(),
+        }
+    }
+}
+
+impl<'a> Versions<'a> {
+    /// The name of version index `ndx` (without the hidden bit).
+    pub fn name(&self, ndx: u16) -> Option<&'a [u8]> {
+        self.names.get(usize::from(ndx & 0x7fff)).copied().flatten()
     }
 
     /// True if `name` is one of the version names.
@@ -52,7 +66,7 @@ impl<'a> Versions<'a> {
         count: u64,
         strtab: &'a [u8],
     ) -> Result<Versions<'a>, (&'static str, u64)> {
-        let mut v = Versions::with_room(count);
+        let mut v = Builder::with_room(count);
         let mut off = 0u64;
         for _ in 0..count.min(MAX_RECORDS) {
             let f = |o: u64| off.checked_add(o).ok_or(("verdef offset", off));
@@ -72,7 +86,7 @@ impl<'a> Versions<'a> {
             }
             off = f(u64::from(next))?;
         }
-        Ok(v)
+        Ok(v.done())
     }
 
     /// Reads a VERNEED chain starting at the start of `b` (`count` records at most).
@@ -82,7 +96,7 @@ impl<'a> Versions<'a> {
         strtab: &'a [u8],
     ) -> Result<Versions<'a>, (&'static str, u64)> {
         // Each file record names a few versions; four a record is room for the usual.
-        let mut v = Versions::with_room(count.saturating_mul(4));
+        let mut v = Builder::with_room(count.saturating_mul(4));
         let mut off = 0u64;
         for _ in 0..count.min(MAX_RECORDS) {
             let at = |base: u64, o: u64| base.checked_add(o).ok_or(("verneed offset", base));
@@ -111,7 +125,7 @@ impl<'a> Versions<'a> {
             }
             off = at(off, u64::from(next))?;
         }
-        Ok(v)
+        Ok(v.done())
     }
 }
 
