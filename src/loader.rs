@@ -87,12 +87,19 @@ impl Loader {
         let given = path.as_ref();
         // Opened first: the open file names itself canonically (cheaper than `realpath`), and
         // a new plugin is loaded from it; an open plugin's registration answers.
-        let (file, len, canonical) = dynplug_loader::file::open_canonical(given)
+        let opened = dynplug_loader::file::open_canonical(given)
             .map_err(|e| Error::from_load(given.to_path_buf(), e))?;
+        let canonical = opened.canonical.clone();
         let key = Key::File(canonical.as_os_str().as_bytes().to_vec());
         registry::open(key, canonical.clone(), || {
-            let image = Image::open_file(&canonical, file, len, &self.opts, &self.dirs)
-                .map_err(|e| Error::from_load(canonical.clone(), e))?;
+            // A library the process has already (a plugin's dependency, or one the system
+            // loaded) is that copy, as dlopen returns it: never a second one.
+            if let Some(image) = Image::existing(&canonical, opened.id) {
+                return Ok(Plugin::new(canonical.clone(), image));
+            }
+            let image =
+                Image::open_file(&canonical, opened.file, opened.len, &self.opts, &self.dirs)
+                    .map_err(|e| Error::from_load(canonical.clone(), e))?;
             Ok(Plugin::new(canonical.clone(), image))
         })
     }

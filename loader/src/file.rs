@@ -3,7 +3,7 @@
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 
@@ -17,6 +17,11 @@ pub fn open_regular(path: &Path) -> Result<File, LoadError> {
 
 /// [`open_regular`], with the file's length (from the same `fstat`).
 pub fn open_regular_with_len(path: &Path) -> Result<(File, u64), LoadError> {
+    open_regular_with_meta(path).map(|(f, m)| (f, m.len()))
+}
+
+/// [`open_regular`], with the file's metadata (from the same `fstat`).
+fn open_regular_with_meta(path: &Path) -> Result<(File, std::fs::Metadata), LoadError> {
     let file = OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
@@ -31,14 +36,14 @@ pub fn open_regular_with_len(path: &Path) -> Result<(File, u64), LoadError> {
             "not a regular file",
         )));
     }
-    Ok((file, meta.len()))
+    Ok((file, meta))
 }
 
 /// Opens `path` as [`open_regular_with_len`] does, and names it canonically: the kernel's name
 /// for the open file (one `readlink` of `/proc/self/fd/N`, where `realpath` makes one per path
 /// component), or `realpath`'s answer where `/proc` is not mounted.
-pub fn open_canonical(path: &Path) -> Result<(File, u64, PathBuf), LoadError> {
-    let (file, len) = open_regular_with_len(path)?;
+pub fn open_canonical(path: &Path) -> Result<Opened, LoadError> {
+    let (file, meta) = open_regular_with_meta(path)?;
     let by_fd = std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd()))
         .ok()
         .filter(|p| p.is_absolute() && !p.as_os_str().as_bytes().ends_with(b" (deleted)"));
@@ -46,7 +51,25 @@ pub fn open_canonical(path: &Path) -> Result<(File, u64, PathBuf), LoadError> {
         Some(p) => p,
         None => std::fs::canonicalize(path)?,
     };
-    Ok((file, len, canonical))
+    Ok(Opened {
+        file,
+        len: meta.len(),
+        canonical,
+        id: (meta.dev(), meta.ino()),
+    })
+}
+
+/// A file opened by [`open_canonical`].
+#[derive(Debug)]
+pub struct Opened {
+    /// The open file.
+    pub file: File,
+    /// Its length.
+    pub len: u64,
+    /// Its canonical path.
+    pub canonical: PathBuf,
+    /// Its device and inode.
+    pub id: (u64, u64),
 }
 
 /// The whole file, mapped read-only for parsing (segments are mapped separately).

@@ -47,6 +47,21 @@ pub(crate) fn shared() -> MutexGuard<'static, Vec<Shared>> {
     SHARED.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// The module of the file at `canonical` (device and inode `id`) if the process has it already:
+/// a library dynplug loaded (for a plugin, or as one), or one the system loaded. `system` is
+/// true for the latter.
+pub(crate) fn existing(canonical: &Path, id: (u64, u64)) -> Option<(Module<'static>, bool)> {
+    if let Some(s) = shared()
+        .iter()
+        .find(|s| s.path.as_os_str() == canonical.as_os_str())
+    {
+        return Some((s.module.clone(), false));
+    }
+    let (list, ids) = process::file_ids();
+    let i = ids.iter().position(|&f| f == Some(id))?;
+    list.get(i).map(|m| (m.clone(), true))
+}
+
 /// Where the bytes of an object come from.
 pub enum Input<'a> {
     /// A file, by canonical path.
@@ -301,7 +316,10 @@ pub(crate) fn collect<'a>(
             }
             let n = find(&name, &group[i], extra, want, mapped)?;
             let path = n.path.clone().unwrap_or_default();
-            if let Some(k) = shared.iter().position(|s| s.path == path) {
+            if let Some(k) = shared
+                .iter()
+                .position(|s| s.path.as_os_str() == path.as_os_str())
+            {
                 if !reused.contains(&k) {
                     reused.push(k);
                 }
@@ -525,6 +543,15 @@ pub fn load_in(
             eh_frame,
         });
         if root.is_none() {
+            // A plugin from a file is also there for later plugins that need it, as a library
+            // dynplug loaded for a plugin is (and `Plugin::open` of a library loaded as a
+            // dependency finds it there: one copy of a file, whichever comes first).
+            if let Some(path) = n.path.clone() {
+                shared.push(Shared {
+                    path,
+                    module: module.clone(),
+                });
+            }
             root = Some(module);
         } else {
             shared.push(Shared {

@@ -48,6 +48,30 @@ impl Image {
         Self::from(group::load(Input::Opened(path, file, len), opts, extra)?)
     }
 
+    /// The library at `path` (canonical; device and inode `id`) if the process has it already,
+    /// mapped by dynplug (for a plugin, or as a plugin) or by the system loader: the same copy,
+    /// not a second one, with no initialiser to run (they ran when it was loaded). A library the
+    /// system loaded stays the system's: dynplug does not keep it loaded.
+    pub fn existing(path: &Path, id: (u64, u64)) -> Option<Image> {
+        let (mut module, system) = group::existing(path, id)?;
+        if system {
+            // The system's table has no length of its own: the hash table tells how many
+            // symbols there are (what the exports index walks).
+            let count = match &module.tab.hash {
+                crate::symbols::Hash::Gnu(h) => h.symbol_count().ok()?,
+                crate::symbols::Hash::Sysv(h) => h.symbol_count(),
+            };
+            let len = usize::try_from(count.checked_mul(crate::symbols::SYM_SIZE)?).ok()?;
+            module.tab.syms = module.tab.syms.get(..len)?;
+        }
+        Some(Image {
+            module,
+            machine: Machine::host()?,
+            inits: Vec::new(),
+            exports: Default::default(),
+        })
+    }
+
     /// Loads like [`Image::open`], also searching `inherited` modules after the process's own.
     pub(crate) fn open_in(path: &Path, inherited: &[Module<'static>]) -> Result<Image, LoadError> {
         Self::from(group::load_in(

@@ -96,6 +96,8 @@ unsafe extern "C" fn collect(
 type Counters = (u64, u64);
 /// The process's modules, shared.
 pub type Modules = Arc<Vec<Module<'static>>>;
+/// (device, inode) of each module's file, in module order.
+pub type FileIds = Arc<Vec<Option<(u64, u64)>>>;
 
 /// Every module in the process, the executable first, then its libraries in load order.
 ///
@@ -121,6 +123,36 @@ pub fn modules() -> Modules {
     let list = Arc::new(raw.iter().filter_map(module).collect::<Vec<_>>());
     *cache = Some((now, list.clone()));
     list
+}
+
+/// The (device, inode) of each module's file, in [`modules`] order (`None`: no file name, or
+/// it cannot be read), to recognise a file the process already has however it is named. Made
+/// once per module list (one `stat` a module), like the list.
+pub fn file_ids() -> (Modules, FileIds) {
+    // Keyed by the list itself (held, so its address cannot be reused by a newer one).
+    static CACHE: Mutex<Option<(Modules, FileIds)>> = Mutex::new(None);
+    let list = modules();
+    let mut cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((seen, ids)) = cache.as_ref() {
+        if Arc::ptr_eq(seen, &list) {
+            return (list, ids.clone());
+        }
+    }
+    let ids: FileIds = Arc::new(
+        list.iter()
+            .map(|m| {
+                use std::os::unix::ffi::OsStrExt;
+                use std::os::unix::fs::MetadataExt;
+                if m.name.is_empty() {
+                    return None;
+                }
+                let path = std::path::Path::new(std::ffi::OsStr::from_bytes(&m.name));
+                std::fs::metadata(path).ok().map(|md| (md.dev(), md.ino()))
+            })
+            .collect(),
+    );
+    *cache = Some((list.clone(), ids.clone()));
+    (list, ids)
 }
 
 unsafe extern "C" fn read_counters(

@@ -1,0 +1,86 @@
+//! A file is loaded once per process, whichever way it is reached first, as with dlopen: a
+//! library dynplug loaded as a plugin's dependency and then opened as a plugin is that copy (its
+//! state shared, its initialiser not run again); a plugin opened first is the copy a later
+//! plugin's dependency binds to; and a library the system loader has (libgcc_s, which every
+//! Rust test binary links) is the system's copy, not a second mapping.
+// SAFETY (this file): the plugins opened here are the fixtures built from testdata/ and the
+// system's libgcc_s; every symbol is cast to the type its source declares.
+use std::ffi::CString;
+
+use dynplug::Plugin;
+use dynplug_fixtures::path;
+
+/// How many file-offset-0 mappings of files whose name contains `needle` the process has.
+fn images_of(needle: &str) -> usize {
+    std::fs::read_to_string("/proc/self/maps")
+        .unwrap()
+        .lines()
+        .filter(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            f.get(5).is_some_and(|file| file.contains(needle)) && f.get(2) == Some(&"00000000")
+        })
+        .count()
+}
+
+type StateAt = extern "C" fn() -> *mut i32;
+type Count = extern "C" fn() -> i32;
+
+fn check_one_copy(x: &str, user: &Plugin, dep: &Plugin) {
+    let via_user: StateAt = unsafe { user.lookup(&format!("user_{x}_state")).unwrap().cast() };
+    let direct: StateAt = unsafe { dep.lookup(&format!("{x}_once_state_at")).unwrap().cast() };
+    assert_eq!(
+        via_user(),
+        direct(),
+        "the plugin and its dependency see one {x}_once_state"
+    );
+    let inits: Count = unsafe { dep.lookup(&format!("{x}_once_init_count")).unwrap().cast() };
+    assert_eq!(inits(), 1, "{x}_once.so initialised once");
+    assert_eq!(
+        images_of(&format!("{x}_once.so")),
+        1,
+        "{x}_once.so mapped once"
+    );
+}
+
+#[test]
+fn a_dependency_opened_as_a_plugin_is_the_same_copy() {
+    let user = unsafe { Plugin::open(path("once_user_a")) }.unwrap();
+    let dep = unsafe { Plugin::open(path("a_once")) }.unwrap();
+    check_one_copy("a", user, dep);
+}
+
+#[test]
+fn a_plugin_is_the_copy_a_later_dependency_binds_to() {
+    let dep = unsafe { Plugin::open(path("b_once")) }.unwrap();
+    let user = unsafe { Plugin::open(path("once_user_b")) }.unwrap();
+    check_one_copy("b", user, dep);
+}
+
+#[test]
+fn a_library_the_system_loaded_is_the_systems_copy() {
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+    let libgcc = maps
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(5))
+        .find(|f| f.contains("libgcc_s.so"))
+        .expect("the test binary links libgcc_s")
+        .to_string();
+    let before = images_of("libgcc_s.so");
+    let p = unsafe { Plugin::open(&libgcc) }.unwrap();
+    let name = CString::new("_Unwind_RaiseException").unwrap();
+    // SAFETY: a NUL-terminated name looked up in the global scope (the test, not dynplug, asks
+    // the system loader).
+    let system = unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) };
+    assert!(!system.is_null());
+    assert_eq!(p.lookup("_Unwind_RaiseException").unwrap().addr(), system);
+    assert_eq!(
+        images_of("libgcc_s.so"),
+        before,
+        "no second mapping of libgcc_s"
+    );
+    assert_eq!(
+        p.path(),
+        std::fs::canonicalize(&libgcc).unwrap(),
+        "registered under its canonical path"
+    );
+}
