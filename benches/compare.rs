@@ -61,6 +61,9 @@ fn ratio(a: &str, b: &str) -> String {
     }
 }
 
+/// Plugins opened one after the other in the "many plugins" measurement.
+const MANY: usize = 1000;
+
 /// Child runs of each open measurement, the loaders interleaved round by round (a slow spell of
 /// the machine then hits every loader, not one).
 const ROUNDS: usize = 3;
@@ -264,6 +267,20 @@ fn parent() {
         ));
         eprintln!("scale {n}: dynplug {d} glibc {g}");
     }
+
+    md.push_str("\n## Many plugins: open time as plugins accumulate\n\n");
+    md.push_str(&format!(
+        "{MANY} copies of libz.so.1 opened one after the other in one process; each cell is the \
+         median of 50 consecutive opens.\n\n"
+    ));
+    md.push_str("| loader | opens 1–50 | opens 451–500 | opens 951–1000 |\n|---|---|---|---|\n");
+    let libz = Path::new(LIBDIR).join("libz.so.1");
+    for loader in ["dynplug", "glibc"] {
+        let out = run_child(&["many", loader, libz.to_str().unwrap()]);
+        let cells: Vec<String> = out.split_whitespace().map(fmt_us).collect();
+        md.push_str(&format!("| {loader} | {} |\n", cells.join(" | ")));
+        eprintln!("many {loader}: {out}");
+    }
     println!("{md}");
     let doc = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/benchmarks.md");
     let analysis = std::fs::read_to_string(&doc)
@@ -394,6 +411,21 @@ fn child(args: &[String]) {
             }
             std::fs::remove_dir_all(dir).ok();
             println!("{:.1}", median(times));
+        }
+        "many" => {
+            let (dir, files) = copies(path, MANY);
+            for f in &files {
+                let _ = std::fs::read(f);
+            }
+            let mut times = Vec::new();
+            for f in &files {
+                let t = Instant::now();
+                std::hint::black_box(open_with(loader, f));
+                times.push(t.elapsed().as_secs_f64() * 1e6);
+            }
+            std::fs::remove_dir_all(dir).ok();
+            let at = |from: usize| median(times.get(from..from + 50).unwrap_or(&[0.0]).to_vec());
+            println!("{:.1} {:.1} {:.1}", at(0), at(MANY / 2 - 50), at(MANY - 50));
         }
         "lookup" => {
             let hit = args[3] == "hit";
