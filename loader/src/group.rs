@@ -4,6 +4,7 @@
 //! mapped twice. Others are found as glibc finds them, loaded once per process and shared by
 //! every plugin that needs them.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
@@ -41,9 +42,44 @@ pub(crate) struct Shared {
     pub(crate) module: Module<'static>,
 }
 
-static SHARED: Mutex<Vec<Shared>> = Mutex::new(Vec::new());
+/// Every library dynplug loaded (plugins from files too), with an index by path (checked at
+/// every open: a list scan would grow with the number of plugins).
+pub(crate) struct SharedList {
+    list: Vec<Shared>,
+    by_path: Option<HashMap<Vec<u8>, usize>>,
+}
 
-pub(crate) fn shared() -> MutexGuard<'static, Vec<Shared>> {
+impl SharedList {
+    fn push(&mut self, s: Shared) {
+        let i = self.list.len();
+        self.by_path
+            .get_or_insert_with(HashMap::new)
+            .insert(s.path.as_os_str().as_bytes().to_vec(), i);
+        self.list.push(s);
+    }
+
+    /// The library loaded from `path` (canonical).
+    fn at_path(&self, path: &Path) -> Option<usize> {
+        self.by_path
+            .as_ref()?
+            .get(path.as_os_str().as_bytes())
+            .copied()
+    }
+}
+
+impl std::ops::Deref for SharedList {
+    type Target = [Shared];
+    fn deref(&self) -> &[Shared] {
+        &self.list
+    }
+}
+
+static SHARED: Mutex<SharedList> = Mutex::new(SharedList {
+    list: Vec::new(),
+    by_path: None,
+});
+
+pub(crate) fn shared() -> MutexGuard<'static, SharedList> {
     SHARED.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -51,11 +87,11 @@ pub(crate) fn shared() -> MutexGuard<'static, Vec<Shared>> {
 /// a library dynplug loaded (for a plugin, or as one), or one the system loaded. `system` is
 /// true for the latter.
 pub(crate) fn existing(canonical: &Path, id: (u64, u64)) -> Option<(Module<'static>, bool)> {
-    if let Some(s) = shared()
-        .iter()
-        .find(|s| s.path.as_os_str() == canonical.as_os_str())
     {
-        return Some((s.module.clone(), false));
+        let shared = shared();
+        if let Some(s) = shared.at_path(canonical).and_then(|k| shared.get(k)) {
+            return Some((s.module.clone(), false));
+        }
     }
     let (list, ids) = process::file_ids();
     let i = ids.iter().position(|&f| f == Some(id))?;
@@ -294,7 +330,7 @@ fn in_process(needed: &[u8], modules: &[Module<'_>]) -> bool {
 pub(crate) fn collect<'a>(
     root: New<'a>,
     modules: &[Module<'_>],
-    shared: &[Shared],
+    shared: &SharedList,
     extra: &[PathBuf],
     want: Option<Machine>,
     mapped: bool,
@@ -316,10 +352,7 @@ pub(crate) fn collect<'a>(
             }
             let n = find(&name, &group[i], extra, want, mapped)?;
             let path = n.path.clone().unwrap_or_default();
-            if let Some(k) = shared
-                .iter()
-                .position(|s| s.path.as_os_str() == path.as_os_str())
-            {
+            if let Some(k) = shared.at_path(&path) {
                 if !reused.contains(&k) {
                     reused.push(k);
                 }
