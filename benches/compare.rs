@@ -149,7 +149,9 @@ fn parent() {
     md.push_str(
         "\nCommand: `cargo bench --bench compare` (release build; an open-latency cell is the median of ",
     );
-    md.push_str("three rounds, the loaders interleaved, of the median of the repetitions in a fresh child ");
+    md.push_str(
+        "three rounds, the loaders interleaved, of the median of the repetitions in a fresh child ",
+    );
     md.push_str("process per loader, each repetition opening a fresh copy of the file). dynplug's ratio is ");
     md.push_str("dynplug ÷ glibc: below 1 is faster.\n\n");
 
