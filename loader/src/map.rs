@@ -1,4 +1,5 @@
-//! Mapping an image: one reservation for the whole span, then every PT_LOAD at its place with
+//! Mapping an image: one reservation for the whole span (or, for the common layout, the span
+//! mapped from the file as its first, read-only segment), then every PT_LOAD at its place with
 //! its final protection. Nothing is ever writable and executable at once.
 
 use std::io;
@@ -49,6 +50,9 @@ fn to_usize(v: u64) -> io::Result<usize> {
 impl Mapping {
     /// Reserves the span of `layout` and maps every PT_LOAD from `source`.
     pub fn new(layout: &Layout, source: Source<'_>) -> io::Result<Mapping> {
+        if let Some(m) = Self::with_first_segment(layout, source) {
+            return m;
+        }
         let page = layout.page;
         let span = to_usize(layout.span())?;
         let align = to_usize(layout.align.max(page))?;
@@ -86,6 +90,86 @@ impl Mapping {
             m.map_load(load, page, source)?;
         }
         Ok(m)
+    }
+
+    /// The common layout in one call less (as glibc maps): when the first PT_LOAD is a
+    /// read-only (never executable) segment from the file that starts the span and has no bss,
+    /// the whole span is mapped from the file with its protection, which reserves the span and
+    /// maps that segment at once; every other segment is then mapped over it, and any page
+    /// between segments is made an inaccessible anonymous page, as the reservation leaves it.
+    /// `None`: not that layout (or an alignment beyond the page), the general path applies.
+    fn with_first_segment(layout: &Layout, source: Source<'_>) -> Option<io::Result<Mapping>> {
+        let page = layout.page;
+        let Source::File(fd) = source else {
+            return None;
+        };
+        let first = layout.loads.first()?;
+        if layout.align > page
+            || first.executable()
+            || first.writable()
+            || first.filesz == 0
+            || first.memsz != first.filesz
+            || first.vaddr & !(page - 1) != layout.span_lo
+        {
+            return None;
+        }
+        let span = to_usize(layout.span()).ok()?;
+        let off = libc::off_t::try_from(first.offset & !(page - 1)).ok()?;
+        Some((|| {
+            // SAFETY: a fresh private file mapping at an address the kernel picks touches no
+            // existing memory; pages past the end of the file are never read (the segments that
+            // lie there are mapped over them below).
+            let raw = unsafe {
+                libc::mmap(
+                    std::ptr::null_mut(),
+                    span,
+                    prot(first),
+                    libc::MAP_PRIVATE,
+                    fd.as_raw_fd(),
+                    off,
+                )
+            };
+            if raw == libc::MAP_FAILED {
+                return Err(last_error());
+            }
+            let start = raw as usize;
+            let m = Mapping {
+                start,
+                len: span,
+                bias: (start as u64).wrapping_sub(layout.span_lo),
+            };
+            // The first segment is in place; its page end is where the next may start.
+            let mut covered = first.end().saturating_add(page - 1) & !(page - 1);
+            for load in layout.loads.iter().skip(1) {
+                let seg = load.vaddr & !(page - 1);
+                if seg > covered {
+                    m.inaccessible(covered, seg - covered)?;
+                }
+                m.map_load(load, page, source)?;
+                covered = covered.max(load.end().saturating_add(page - 1) & !(page - 1));
+            }
+            Ok(m)
+        })())
+    }
+
+    /// Replaces `[vaddr, vaddr+len)` (page-aligned, inside the span) with inaccessible
+    /// anonymous pages.
+    fn inaccessible(&self, vaddr: u64, len: u64) -> io::Result<()> {
+        // SAFETY: the range lies inside our own mapping of the span.
+        let ptr = unsafe {
+            libc::mmap(
+                self.addr(vaddr) as *mut libc::c_void,
+                to_usize(len)?,
+                libc::PROT_NONE,
+                libc::MAP_PRIVATE | libc::MAP_FIXED | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(last_error());
+        }
+        Ok(())
     }
 
     /// Unmaps the reservation's slack outside `[start, start+len)`.
@@ -243,5 +327,92 @@ impl Drop for Mapping {
         // SAFETY: [start, start+len) is our own reservation; nothing of it escaped (a mapping that
         // code may still use is leaked, not dropped).
         unsafe { libc::munmap(self.start as *mut libc::c_void, self.len) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use goblin::elf::program_header::{ProgramHeader, PF_R, PF_W, PT_DYNAMIC, PT_LOAD};
+    use std::io::Write;
+    use std::os::fd::AsFd;
+
+    fn phdr(p_type: u32, flags: u32, vaddr: u64, offset: u64, size: u64) -> ProgramHeader {
+        ProgramHeader {
+            p_type,
+            p_flags: flags,
+            p_offset: offset,
+            p_vaddr: vaddr,
+            p_paddr: vaddr,
+            p_filesz: size,
+            p_memsz: size,
+            p_align: 0x1000,
+        }
+    }
+
+    /// `perms` of the mapping holding `addr`, from /proc/self/maps.
+    fn perms_at(addr: usize) -> String {
+        let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+        for l in maps.lines() {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let (a, b) = f[0].split_once('-').unwrap();
+            let (a, b) = (
+                usize::from_str_radix(a, 16).unwrap(),
+                usize::from_str_radix(b, 16).unwrap(),
+            );
+            if addr >= a && addr < b {
+                return format!("{} {}", f[1], f.get(5).unwrap_or(&""));
+            }
+        }
+        panic!("{addr:x} not mapped");
+    }
+
+    #[test]
+    fn pages_between_segments_are_inaccessible_in_both_ways_of_mapping() {
+        // A read-only first segment [0, 0x1000), then a writable one at 0x3000 from file offset
+        // 0x1000: the two pages between must not show the file. First with the layout the span
+        // is mapped from the file for (page alignment), then with a larger alignment (the
+        // reservation).
+        let page = 0x1000;
+        for align in [0x1000u64, 0x10000] {
+            let dir =
+                std::env::temp_dir().join(format!("dynplug-map-{}-{align}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            let path = dir.join("image");
+            let mut f = std::fs::File::create(&path).unwrap();
+            f.write_all(&[0xab; 0x2000]).unwrap();
+            drop(f);
+            let file = std::fs::File::open(&path).unwrap();
+            let mut phdrs = vec![
+                phdr(PT_LOAD, PF_R, 0, 0, 0x1000),
+                phdr(PT_LOAD, PF_R | PF_W, 0x3000, 0x1000, 0x800),
+                phdr(PT_DYNAMIC, PF_R | PF_W, 0x3000, 0x1000, 0x10),
+            ];
+            phdrs[0].p_align = align;
+            phdrs[1].p_align = align;
+            if align > page {
+                // Congruent offsets for the larger alignment.
+                phdrs[1].p_vaddr = 0x11000;
+                phdrs[1].p_paddr = 0x11000;
+                phdrs[2].p_vaddr = 0x11000;
+            }
+            let layout = Layout::new(&phdrs, 0x2000, page).unwrap();
+            let m = Mapping::new(&layout, Source::File(file.as_fd())).unwrap();
+            let base = m.bias as usize;
+            assert!(perms_at(base).starts_with("r--p"), "{}", perms_at(base));
+            let gap = base + 0x1000;
+            assert!(perms_at(gap).starts_with("---p"), "gap: {}", perms_at(gap));
+            assert!(
+                !perms_at(gap).contains("image"),
+                "gap is file-backed: {}",
+                perms_at(gap)
+            );
+            let rw = base + usize::try_from(phdrs[1].p_vaddr).unwrap();
+            assert!(perms_at(rw).starts_with("rw-p"), "{}", perms_at(rw));
+            // SAFETY: the writable segment is mapped readable; its first byte is the file's.
+            assert_eq!(unsafe { *(rw as *const u8) }, 0xab);
+            drop(m);
+            std::fs::remove_dir_all(&dir).ok();
+        }
     }
 }
