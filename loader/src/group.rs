@@ -168,7 +168,12 @@ impl New<'_> {
         base: u64,
         tls_modid: u64,
     ) -> Result<Module<'v>, LoadError> {
-        let tab = symtab_in(view, &self.obj.dynamic, self.obj.nsyms)?;
+        let tab = symtab_in(
+            view,
+            &self.obj.dynamic,
+            self.obj.nsyms,
+            self.obj.def_names(),
+        )?;
         let name = self
             .path
             .as_ref()

@@ -34,6 +34,9 @@ pub struct Object<B> {
     mapping: Option<Mapping>,
     /// The bias of a mapping kept for the rest of the process.
     leaked: Option<u64>,
+    /// The VERDEF names by index, as (offset, length) in the string table: read (and checked)
+    /// once, so later symbol tables of the object skip the chain walk.
+    def_names: Option<Vec<Option<(u32, u32)>>>,
 }
 
 impl<B: AsRef<[u8]>> Object<B> {
@@ -86,6 +89,7 @@ impl<B: AsRef<[u8]>> Object<B> {
             phnum,
             mapping,
             leaked: None,
+            def_names: None,
         };
         obj.dynamic = Dynamic::parse(&obj.view(), &obj.layout)?;
         obj.nsyms = obj.count_symbols()?;
@@ -135,7 +139,17 @@ impl<B: AsRef<[u8]>> Object<B> {
 
     /// The dynamic symbol table.
     pub fn symtab(&self) -> Result<SymTab<'_>, Malformed> {
-        symtab_in(self.view(), &self.dynamic, self.nsyms)
+        symtab_in(
+            self.view(),
+            &self.dynamic,
+            self.nsyms,
+            self.def_names.as_deref(),
+        )
+    }
+
+    /// The VERDEF names by index as string-table (offset, length), once validated.
+    pub fn def_names(&self) -> Option<&[Option<(u32, u32)>]> {
+        self.def_names.as_deref()
     }
 
     /// Version names the object's imports ask for, by version index (VERNEED).
@@ -190,8 +204,9 @@ impl<B: AsRef<[u8]>> Object<B> {
         Ok(n)
     }
 
-    fn validate_tables(&self) -> Result<(), LoadError> {
+    fn validate_tables(&mut self) -> Result<(), LoadError> {
         let tab = self.symtab()?;
+        let def_names = tab.defs.offsets(tab.strtab);
         let refs = self.references()?;
         if let Some(v) = self.dynamic.versym {
             if self.view().slice(v, self.nsyms.saturating_mul(2)).is_none() {
@@ -231,6 +246,7 @@ impl<B: AsRef<[u8]>> Object<B> {
                 return Err(Malformed::NeedsItself { name }.into());
             }
         }
+        self.def_names = def_names;
         Ok(())
     }
 }
@@ -265,6 +281,7 @@ pub fn symtab_in<'a>(
     view: View<'a>,
     dynamic: &Dynamic,
     nsyms: u64,
+    def_names: Option<&[Option<(u32, u32)>]>,
 ) -> Result<SymTab<'a>, Malformed> {
     let strtab = strtab_in(view, dynamic);
     let syms = view
@@ -273,10 +290,11 @@ pub fn symtab_in<'a>(
     let versym = dynamic
         .versym
         .map(|a| view.slice(a, nsyms.saturating_mul(2)).unwrap_or(&[]));
-    let defs = match dynamic.verdef {
-        Some((a, n)) => Versions::from_verdef(view.rest(a).unwrap_or(&[]), n, strtab)
+    let defs = match (dynamic.verdef, def_names) {
+        (Some(_), Some(names)) => Versions::from_offsets(strtab, names),
+        (Some((a, n)), None) => Versions::from_verdef(view.rest(a).unwrap_or(&[]), n, strtab)
             .map_err(|(what, value)| Malformed::BadVersion { what, value })?,
-        None => Versions::default(),
+        (None, _) => Versions::default(),
     };
     Ok(SymTab {
         syms,

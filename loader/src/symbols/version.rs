@@ -50,6 +50,43 @@ impl<'a> Versions<'a> {
         self.names.get(usize::from(ndx & 0x7fff)).copied().flatten()
     }
 
+    /// The names as (offset, length) in `strtab`, which they were read from (`None` if one is
+    /// not inside it).
+    pub fn offsets(&self, strtab: &[u8]) -> Option<Vec<Option<(u32, u32)>>> {
+        let base = strtab.as_ptr() as usize;
+        self.names
+            .iter()
+            .map(|n| match n {
+                None => Some(None),
+                Some(n) => {
+                    let off = (n.as_ptr() as usize).checked_sub(base)?;
+                    let end = off.checked_add(n.len())?;
+                    (end <= strtab.len()).then_some(())?;
+                    Some(Some((
+                        u32::try_from(off).ok()?,
+                        u32::try_from(n.len()).ok()?,
+                    )))
+                }
+            })
+            .collect()
+    }
+
+    /// Version names from (offset, length) pairs in `strtab` (see [`Versions::offsets`]); a
+    /// pair outside `strtab` gives no name.
+    pub fn from_offsets(strtab: &'a [u8], names: &[Option<(u32, u32)>]) -> Versions<'a> {
+        let names: Vec<Option<&'a [u8]>> = names
+            .iter()
+            .map(|n| {
+                let (off, len) = (*n)?;
+                let start = usize::try_from(off).ok()?;
+                strtab.get(start..start.checked_add(usize::try_from(len).ok()?)?)
+            })
+            .collect();
+        Versions {
+            names: names.into(),
+        }
+    }
+
     /// True if `name` is one of the version names.
     pub fn contains(&self, name: &[u8]) -> bool {
         self.names.contains(&Some(name))
