@@ -500,9 +500,20 @@ fn exports(path: &Path) -> Vec<String> {
     v
 }
 
-/// (Rss, Private_Dirty) in kB.
+/// (Rss, Private_Dirty) in kB. Read into a buffer on the stack: a measurement that allocated
+/// between its two readings would add its own heap pages to the loader's.
 fn smaps() -> (i64, i64) {
-    let t = std::fs::read_to_string("/proc/self/smaps_rollup").unwrap();
+    use std::io::Read;
+    let mut buf = [0u8; 4096];
+    let mut f = std::fs::File::open("/proc/self/smaps_rollup").unwrap();
+    let mut n = 0;
+    while n < buf.len() {
+        match f.read(&mut buf[n..]).unwrap() {
+            0 => break,
+            k => n += k,
+        }
+    }
+    let t = std::str::from_utf8(&buf[..n]).unwrap();
     let get = |k: &str| {
         t.lines()
             .find(|l| l.starts_with(k))

@@ -340,7 +340,9 @@ pub(crate) fn collect<'a>(
     want: Option<Machine>,
     mapped: bool,
 ) -> Result<(Vec<New<'a>>, Vec<usize>), LoadError> {
-    let mut group = vec![root];
+    // Room for the root's own libraries: the group is rarely larger, and its entries are big.
+    let mut group = Vec::with_capacity(1 + root.obj.dynamic.needed.len());
+    group.push(root);
     let mut reused = Vec::new();
     let mut i = 0;
     while i < group.len() {
@@ -438,7 +440,9 @@ pub fn load_in(
     }
     // Scope: the process's global modules, then the plugin, then its libraries (dlopen's local
     // scope, breadth-first; libraries shared with earlier plugins come before new ones).
-    let mut scope: Vec<Module<'_>> = modules.to_vec();
+    let mut scope: Vec<Module<'_>> =
+        Vec::with_capacity(modules.len() + inherited.len() + group.len() + reused.len());
+    scope.extend(modules.iter().cloned());
     scope.extend(inherited.iter().cloned());
     let mut modids = Vec::with_capacity(group.len());
     for (n, m) in group.iter().zip(&maps) {
@@ -635,21 +639,21 @@ pub(crate) fn in_module(e: LoadError, n: &New<'_>, index: usize, group: usize) -
 /// The program headers of `obj`, as `dl_iterate_phdr` reports them.
 fn phdrs<B: AsRef<[u8]>>(obj: &Object<B>) -> Vec<libc::Elf64_Phdr> {
     let b = obj.bytes();
-    (0..u64::from(obj.phnum))
-        .filter_map(|i| {
-            let h = crate::read::slice_at(b, obj.phoff.checked_add(i * 56)?, 56)?;
-            Some(libc::Elf64_Phdr {
-                p_type: crate::read::u32_at(h, 0)?,
-                p_flags: crate::read::u32_at(h, 4)?,
-                p_offset: crate::read::u64_at(h, 8)?,
-                p_vaddr: crate::read::u64_at(h, 16)?,
-                p_paddr: crate::read::u64_at(h, 24)?,
-                p_filesz: crate::read::u64_at(h, 32)?,
-                p_memsz: crate::read::u64_at(h, 40)?,
-                p_align: crate::read::u64_at(h, 48)?,
-            })
+    let mut v = Vec::with_capacity(usize::from(obj.phnum));
+    v.extend((0..u64::from(obj.phnum)).filter_map(|i| {
+        let h = crate::read::slice_at(b, obj.phoff.checked_add(i * 56)?, 56)?;
+        Some(libc::Elf64_Phdr {
+            p_type: crate::read::u32_at(h, 0)?,
+            p_flags: crate::read::u32_at(h, 4)?,
+            p_offset: crate::read::u64_at(h, 8)?,
+            p_vaddr: crate::read::u64_at(h, 16)?,
+            p_paddr: crate::read::u64_at(h, 24)?,
+            p_filesz: crate::read::u64_at(h, 32)?,
+            p_memsz: crate::read::u64_at(h, 40)?,
+            p_align: crate::read::u64_at(h, 48)?,
         })
-        .collect()
+    }));
+    v
 }
 
 /// The order to relocate and initialise a group: every module after the modules it needs (a
