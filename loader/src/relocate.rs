@@ -205,35 +205,33 @@ impl<'a, 'r> Relocator<'a, 'r> {
 
     /// Applies the RELA entries in `b`.
     fn entries<M: Memory>(&mut self, b: &[u8], mem: &mut M) {
-        {
-            let relative = u64::from(self.relative_type);
-            let bias = self.bias;
-            let mut entries = b.chunks_exact(RELA as usize);
-            loop {
-                // A run of RELATIVE relocations into one writable segment (most of most objects,
-                // sorted by place) is written without per-entry dispatch; anything else leaves
-                // the run for `one`, which also moves the run's segment.
-                let (lo, hi) = self.last_writable.get();
-                let hi = hi.saturating_sub(7);
-                let mut other = None;
-                for e in entries.by_ref() {
-                    let Some([offset, info, addend]) = words(e) else {
-                        continue;
-                    };
-                    if info == relative && offset >= lo && offset < hi {
-                        mem.write_u64(offset, bias.wrapping_add(addend));
-                    } else {
-                        other = Some(parse_rela(offset, info, addend));
-                        break;
-                    }
+        let relative = u64::from(self.relative_type);
+        let bias = self.bias;
+        let mut entries = b.chunks_exact(RELA as usize);
+        loop {
+            // A run of RELATIVE relocations into one writable segment (most of most objects,
+            // sorted by place) is written without per-entry dispatch; anything else leaves
+            // the run for `one`, which also moves the run's segment.
+            let (lo, hi) = self.last_writable.get();
+            let hi = hi.saturating_sub(7);
+            let mut other = None;
+            for e in entries.by_ref() {
+                let Some([offset, info, addend]) = words(e) else {
+                    continue;
+                };
+                if info == relative && offset >= lo && offset < hi {
+                    mem.write_u64(offset, bias.wrapping_add(addend));
+                } else {
+                    other = Some(parse_rela(offset, info, addend));
+                    break;
                 }
-                let Some(r) = other else { break };
-                // Entries past this one: their symbols' table entries, then names, are loaded
-                // while this one is resolved.
-                let next = b.len() / RELA as usize - entries.len();
-                self.prefetch_ahead(b, next);
-                self.one(r, mem);
             }
+            let Some(r) = other else { break };
+            // Entries past this one: their symbols' table entries, then names, are loaded
+            // while this one is resolved.
+            let next = b.len() / RELA as usize - entries.len();
+            self.prefetch_ahead(b, next);
+            self.one(r, mem);
         }
     }
 
