@@ -90,6 +90,10 @@ impl Loader {
         let opened = dynplug_loader::file::open_canonical(given)
             .map_err(|e| Error::from_load(given.to_path_buf(), e))?;
         let canonical = opened.canonical.clone();
+        // A library another thread is still initialising (loaded for a plugin it opens) is
+        // returned once its initialisers have run; waiting here, outside the registry, lets
+        // them open it too.
+        Image::wait_initialised(&canonical);
         let key = Key::File(canonical.as_os_str().as_bytes().to_vec());
         registry::open(key, canonical.clone(), || {
             // A library the process has already (a plugin's dependency, or one the system

@@ -1,13 +1,15 @@
 //! A file is loaded once per process, whichever way it is reached first, as with dlopen: a
 //! library dynplug loaded as a plugin's dependency and then opened as a plugin is that copy (its
 //! state shared, its initialiser not run again); a plugin opened first is the copy a later
-//! plugin's dependency binds to; and a library the system loader has (libgcc_s, which every
-//! Rust test binary links) is the system's copy, not a second mapping.
+//! plugin's dependency binds to; a library the system loader has (libgcc_s, which every Rust
+//! test binary links) is the system's copy, not a second mapping; and a library still being
+//! initialised on another thread is returned once its initialiser has run.
 // SAFETY (this file): the plugins opened here are the fixtures built from testdata/ and the
 // system's libgcc_s; every symbol is cast to the type its source declares.
-use std::ffi::CString;
+use std::ffi::{c_void, CString};
+use std::sync::{Condvar, Mutex};
 
-use dynplug::Plugin;
+use dynplug::{Loader, Plugin};
 use dynplug_fixtures::path;
 
 /// How many file-offset-0 mappings of files whose name contains `needle` the process has.
@@ -83,4 +85,38 @@ fn a_library_the_system_loaded_is_the_systems_copy() {
         std::fs::canonicalize(&libgcc).unwrap(),
         "registered under its canonical path"
     );
+}
+
+static STARTED: (Mutex<bool>, Condvar) = (Mutex::new(false), Condvar::new());
+
+extern "C" fn slow_init_started() {
+    *STARTED.0.lock().unwrap() = true;
+    STARTED.1.notify_all();
+}
+
+#[test]
+fn a_library_being_initialised_is_returned_once_its_initialiser_has_run() {
+    // One thread opens slow_user.so, whose dependency's initialiser runs for 300 ms; once it has
+    // started, this thread opens that dependency directly: the open returns the same copy, and
+    // only after the initialiser finished.
+    let opener = std::thread::spawn(|| {
+        let loader = Loader::new().export("slow_init_started", slow_init_started as *const c_void);
+        let p = unsafe { loader.open(path("slow_user")) }.unwrap();
+        let sees: Count = unsafe { p.lookup("slow_user_sees").unwrap().cast() };
+        sees()
+    });
+    let mut started = STARTED.0.lock().unwrap();
+    while !*started {
+        started = STARTED.1.wait(started).unwrap();
+    }
+    drop(started);
+    let dep = unsafe { Plugin::open(path("a_slow_init")) }.unwrap();
+    let finished: Count = unsafe { dep.lookup("slow_init_finished").unwrap().cast() };
+    assert_eq!(
+        finished(),
+        1,
+        "returned while its initialiser was still running"
+    );
+    assert_eq!(opener.join().unwrap(), 1);
+    assert_eq!(images_of("a_slow_init.so"), 1);
 }

@@ -98,6 +98,19 @@ pub(crate) fn existing(canonical: &Path, id: (u64, u64)) -> Option<(Module<'stat
     list.get(i).map(|m| (m.clone(), true))
 }
 
+/// Waits, if the library dynplug loaded from `canonical` has initialisers another thread is
+/// still running, until they have run.
+pub(crate) fn wait_initialised(canonical: &Path) {
+    let base = {
+        let shared = shared();
+        let Some(s) = shared.at_path(canonical).and_then(|k| shared.get(k)) else {
+            return;
+        };
+        s.module.base
+    };
+    crate::initialised::wait(base);
+}
+
 /// Where the bytes of an object come from.
 pub enum Input<'a> {
     /// A file, by canonical path.
@@ -385,8 +398,9 @@ pub struct Loaded {
     pub module: Module<'static>,
     /// Machine.
     pub machine: Machine,
-    /// Initialisers of the plugin and of the dependencies loaded for it, in the order to run.
-    pub inits: Vec<u64>,
+    /// Initialisers of the plugin and of the dependencies loaded for it, in the order to run,
+    /// by module (load bias).
+    pub inits: Vec<(u64, Vec<u64>)>,
 }
 
 /// Loads the plugin `input` and the libraries it needs.
@@ -544,9 +558,10 @@ pub fn load_in(
             continue;
         };
         let mem = Live { bias: m.bias };
-        inits.extend(
+        inits.push((
+            m.bias,
             initialisers(&n.obj, m.bias, &mem).map_err(|e| in_module(e, n, i, group.len()))?,
-        );
+        ));
     }
     for (n, m) in group.iter().zip(&maps) {
         if let Some(relro) = n.obj.layout.relro {
@@ -603,6 +618,10 @@ pub fn load_in(
         }
     }
     let module = root.ok_or(LoadError::Malformed(crate::Malformed::NoLoadSegments))?;
+    // Until this thread has run them, an open of these modules from another thread waits.
+    for &(base, _) in &inits {
+        crate::initialised::starting(base);
+    }
     Ok(Loaded {
         module,
         machine: group.first().map_or(Machine::X86_64, |n| n.obj.machine),

@@ -15,7 +15,7 @@ pub struct Image {
     module: Module<'static>,
     /// The machine.
     pub machine: Machine,
-    inits: Vec<u64>,
+    inits: Vec<(u64, Vec<u64>)>,
     exports: std::sync::OnceLock<crate::exports::Exports>,
 }
 
@@ -107,9 +107,18 @@ impl Image {
     /// # Safety
     /// Runs the plugin's code; call it exactly once per image.
     pub unsafe fn run_initialisers(&self) {
-        // SAFETY: the addresses were checked to lie in executable segments of relocated,
-        // protected images.
-        unsafe { crate::init::run(&self.inits) }
+        for (base, functions) in &self.inits {
+            // SAFETY: the addresses were checked to lie in executable segments of relocated,
+            // protected images.
+            unsafe { crate::init::run(functions) };
+            crate::initialised::finished(*base);
+        }
+    }
+
+    /// Waits, if the library dynplug loaded from `path` (canonical) has initialisers that
+    /// another thread is still running, until they have run: before an open of it returns it.
+    pub fn wait_initialised(path: &Path) {
+        group::wait_initialised(path);
     }
 
     /// The address of the exported function or variable `name` (default version), or `None`.

@@ -12,6 +12,7 @@ pub mod file;
 mod group;
 mod image;
 mod init;
+mod initialised;
 mod interpose;
 mod ldcache;
 mod link;
