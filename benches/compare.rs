@@ -64,8 +64,8 @@ fn ratio(a: &str, b: &str) -> String {
 /// Plugins opened one after the other in the "many plugins" measurement.
 const MANY: usize = 1000;
 
-/// Child runs of each open measurement, the loaders interleaved round by round (a slow spell of
-/// the machine then hits every loader, not one).
+/// Child runs of each open and lookup measurement, the loaders interleaved round by round (a
+/// slow spell of the machine then hits every loader, not one).
 const ROUNDS: usize = 3;
 
 /// Runs `measure` (one measurement per loader) `ROUNDS` times; per loader, the median of the
@@ -147,7 +147,7 @@ fn parent() {
     md.push_str("# Benchmarks\n\n");
     md.push_str(&machine());
     md.push_str(
-        "\nCommand: `cargo bench --bench compare` (release build; an open-latency cell is the median of ",
+        "\nCommand: `cargo bench --bench compare` (release build; an open or lookup cell is the median of ",
     );
     md.push_str(
         "three rounds, the loaders interleaved, of the median of the repetitions in a fresh child ",
@@ -197,22 +197,21 @@ fn parent() {
     let names_file = work.join("names.txt");
     std::fs::write(&names_file, exports(&crypto).join("\n")).unwrap();
     for kind in ["hit", "miss"] {
-        let d = run_child(&["lookup", "dynplug", crypto.to_str().unwrap(), kind]);
-        let g = run_child(&["lookup", "glibc", crypto.to_str().unwrap(), kind]);
+        let c = crypto.to_str().unwrap();
+        let names = names_file.to_str().unwrap();
+        let [d, g, r] = rounds(|| {
+            [
+                run_child(&["lookup", "dynplug", c, kind]),
+                run_child(&["lookup", "glibc", c, kind]),
+                run_peer(&peer, &["lookup", c, kind, names]),
+            ]
+        })
+        .map(|v| num(&v).map_or(v, |n| format!("{n:.0}")));
         let label = if kind == "hit" {
             "existing names"
         } else {
             "missing names"
         };
-        let r = run_peer(
-            &peer,
-            &[
-                "lookup",
-                crypto.to_str().unwrap(),
-                kind,
-                names_file.to_str().unwrap(),
-            ],
-        );
         md.push_str(&format!(
             "| {label} | {d} ns | {g} ns | {} | {r} ns |\n",
             ratio(&d, &g)
