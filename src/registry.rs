@@ -79,12 +79,16 @@ pub(crate) fn open(
             Some(State::Loading(t) | State::Initialising(t)) if *t == me => {
                 return Err(Error::RecursiveOpen { path });
             }
-            Some(_) => {
+            Some(State::Loading(t) | State::Initialising(t)) => {
+                // Recorded, so that a thread initialising a library this one needs does not
+                // wait for this one in turn (see dynplug_loader::blocked_on).
+                dynplug_loader::blocked_on(*t);
                 // Counted under the lock, so a thread changing the state (under the lock too)
                 // sees this waiter before it decides whether to notify.
                 r.waiting.fetch_add(1, Ordering::Relaxed);
                 map = r.changed.wait(map).unwrap_or_else(|p| p.into_inner());
                 r.waiting.fetch_sub(1, Ordering::Relaxed);
+                dynplug_loader::unblocked();
             }
             None => break,
         }

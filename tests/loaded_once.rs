@@ -120,3 +120,112 @@ fn a_library_being_initialised_is_returned_once_its_initialiser_has_run() {
     assert_eq!(opener.join().unwrap(), 1);
     assert_eq!(images_of("a_slow_init.so"), 1);
 }
+
+static STARTED_B: (Mutex<bool>, Condvar) = (Mutex::new(false), Condvar::new());
+
+extern "C" fn slow_init_started_b() {
+    *STARTED_B.0.lock().unwrap() = true;
+    STARTED_B.1.notify_all();
+}
+
+#[test]
+fn a_plugin_using_a_library_being_initialised_runs_its_initialisers_after_it() {
+    // One thread opens slow_user_b1.so, whose dependency's initialiser runs for 300 ms; once it
+    // has started, this thread opens slow_user_b2.so, which needs the same library: that
+    // plugin's initialiser runs only after the library's finished (it records what it saw).
+    let opener = std::thread::spawn(|| {
+        let loader =
+            Loader::new().export("slow_init_started_b", slow_init_started_b as *const c_void);
+        let p = unsafe { loader.open(path("slow_user_b1")) }.unwrap();
+        let saw: Count = unsafe { p.lookup("slow_user_b1_saw").unwrap().cast() };
+        saw()
+    });
+    let mut started = STARTED_B.0.lock().unwrap();
+    while !*started {
+        started = STARTED_B.1.wait(started).unwrap();
+    }
+    drop(started);
+    let second = unsafe { Plugin::open(path("slow_user_b2")) }.unwrap();
+    let saw: Count = unsafe { second.lookup("slow_user_b2_saw").unwrap().cast() };
+    assert_eq!(
+        saw(),
+        1,
+        "its initialiser ran before the library's had finished"
+    );
+    assert_eq!(opener.join().unwrap(), 1);
+    assert_eq!(images_of("b_slow_init.so"), 1);
+}
+
+static HOOK_STARTED: (Mutex<bool>, Condvar) = (Mutex::new(false), Condvar::new());
+
+/// Runs in a_initcycle.so's initialiser (thread A): once the main thread is waiting for that
+/// initialiser inside its open of initcycle_q.so, opens initcycle_q.so too.
+extern "C" fn initcycle_hook() {
+    *HOOK_STARTED.0.lock().unwrap() = true;
+    HOOK_STARTED.1.notify_all();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let q = unsafe { Plugin::open(path("initcycle_q")) }.unwrap();
+    let value: Count = unsafe { q.lookup("initcycle_q_value").unwrap().cast() };
+    assert_eq!(value(), 7);
+}
+
+#[test]
+fn an_initialiser_opening_a_plugin_another_thread_waits_on_does_not_deadlock() {
+    // Thread A: opens initcycle_p.so; a_initcycle.so's initialiser (on A) waits 500 ms, then
+    // opens initcycle_q.so. Meanwhile this thread opens initcycle_q.so, which needs
+    // a_initcycle.so: it waits for that initialiser, which waits for this open. One must go on
+    // (glibc's rule for an initialiser reopening what it initialises). In a child process with
+    // a deadline, so that a deadlock fails the test instead of hanging it.
+    if !in_child_within(
+        "an_initialiser_opening_a_plugin_another_thread_waits_on_does_not_deadlock",
+        30,
+    ) {
+        return;
+    }
+    let opener = std::thread::spawn(|| {
+        let loader = Loader::new().export("initcycle_hook", initcycle_hook as *const c_void);
+        let p = unsafe { loader.open(path("initcycle_p")) }.unwrap();
+        let value: Count = unsafe { p.lookup("initcycle_p_value").unwrap().cast() };
+        value()
+    });
+    let mut started = HOOK_STARTED.0.lock().unwrap();
+    while !*started {
+        started = HOOK_STARTED.1.wait(started).unwrap();
+    }
+    drop(started);
+    let q = unsafe { Plugin::open(path("initcycle_q")) }.unwrap();
+    let value: Count = unsafe { q.lookup("initcycle_q_value").unwrap().cast() };
+    assert_eq!(value(), 7);
+    assert_eq!(opener.join().unwrap(), 7);
+}
+
+const CHILD: &str = "DYNPLUG_LOADED_ONCE_CHILD";
+
+/// True in the child process, which runs the test's body; in the parent, runs `test` in a child
+/// and asserts it passed within `seconds` (killed and failed otherwise).
+fn in_child_within(test: &str, seconds: u64) -> bool {
+    if std::env::var_os(CHILD).is_some() {
+        return true;
+    }
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .env(CHILD, "1")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut out = String::new();
+            std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut out).unwrap();
+            assert!(status.success(), "child: {status:?}\n{out}");
+            assert!(out.contains("1 passed"), "{out}");
+            return false;
+        }
+        if std::time::Instant::now() > deadline {
+            child.kill().ok();
+            panic!("{test}: no answer within {seconds} s (deadlock)");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}

@@ -401,6 +401,9 @@ pub struct Loaded {
     /// Initialisers of the plugin and of the dependencies loaded for it, in the order to run,
     /// by module (load bias).
     pub inits: Vec<(u64, Vec<u64>)>,
+    /// Load biases of the libraries loaded earlier that the group uses: their initialisers
+    /// must have run before the group's.
+    pub uses: Vec<u64>,
 }
 
 /// Loads the plugin `input` and the libraries it needs.
@@ -622,7 +625,13 @@ pub fn load_in(
     for &(base, _) in &inits {
         crate::initialised::starting(base);
     }
+    let uses = reused
+        .iter()
+        .filter_map(|&k| shared.get(k))
+        .map(|s| s.module.base)
+        .collect();
     Ok(Loaded {
+        uses,
         module,
         machine: group.first().map_or(Machine::X86_64, |n| n.obj.machine),
         inits,

@@ -16,6 +16,8 @@ pub struct Image {
     /// The machine.
     pub machine: Machine,
     inits: Vec<(u64, Vec<u64>)>,
+    /// Libraries loaded earlier that this image uses (their initialisers run first).
+    uses: Vec<u64>,
     exports: std::sync::OnceLock<crate::exports::Exports>,
 }
 
@@ -68,6 +70,7 @@ impl Image {
             module,
             machine: Machine::host()?,
             inits: Vec::new(),
+            uses: Vec::new(),
             exports: Default::default(),
         })
     }
@@ -92,6 +95,7 @@ impl Image {
             module: l.module,
             machine: l.machine,
             inits: l.inits,
+            uses: l.uses,
             exports: Default::default(),
         })
     }
@@ -107,6 +111,11 @@ impl Image {
     /// # Safety
     /// Runs the plugin's code; call it exactly once per image.
     pub unsafe fn run_initialisers(&self) {
+        // Libraries loaded earlier for other plugins first: another thread may still be
+        // running their initialisers.
+        for &base in &self.uses {
+            crate::initialised::wait(base);
+        }
         for (base, functions) in &self.inits {
             // SAFETY: the addresses were checked to lie in executable segments of relocated,
             // protected images.

@@ -1,46 +1,99 @@
 //! Libraries dynplug loaded whose initialisers have not finished, and the thread running them.
-//! An open of such a library from another thread waits until they have run (glibc's loader lock
-//! makes `dlopen` wait the same way); the thread running them (an initialiser opening its own
-//! library again) does not wait.
+//! A thread that needs such a library (opening it, or a plugin that uses it) waits until they
+//! have run, as glibc's loader lock makes `dlopen` wait. It does not wait when that would never
+//! end: when it runs them itself (an initialiser opening its own library or a plugin that needs
+//! it), or when the thread running them is itself waiting, directly or through others, for this
+//! one (each thread records what it waits for). Then it goes on, as glibc does when an
+//! initialiser opens a library that is still being initialised on the same thread.
 
 use std::collections::HashMap;
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::thread::{self, ThreadId};
 
-/// Load bias → the thread that will run (or is running) the module's initialisers.
-static PENDING: Mutex<Option<HashMap<u64, ThreadId>>> = Mutex::new(None);
-static FINISHED: Condvar = Condvar::new();
+#[derive(Default)]
+struct State {
+    /// Load bias → the thread that runs the module's initialisers.
+    pending: HashMap<u64, ThreadId>,
+    /// Thread → the thread it is waiting for (here, or for a plugin in the registry).
+    waits_for: HashMap<ThreadId, ThreadId>,
+}
 
-fn pending() -> MutexGuard<'static, Option<HashMap<u64, ThreadId>>> {
+static STATE: Mutex<Option<State>> = Mutex::new(None);
+/// Notified when initialisers finish and when a thread starts waiting (a waiter re-checks for a
+/// cycle).
+static CHANGED: Condvar = Condvar::new();
+
+fn state() -> MutexGuard<'static, Option<State>> {
     // Every update is one insert or remove: a poisoned lock is still consistent.
-    PENDING.lock().unwrap_or_else(|p| p.into_inner())
+    STATE.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// The module at `base` has initialisers the current thread will run.
 pub(crate) fn starting(base: u64) {
-    pending()
-        .get_or_insert_with(HashMap::new)
+    state()
+        .get_or_insert_with(State::default)
+        .pending
         .insert(base, thread::current().id());
 }
 
 /// The initialisers of the module at `base` have run.
 pub(crate) fn finished(base: u64) {
-    let mut p = pending();
-    if p.as_mut().and_then(|m| m.remove(&base)).is_some() {
-        FINISHED.notify_all();
+    let mut s = state();
+    if s.as_mut().and_then(|s| s.pending.remove(&base)).is_some() {
+        CHANGED.notify_all();
     }
 }
 
-/// Returns once the initialisers of the module at `base` have run, or at once if another
-/// thread is not running them.
+/// True if `from` waits, directly or through other threads, for `to`.
+fn reaches(s: &State, from: ThreadId, to: ThreadId) -> bool {
+    let mut at = from;
+    // Each thread waits for one other: a walk longer than the number of waiting threads has
+    // gone round a cycle that does not include `to`.
+    for _ in 0..=s.waits_for.len() {
+        match s.waits_for.get(&at) {
+            Some(&next) if next == to => return true,
+            Some(&next) => at = next,
+            None => return false,
+        }
+    }
+    false
+}
+
+/// Returns once the initialisers of the module at `base` have run, at once if no other thread
+/// is running them, or when waiting would close a cycle of waiting threads.
 pub(crate) fn wait(base: u64) {
     let me = thread::current().id();
-    let mut p = pending();
-    while let Some(&t) = p.as_ref().and_then(|m| m.get(&base)) {
-        if t == me {
-            return;
+    let mut s = state();
+    loop {
+        let Some(st) = s.as_mut() else { return };
+        let Some(&owner) = st.pending.get(&base) else {
+            break;
+        };
+        if owner == me || reaches(st, owner, me) {
+            break;
         }
-        p = FINISHED.wait(p).unwrap_or_else(|e| e.into_inner());
+        st.waits_for.insert(me, owner);
+        CHANGED.notify_all();
+        s = CHANGED.wait(s).unwrap_or_else(|e| e.into_inner());
+        if let Some(st) = s.as_mut() {
+            st.waits_for.remove(&me);
+        }
+    }
+}
+
+/// The current thread is about to wait for `owner` (a plugin it is loading or initialising).
+pub fn blocked_on(owner: ThreadId) {
+    state()
+        .get_or_insert_with(State::default)
+        .waits_for
+        .insert(thread::current().id(), owner);
+    CHANGED.notify_all();
+}
+
+/// The current thread no longer waits.
+pub fn unblocked() {
+    if let Some(s) = state().as_mut() {
+        s.waits_for.remove(&thread::current().id());
     }
 }
 
@@ -70,5 +123,30 @@ mod tests {
             "still waiting"
         );
         waiter.join().unwrap();
+    }
+
+    #[test]
+    fn a_waiter_goes_on_when_the_initialising_thread_waits_for_it() {
+        // This thread runs the initialisers of `base`; the other waits for them. Then this one
+        // blocks on the other (as in the registry): the other must go on, not wait for ever.
+        let base = 0x5eed_1000;
+        starting(base);
+        let (tx, rx) = mpsc::channel();
+        let waiter = thread::spawn(move || {
+            tx.send(thread::current().id()).unwrap();
+            wait(base);
+        });
+        let other = rx.recv().unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(!waiter.is_finished(), "did not wait");
+        blocked_on(other);
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !waiter.is_finished() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        unblocked();
+        assert!(waiter.is_finished(), "deadlocked");
+        waiter.join().unwrap();
+        finished(base);
     }
 }

@@ -32,5 +32,6 @@ pub use check::check;
 pub use error::{LoadError, Malformed, Unsupported};
 pub use file::{open_regular, FileBytes};
 pub use image::{page_size, Image};
+pub use initialised::{blocked_on, unblocked};
 pub use link::Options;
 pub use resolve::Policy;
