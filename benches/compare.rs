@@ -9,6 +9,15 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+#[path = "common/copies.rs"]
+mod copies;
+use copies::{median, timed_opens};
+
+/// Fresh copies of `path` for this driver's children (see `copies::copies`).
+fn copies(path: &Path, n: usize) -> (PathBuf, Vec<PathBuf>) {
+    copies::copies("copies", path, n)
+}
+
 const LIBS: &[&str] = &[
     "libz.so.1",
     "libsqlite3.so.0",
@@ -352,25 +361,6 @@ fn synthetic(work: &Path, name: &str, rel: usize, symrel: usize, nsyms: usize) -
 
 // ---------------------------------------------------------------- child: one loader, one measure
 
-fn copies(path: &Path, n: usize) -> (PathBuf, Vec<PathBuf>) {
-    let dir = std::env::temp_dir().join(format!("dynplug-bench-copies-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let v = (0..n)
-        .map(|i| {
-            let p = dir.join(format!(
-                "{i}-{}",
-                path.file_name().unwrap().to_string_lossy()
-            ));
-            std::fs::copy(path, &p).unwrap();
-            // Written back, so that the copy's pages are clean in the page cache, as a library's
-            // file is: otherwise every page mapped from it counts as private dirty.
-            std::fs::File::open(&p).and_then(|f| f.sync_all()).unwrap();
-            p
-        })
-        .collect();
-    (dir, v)
-}
-
 fn open_with(loader: &str, p: &Path) -> *mut c_void {
     match loader {
         // SAFETY: system libraries and generated data-only plugins, opened the way their own
@@ -389,41 +379,19 @@ fn open_with(loader: &str, p: &Path) -> *mut c_void {
     }
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v[v.len() / 2]
-}
-
 fn child(args: &[String]) {
     let (what, loader, path) = (args[0].as_str(), args[1].as_str(), Path::new(&args[2]));
     match what {
         "open" => {
             let reps: usize = args[3].parse().unwrap();
             let (dir, files) = copies(path, reps);
-            // Warm the page cache (both loaders read the same bytes).
-            for f in &files {
-                let _ = std::fs::read(f);
-            }
-            let mut times = Vec::new();
-            for f in &files {
-                let t = Instant::now();
-                std::hint::black_box(open_with(loader, f));
-                times.push(t.elapsed().as_secs_f64() * 1e6);
-            }
+            let times = timed_opens(&files, |f| open_with(loader, f));
             std::fs::remove_dir_all(dir).ok();
             println!("{:.1}", median(times));
         }
         "many" => {
             let (dir, files) = copies(path, MANY);
-            for f in &files {
-                let _ = std::fs::read(f);
-            }
-            let mut times = Vec::new();
-            for f in &files {
-                let t = Instant::now();
-                std::hint::black_box(open_with(loader, f));
-                times.push(t.elapsed().as_secs_f64() * 1e6);
-            }
+            let times = timed_opens(&files, |f| open_with(loader, f));
             std::fs::remove_dir_all(dir).ok();
             let at = |from: usize| median(times.get(from..from + 50).unwrap_or(&[0.0]).to_vec());
             println!("{:.1} {:.1} {:.1}", at(0), at(MANY / 2 - 50), at(MANY - 50));

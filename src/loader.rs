@@ -90,15 +90,14 @@ impl Loader {
         let opened = dynplug_loader::file::open_canonical(given)
             .map_err(|e| Error::from_load(given.to_path_buf(), e))?;
         let canonical = opened.canonical.clone();
-        // A library another thread is still initialising (loaded for a plugin it opens) is
-        // returned once its initialisers have run; waiting here, outside the registry, lets
-        // them open it too.
-        Image::wait_initialised(&canonical);
+        // A library the process has already (a plugin's dependency, or one the system loaded)
+        // is that copy, as dlopen returns it: never a second one. Looked up outside the
+        // registry: if another thread is still running its initialisers, this waits for them,
+        // and they may open it too.
+        let existing = Image::existing(&canonical, opened.id);
         let key = Key::File(canonical.as_os_str().as_bytes().to_vec());
         registry::open(key, canonical.clone(), || {
-            // A library the process has already (a plugin's dependency, or one the system
-            // loaded) is that copy, as dlopen returns it: never a second one.
-            if let Some(image) = Image::existing(&canonical, opened.id) {
+            if let Some(image) = existing {
                 return Ok(Plugin::new(canonical.clone(), image));
             }
             let image =

@@ -87,11 +87,47 @@ fn a_library_the_system_loaded_is_the_systems_copy() {
     );
 }
 
-static STARTED: (Mutex<bool>, Condvar) = (Mutex::new(false), Condvar::new());
+/// A one-way signal from a plugin's initialiser (through a host export) to the test.
+struct Flag(Mutex<bool>, Condvar);
+
+impl Flag {
+    const fn new() -> Flag {
+        Flag(Mutex::new(false), Condvar::new())
+    }
+
+    fn set(&self) {
+        *self.0.lock().unwrap() = true;
+        self.1.notify_all();
+    }
+
+    fn wait(&self) {
+        let mut set = self.0.lock().unwrap();
+        while !*set {
+            set = self.1.wait(set).unwrap();
+        }
+    }
+}
+
+/// Opens `plugin` on a new thread with `host_fn` exported as `export`, and calls the plugin's
+/// `fn() -> i32` called `result` there; the thread's answer.
+fn open_on_thread(
+    plugin: &'static str,
+    export: &'static str,
+    host_fn: extern "C" fn(),
+    result: &'static str,
+) -> std::thread::JoinHandle<i32> {
+    std::thread::spawn(move || {
+        let loader = Loader::new().export(export, host_fn as *const c_void);
+        let p = unsafe { loader.open(path(plugin)) }.unwrap();
+        let f: Count = unsafe { p.lookup(result).unwrap().cast() };
+        f()
+    })
+}
+
+static STARTED: Flag = Flag::new();
 
 extern "C" fn slow_init_started() {
-    *STARTED.0.lock().unwrap() = true;
-    STARTED.1.notify_all();
+    STARTED.set();
 }
 
 #[test]
@@ -99,17 +135,13 @@ fn a_library_being_initialised_is_returned_once_its_initialiser_has_run() {
     // One thread opens slow_user.so, whose dependency's initialiser runs for 300 ms; once it has
     // started, this thread opens that dependency directly: the open returns the same copy, and
     // only after the initialiser finished.
-    let opener = std::thread::spawn(|| {
-        let loader = Loader::new().export("slow_init_started", slow_init_started as *const c_void);
-        let p = unsafe { loader.open(path("slow_user")) }.unwrap();
-        let sees: Count = unsafe { p.lookup("slow_user_sees").unwrap().cast() };
-        sees()
-    });
-    let mut started = STARTED.0.lock().unwrap();
-    while !*started {
-        started = STARTED.1.wait(started).unwrap();
-    }
-    drop(started);
+    let opener = open_on_thread(
+        "slow_user",
+        "slow_init_started",
+        slow_init_started,
+        "slow_user_sees",
+    );
+    STARTED.wait();
     let dep = unsafe { Plugin::open(path("a_slow_init")) }.unwrap();
     let finished: Count = unsafe { dep.lookup("slow_init_finished").unwrap().cast() };
     assert_eq!(
@@ -121,11 +153,10 @@ fn a_library_being_initialised_is_returned_once_its_initialiser_has_run() {
     assert_eq!(images_of("a_slow_init.so"), 1);
 }
 
-static STARTED_B: (Mutex<bool>, Condvar) = (Mutex::new(false), Condvar::new());
+static STARTED_B: Flag = Flag::new();
 
 extern "C" fn slow_init_started_b() {
-    *STARTED_B.0.lock().unwrap() = true;
-    STARTED_B.1.notify_all();
+    STARTED_B.set();
 }
 
 #[test]
@@ -133,18 +164,13 @@ fn a_plugin_using_a_library_being_initialised_runs_its_initialisers_after_it() {
     // One thread opens slow_user_b1.so, whose dependency's initialiser runs for 300 ms; once it
     // has started, this thread opens slow_user_b2.so, which needs the same library: that
     // plugin's initialiser runs only after the library's finished (it records what it saw).
-    let opener = std::thread::spawn(|| {
-        let loader =
-            Loader::new().export("slow_init_started_b", slow_init_started_b as *const c_void);
-        let p = unsafe { loader.open(path("slow_user_b1")) }.unwrap();
-        let saw: Count = unsafe { p.lookup("slow_user_b1_saw").unwrap().cast() };
-        saw()
-    });
-    let mut started = STARTED_B.0.lock().unwrap();
-    while !*started {
-        started = STARTED_B.1.wait(started).unwrap();
-    }
-    drop(started);
+    let opener = open_on_thread(
+        "slow_user_b1",
+        "slow_init_started_b",
+        slow_init_started_b,
+        "slow_user_b1_saw",
+    );
+    STARTED_B.wait();
     let second = unsafe { Plugin::open(path("slow_user_b2")) }.unwrap();
     let saw: Count = unsafe { second.lookup("slow_user_b2_saw").unwrap().cast() };
     assert_eq!(
@@ -156,13 +182,12 @@ fn a_plugin_using_a_library_being_initialised_runs_its_initialisers_after_it() {
     assert_eq!(images_of("b_slow_init.so"), 1);
 }
 
-static HOOK_STARTED: (Mutex<bool>, Condvar) = (Mutex::new(false), Condvar::new());
+static HOOK_STARTED: Flag = Flag::new();
 
 /// Runs in a_initcycle.so's initialiser (thread A): once the main thread is waiting for that
 /// initialiser inside its open of initcycle_q.so, opens initcycle_q.so too.
 extern "C" fn initcycle_hook() {
-    *HOOK_STARTED.0.lock().unwrap() = true;
-    HOOK_STARTED.1.notify_all();
+    HOOK_STARTED.set();
     std::thread::sleep(std::time::Duration::from_millis(500));
     let q = unsafe { Plugin::open(path("initcycle_q")) }.unwrap();
     let value: Count = unsafe { q.lookup("initcycle_q_value").unwrap().cast() };
@@ -182,17 +207,13 @@ fn an_initialiser_opening_a_plugin_another_thread_waits_on_does_not_deadlock() {
     ) {
         return;
     }
-    let opener = std::thread::spawn(|| {
-        let loader = Loader::new().export("initcycle_hook", initcycle_hook as *const c_void);
-        let p = unsafe { loader.open(path("initcycle_p")) }.unwrap();
-        let value: Count = unsafe { p.lookup("initcycle_p_value").unwrap().cast() };
-        value()
-    });
-    let mut started = HOOK_STARTED.0.lock().unwrap();
-    while !*started {
-        started = HOOK_STARTED.1.wait(started).unwrap();
-    }
-    drop(started);
+    let opener = open_on_thread(
+        "initcycle_p",
+        "initcycle_hook",
+        initcycle_hook,
+        "initcycle_p_value",
+    );
+    HOOK_STARTED.wait();
     let q = unsafe { Plugin::open(path("initcycle_q")) }.unwrap();
     let value: Count = unsafe { q.lookup("initcycle_q_value").unwrap().cast() };
     assert_eq!(value(), 7);

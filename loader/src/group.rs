@@ -84,31 +84,24 @@ pub(crate) fn shared() -> MutexGuard<'static, SharedList> {
 }
 
 /// The module of the file at `canonical` (device and inode `id`) if the process has it already:
-/// a library dynplug loaded (for a plugin, or as one), or one the system loaded. `system` is
-/// true for the latter.
+/// a library dynplug loaded (for a plugin, or as one), once its initialisers have run if another
+/// thread is running them, or one the system loaded. `system` is true for the latter.
 pub(crate) fn existing(canonical: &Path, id: (u64, u64)) -> Option<(Module<'static>, bool)> {
-    {
+    let own = {
         let shared = shared();
-        if let Some(s) = shared.at_path(canonical).and_then(|k| shared.get(k)) {
-            return Some((s.module.clone(), false));
-        }
+        shared
+            .at_path(canonical)
+            .and_then(|k| shared.get(k))
+            .map(|s| s.module.clone())
+    };
+    if let Some(m) = own {
+        // Outside the lock: the initialisers waited for may load libraries themselves.
+        crate::initialised::wait(m.base);
+        return Some((m, false));
     }
     let (list, ids) = process::file_ids();
     let i = ids.iter().position(|&f| f == Some(id))?;
     list.get(i).map(|m| (m.clone(), true))
-}
-
-/// Waits, if the library dynplug loaded from `canonical` has initialisers another thread is
-/// still running, until they have run.
-pub(crate) fn wait_initialised(canonical: &Path) {
-    let base = {
-        let shared = shared();
-        let Some(s) = shared.at_path(canonical).and_then(|k| shared.get(k)) else {
-            return;
-        };
-        s.module.base
-    };
-    crate::initialised::wait(base);
 }
 
 /// Where the bytes of an object come from.
@@ -197,14 +190,7 @@ impl New<'_> {
             .soname
             .and_then(|s| self.obj.string(s).ok())
             .map(Arc::from);
-        let code = self
-            .obj
-            .layout
-            .loads
-            .iter()
-            .filter(|l| l.executable())
-            .map(|l| (base.wrapping_add(l.vaddr), base.wrapping_add(l.end())))
-            .collect();
+        let code = self.obj.layout.code_ranges(base).collect();
         let layout = &self.obj.layout;
         let span = (
             base.wrapping_add(layout.span_lo),

@@ -52,8 +52,9 @@ impl Image {
 
     /// The library at `path` (canonical; device and inode `id`) if the process has it already,
     /// mapped by dynplug (for a plugin, or as a plugin) or by the system loader: the same copy,
-    /// not a second one, with no initialiser to run (they ran when it was loaded). A library the
-    /// system loaded stays the system's: dynplug does not keep it loaded.
+    /// not a second one, with no initialiser to run (they ran when it was loaded; if another
+    /// thread is still running them, this waits). A library the system loaded stays the
+    /// system's: dynplug does not keep it loaded.
     pub fn existing(path: &Path, id: (u64, u64)) -> Option<Image> {
         let (mut module, system) = group::existing(path, id)?;
         if system {
@@ -122,12 +123,6 @@ impl Image {
             unsafe { crate::init::run(functions) };
             crate::initialised::finished(*base);
         }
-    }
-
-    /// Waits, if the library dynplug loaded from `path` (canonical) has initialisers that
-    /// another thread is still running, until they have run: before an open of it returns it.
-    pub fn wait_initialised(path: &Path) {
-        group::wait_initialised(path);
     }
 
     /// The address of the exported function or variable `name` (default version), or `None`.

@@ -56,12 +56,18 @@ pub fn link<B: AsRef<[u8]>, M: Memory>(
         report_missing,
         tls_modid,
     } = mode;
-    // The object's own entry in the scope has its table built already (when there is one).
+    // The object's own entry in the scope (when there is one) has its table and code ranges
+    // built already; the resolver binds the object's exports where the search reaches it.
     let syms_at = obj.view().slice(obj.dynamic.symtab, 1).map(<[u8]>::as_ptr);
-    let built = modules
+    let own_at = modules
         .iter()
-        .find(|m| m.base == bias && Some(m.tab.syms.as_ptr()) == syms_at)
-        .map(|m| Ok(m.tab.clone()));
+        .position(|m| m.base == bias && Some(m.tab.syms.as_ptr()) == syms_at);
+    let own = own_at.and_then(|i| modules.get(i));
+    let built = own.map(|m| Ok(m.tab.clone()));
+    let code = own.map_or_else(
+        || obj.layout.code_ranges(bias).collect(),
+        |m| m.code.clone(),
+    );
     let (tab, refs) = match (built.unwrap_or_else(|| obj.symtab()), obj.references()) {
         (Ok(t), Ok(r)) => (t, r),
         (Err(e), _) | (_, Err(e)) => {
@@ -77,14 +83,8 @@ pub fn link<B: AsRef<[u8]>, M: Memory>(
         modules,
         exe: crate::process::static_symbols(modules),
     };
-    let code = obj
-        .layout
-        .loads
-        .iter()
-        .filter(|l| l.executable())
-        .map(|l| (bias.wrapping_add(l.vaddr), bias.wrapping_add(l.end())))
-        .collect();
     let mut resolver = Resolver::new(&tab, &refs, bias, obj.dynamic.symbolic, scope, live, code);
+    resolver.own_at = own_at;
     resolver.own_modid = tls_modid;
     let d = &obj.dynamic;
     let mut r = Relocator::new(obj.machine, &obj.layout, obj.view(), bias, &mut resolver);

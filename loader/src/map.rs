@@ -143,7 +143,7 @@ impl Mapping {
             for load in layout.loads.iter().skip(1) {
                 let seg = load.vaddr & !(page - 1);
                 if seg > covered {
-                    m.inaccessible(covered, seg - covered)?;
+                    m.anonymous(covered, seg - covered, libc::PROT_NONE)?;
                 }
                 m.map_load(load, page, source)?;
                 covered = covered.max(load.end().saturating_add(page - 1) & !(page - 1));
@@ -152,16 +152,22 @@ impl Mapping {
         })())
     }
 
-    /// Replaces `[vaddr, vaddr+len)` (page-aligned, inside the span) with inaccessible
-    /// anonymous pages.
-    fn inaccessible(&self, vaddr: u64, len: u64) -> io::Result<()> {
-        // SAFETY: the range lies inside our own mapping of the span.
+    /// Replaces `[vaddr, vaddr+len)` (page-aligned, inside the span) with anonymous zero pages
+    /// of protection `prot` (inaccessible ones reserve no memory).
+    fn anonymous(&self, vaddr: u64, len: u64, prot: libc::c_int) -> io::Result<()> {
+        let reserve = if prot == libc::PROT_NONE {
+            libc::MAP_NORESERVE
+        } else {
+            0
+        };
+        // SAFETY: the range lies inside our own reservation or mapping of the span, so
+        // MAP_FIXED replaces only our own pages.
         let ptr = unsafe {
             libc::mmap(
                 self.addr(vaddr) as *mut libc::c_void,
                 to_usize(len)?,
-                libc::PROT_NONE,
-                libc::MAP_PRIVATE | libc::MAP_FIXED | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                prot,
+                libc::MAP_PRIVATE | libc::MAP_FIXED | libc::MAP_ANONYMOUS | reserve,
                 -1,
                 0,
             )
@@ -208,41 +214,27 @@ impl Mapping {
             final_prot
         };
         if load.filesz > 0 {
-            let len = to_usize(file_page_end - seg)?;
-            let addr = self.addr(seg) as *mut libc::c_void;
-            let ptr = match source {
+            match source {
                 Source::File(fd) => {
                     let off = libc::off_t::try_from(load.offset & !(page - 1))
                         .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
                     // SAFETY: the target range lies inside our reservation (the layout was checked
                     // to fit the span), so MAP_FIXED replaces only our own pages.
-                    unsafe {
+                    let ptr = unsafe {
                         libc::mmap(
-                            addr,
-                            len,
+                            self.addr(seg) as *mut libc::c_void,
+                            to_usize(file_page_end - seg)?,
                             first_prot,
                             libc::MAP_PRIVATE | libc::MAP_FIXED,
                             fd.as_raw_fd(),
                             off,
                         )
+                    };
+                    if ptr == libc::MAP_FAILED {
+                        return Err(last_error());
                     }
                 }
-                Source::Bytes(_) => {
-                    // SAFETY: as above, the range is inside our own reservation.
-                    unsafe {
-                        libc::mmap(
-                            addr,
-                            len,
-                            first_prot,
-                            libc::MAP_PRIVATE | libc::MAP_FIXED | libc::MAP_ANONYMOUS,
-                            -1,
-                            0,
-                        )
-                    }
-                }
-            };
-            if ptr == libc::MAP_FAILED {
-                return Err(last_error());
+                Source::Bytes(_) => self.anonymous(seg, file_page_end - seg, first_prot)?,
             }
             if let Source::Bytes(bytes) = source {
                 let from = to_usize(load.offset)?;
@@ -268,21 +260,7 @@ impl Mapping {
         // Whole pages past the file's bytes: anonymous zero pages.
         let anon_start = if load.filesz > 0 { file_page_end } else { seg };
         if mem_end > anon_start {
-            let len = to_usize(mem_end - anon_start)?;
-            // SAFETY: inside our own reservation.
-            let ptr = unsafe {
-                libc::mmap(
-                    self.addr(anon_start) as *mut libc::c_void,
-                    len,
-                    final_prot,
-                    libc::MAP_PRIVATE | libc::MAP_FIXED | libc::MAP_ANONYMOUS,
-                    -1,
-                    0,
-                )
-            };
-            if ptr == libc::MAP_FAILED {
-                return Err(last_error());
-            }
+            self.anonymous(anon_start, mem_end - anon_start, final_prot)?;
         }
         Ok(())
     }

@@ -211,7 +211,9 @@ pub struct Resolver<'a> {
     live: bool,
     /// The run-time ranges of the object's executable segments (where its IFUNC resolvers must
     /// lie).
-    own_code: Vec<(u64, u64)>,
+    own_code: std::sync::Arc<[(u64, u64)]>,
+    /// The object's own entry in the scope's modules, if it has one.
+    pub own_at: Option<usize>,
     /// Answers by symbol index (the table is bounded by the file's size).
     /// Answers by symbol index, packed (16 bytes a symbol: the table is as long as the object's
     /// symbol table); answers that do not fit a slot (TLS, errors) are kept in `rare`.
@@ -232,7 +234,7 @@ impl<'a> Resolver<'a> {
         symbolic: bool,
         scope: Scope<'a>,
         live: bool,
-        own_code: Vec<(u64, u64)>,
+        own_code: std::sync::Arc<[(u64, u64)]>,
     ) -> Self {
         Resolver {
             tab,
@@ -243,6 +245,7 @@ impl<'a> Resolver<'a> {
             scope,
             live,
             own_code,
+            own_at: None,
             cache: SlotTable::new(usize::try_from(tab.count()).unwrap_or(0)),
             rare: HashMap::new(),
             missing: Vec::new(),
@@ -333,12 +336,7 @@ impl<'a> Resolver<'a> {
         } else {
             self.bias.wrapping_add(sym.value)
         };
-        if sym.is_ifunc()
-            && !self
-                .own_code
-                .iter()
-                .any(|&(lo, hi)| addr >= lo && addr < hi)
-        {
+        if sym.is_ifunc() && !in_code(&self.own_code, addr) {
             // Its resolver will be called: it must be the object's own code.
             return Err(Unresolved::Malformed(Malformed::CodeOutsideText {
                 what: "IFUNC resolver",
@@ -351,11 +349,6 @@ impl<'a> Resolver<'a> {
             local_ifunc: sym.is_ifunc(),
             ..Def::default()
         })
-    }
-
-    /// True if `m` is the scope's entry for the object being resolved.
-    fn is_self(&self, m: &Module<'_>) -> bool {
-        m.base == self.bias && std::ptr::eq(m.tab.syms.as_ptr(), self.tab.syms.as_ptr())
     }
 
     /// What a definition found in another module (at run-time address `addr`, in a module with
@@ -380,7 +373,7 @@ impl<'a> Resolver<'a> {
         if d.is_ifunc() && !code.is_empty() {
             // An IFUNC of a module dynplug is loading (this one included): its resolver may only
             // run once every module of the group is relocated; it must lie in its code.
-            if !code.iter().any(|&(lo, hi)| addr >= lo && addr < hi) {
+            if !in_code(code, addr) {
                 return Err(Unresolved::Malformed(Malformed::CodeOutsideText {
                     what: "IFUNC resolver",
                     addr,
@@ -473,8 +466,8 @@ impl<'a> Resolver<'a> {
         }
         // Searching the object's own table for a symbol it exports finds that very symbol.
         let own_export = sym.is_export();
-        for m in self.scope.modules {
-            if own_export && self.is_self(m) {
+        for (i, m) in self.scope.modules.iter().enumerate() {
+            if own_export && self.own_at == Some(i) {
                 return self.own(&sym);
             }
             // Most modules of the scope lack most names: their bloom filter says so cheaply.
@@ -499,6 +492,11 @@ impl<'a> Resolver<'a> {
         self.missing.push(display(name, want));
         Err(Unresolved::Missing)
     }
+}
+
+/// True if `addr` lies in one of the run-time `code` ranges.
+fn in_code(code: &[(u64, u64)], addr: u64) -> bool {
+    code.iter().any(|&(lo, hi)| addr >= lo && addr < hi)
 }
 
 /// `name` or `name@VERSION`.

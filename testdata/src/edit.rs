@@ -150,46 +150,38 @@ impl Elf {
         (chains..symtab).step_by(4).collect()
     }
 
-    /// `(st_value, st_size)` of the dynamic symbol `name`.
-    pub fn symbol(&self, name: &str) -> Option<(u64, u64)> {
+    /// File offset of the dynamic symbol table entry of `name`.
+    fn symbol_entry(&self, name: &str) -> Option<usize> {
         let symtab = self.offset_of(self.dyn_val(6));
         let strtab = self.offset_of(self.dyn_val(5));
         let strsz = self.dyn_val(10) as usize;
-        let mut at = symtab + 24;
         // GNU ld places .dynstr right after .dynsym.
-        while at + 24 <= strtab {
-            let n = self.u32(at) as usize;
-            if n < strsz {
-                let s = &self.bytes[strtab + n..];
-                let end = s.iter().position(|&c| c == 0).unwrap_or(0);
-                if &s[..end] == name.as_bytes() {
-                    return Some((self.u64(at + 8), self.u64(at + 16)));
+        (symtab + 24..strtab)
+            .step_by(24)
+            .take_while(|at| at + 24 <= strtab)
+            .find(|&at| {
+                let n = self.u32(at) as usize;
+                n < strsz && {
+                    let s = &self.bytes[strtab + n..];
+                    let end = s.iter().position(|&c| c == 0).unwrap_or(0);
+                    &s[..end] == name.as_bytes()
                 }
-            }
-            at += 24;
-        }
-        None
+            })
+    }
+
+    /// `(st_value, st_size)` of the dynamic symbol `name`.
+    pub fn symbol(&self, name: &str) -> Option<(u64, u64)> {
+        let at = self.symbol_entry(name)?;
+        Some((self.u64(at + 8), self.u64(at + 16)))
     }
 
     /// Sets `st_value` of the dynamic symbol `name`; false if there is no such symbol.
     pub fn set_symbol_value(&mut self, name: &str, value: u64) -> bool {
-        let symtab = self.offset_of(self.dyn_val(6));
-        let strtab = self.offset_of(self.dyn_val(5));
-        let strsz = self.dyn_val(10) as usize;
-        let mut at = symtab + 24;
-        while at + 24 <= strtab {
-            let n = self.u32(at) as usize;
-            if n < strsz {
-                let s = &self.bytes[strtab + n..];
-                let end = s.iter().position(|&c| c == 0).unwrap_or(0);
-                if &s[..end] == name.as_bytes() {
-                    self.set_u64(at + 8, value);
-                    return true;
-                }
-            }
-            at += 24;
-        }
-        false
+        let Some(at) = self.symbol_entry(name) else {
+            return false;
+        };
+        self.set_u64(at + 8, value);
+        true
     }
 
     /// File offset of the RELA entry that relocates link-time address `place`.

@@ -296,6 +296,14 @@ impl Layout {
         self.load_for(addr, len).is_some_and(Load::writable)
     }
 
+    /// The run-time ranges of the executable PT_LOADs of an image loaded at `bias`.
+    pub fn code_ranges(&self, bias: u64) -> impl Iterator<Item = (u64, u64)> + '_ {
+        self.loads
+            .iter()
+            .filter(|l| l.executable())
+            .map(move |l| (bias.wrapping_add(l.vaddr), bias.wrapping_add(l.end())))
+    }
+
     /// True if `addr` lies inside an executable PT_LOAD.
     pub fn executable(&self, addr: u64) -> bool {
         self.load_for(addr, 1).is_some_and(Load::executable)
