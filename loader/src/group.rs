@@ -136,7 +136,9 @@ impl AsRef<[u8]> for Bytes<'_> {
 /// One object of the group being loaded.
 pub(crate) struct New<'a> {
     pub(crate) path: Option<PathBuf>,
-    pub(crate) obj: Object<Bytes<'a>>,
+    /// Boxed: an object is large, and moving it through the open path's frames made each
+    /// hold a copy (the stack pages a first open touches count as memory it added).
+    pub(crate) obj: Box<Object<Bytes<'a>>>,
 }
 
 impl New<'_> {
@@ -210,7 +212,7 @@ impl New<'_> {
     }
 
     /// Wraps an object parsed from bytes in memory.
-    pub(crate) fn from_bytes<'b>(obj: Object<Bytes<'b>>) -> New<'b> {
+    pub(crate) fn from_bytes<'b>(obj: Box<Object<Bytes<'b>>>) -> New<'b> {
         New { path: None, obj }
     }
 
@@ -263,10 +265,19 @@ fn read_head(file: &File, len: u64) -> Result<Vec<u8>, LoadError> {
     let phoff = crate::read::u64_at(&head, 0x20).unwrap_or(0);
     let phnum = u64::from(crate::read::u16_at(&head, 0x38).unwrap_or(0));
     let end = phnum.checked_mul(56).and_then(|n| n.checked_add(phoff));
-    if let Some(end) = end.filter(|&e| e > first && e <= len && e <= 1 << 22) {
-        let mut rest = vec![0; usize::try_from(end - first).unwrap_or(0)];
-        file.read_exact_at(&mut rest, first)?;
-        head.extend_from_slice(&rest);
+    match end.filter(|&e| e <= len && e <= 1 << 22) {
+        Some(end) if end > first => {
+            let mut rest = vec![0; usize::try_from(end - first).unwrap_or(0)];
+            file.read_exact_at(&mut rest, first)?;
+            head.extend_from_slice(&rest);
+        }
+        // Kept until the object is registered: only what the headers need (the tail freed
+        // goes back to the allocator for the rest of the open).
+        Some(end) => {
+            head.truncate(usize::try_from(end.max(64)).unwrap_or(head.len()));
+            head.shrink_to_fit();
+        }
+        None => {}
     }
     Ok(head)
 }
@@ -393,7 +404,7 @@ pub struct Loaded {
 }
 
 /// Loads the plugin `input` and the libraries it needs.
-pub fn load(input: Input<'_>, opts: &Options, extra: &[PathBuf]) -> Result<Loaded, LoadError> {
+pub fn load(input: Input<'_>, opts: &Options, extra: &[PathBuf]) -> Result<Box<Loaded>, LoadError> {
     load_in(input, opts, extra, &[])
 }
 
@@ -404,16 +415,32 @@ pub fn load_in(
     opts: &Options,
     extra: &[PathBuf],
     inherited: &[Module<'static>],
-) -> Result<Loaded, LoadError> {
+) -> Result<Box<Loaded>, LoadError> {
     let want = Machine::host();
-    let root = match input {
-        Input::File(p) => open_file(p, want, true)?,
-        Input::Opened(p, file, len) => open_mapped(p, &file, len, want)?,
-        Input::Bytes(b) => open_bytes(b, want)?,
-    };
+    let root = open_input(input, want)?;
     let modules = process::modules();
-    // dynplug's __tls_get_addr forwards the system's module ids to the system's: in a shared
-    // C library, or in a static host's own symbol table.
+    use_system_tls_getter(&modules);
+    // One load at a time: dependencies are shared, so two loads must not both map one.
+    let mut shared = shared();
+    let (group, reused) = collect(root, &modules, &shared, extra, want, true)?;
+    link_group(group, &reused, &modules, &mut shared, opts, inherited)
+}
+
+/// Opens and maps the plugin itself. Not inlined, like the steps after it: the frames of the
+/// open path stay small, so an open touches few stack pages.
+#[inline(never)]
+fn open_input(input: Input<'_>, want: Option<Machine>) -> Result<New<'_>, LoadError> {
+    match input {
+        Input::File(p) => open_file(p, want, true),
+        Input::Opened(p, file, len) => open_mapped(p, &file, len, want),
+        Input::Bytes(b) => open_bytes(b, want),
+    }
+}
+
+/// dynplug's __tls_get_addr forwards the system's module ids to the system's: in a shared C
+/// library, or in a static host's own symbol table.
+#[inline(never)]
+fn use_system_tls_getter(modules: &[Module<'_>]) {
     let tga = crate::symbols::Name::new(b"__tls_get_addr");
     let system_tga = modules
         .iter()
@@ -423,16 +450,26 @@ pub fn load_in(
                 .map(|(_, d)| m.base.wrapping_add(d.value))
         })
         .or_else(|| {
-            process::static_symbols(&modules)
+            process::static_symbols(modules)
                 .and_then(|e| e.get(b"__tls_get_addr"))
                 .map(|(a, _)| a)
         });
     if let Some(addr) = system_tga {
         crate::tls::set_system(addr);
     }
-    // One load at a time: dependencies are shared, so two loads must not both map one.
-    let mut shared = shared();
-    let (group, reused) = collect(root, &modules, &shared, extra, want, true)?;
+}
+
+/// Links the mapped `group` (with the `reused` libraries of `shared`) against `modules` and
+/// `inherited`, protects it, and registers it: the rest of an open, once every object is mapped.
+#[inline(never)]
+fn link_group(
+    group: Vec<New<'_>>,
+    reused: &[usize],
+    modules: &[Module<'static>],
+    shared: &mut SharedList,
+    opts: &Options,
+    inherited: &[Module<'static>],
+) -> Result<Box<Loaded>, LoadError> {
     let mut maps = Vec::with_capacity(group.len());
     for n in &group {
         let m = n
@@ -576,7 +613,7 @@ pub fn load_in(
             if let Some(eh) = crate::unwind::eh_frame(&n.obj.view(), hdr.vaddr) {
                 if n.obj.layout.loaded(eh, 4) {
                     eh_frame = bias.wrapping_add(eh);
-                    crate::unwind::register(&modules, eh_frame);
+                    crate::unwind::register(modules, eh_frame);
                 }
             }
         }
@@ -616,12 +653,12 @@ pub fn load_in(
         .filter_map(|&k| shared.get(k))
         .map(|s| s.module.base)
         .collect();
-    Ok(Loaded {
+    Ok(Box::new(Loaded {
         uses,
         module,
         machine: group.first().map_or(Machine::X86_64, |n| n.obj.machine),
         inits,
-    })
+    }))
 }
 
 /// Names the dependency an error came from, when it is not the plugin itself.

@@ -12,9 +12,15 @@ use crate::process::Module;
 /// A loaded plugin. It stays mapped for the rest of the process (plugins are never closed).
 #[derive(Debug)]
 pub struct Image {
+    /// Boxed: an image is returned through every frame of the open path, and a large value
+    /// was copied in each (the stack pages an open touches are memory it adds).
+    parts: Box<Parts>,
+}
+
+#[derive(Debug)]
+struct Parts {
     module: Module<'static>,
-    /// The machine.
-    pub machine: Machine,
+    machine: Machine,
     inits: Vec<(u64, Vec<u64>)>,
     /// Libraries loaded earlier that this image uses (their initialisers run first).
     uses: Vec<u64>,
@@ -68,11 +74,13 @@ impl Image {
             module.tab.syms = module.tab.syms.get(..len)?;
         }
         Some(Image {
-            module,
-            machine: Machine::host()?,
-            inits: Vec::new(),
-            uses: Vec::new(),
-            exports: Default::default(),
+            parts: Box::new(Parts {
+                module,
+                machine: Machine::host()?,
+                inits: Vec::new(),
+                uses: Vec::new(),
+                exports: Default::default(),
+            }),
         })
     }
 
@@ -91,19 +99,26 @@ impl Image {
         Self::from(group::load(Input::Bytes(bytes), opts, extra)?)
     }
 
-    fn from(l: group::Loaded) -> Result<Image, LoadError> {
+    fn from(l: Box<group::Loaded>) -> Result<Image, LoadError> {
         Ok(Image {
-            module: l.module,
-            machine: l.machine,
-            inits: l.inits,
-            uses: l.uses,
-            exports: Default::default(),
+            parts: Box::new(Parts {
+                module: l.module,
+                machine: l.machine,
+                inits: l.inits,
+                uses: l.uses,
+                exports: Default::default(),
+            }),
         })
     }
 
     /// The load bias.
     pub fn bias(&self) -> u64 {
-        self.module.base
+        self.parts.module.base
+    }
+
+    /// The machine.
+    pub fn machine(&self) -> Machine {
+        self.parts.machine
     }
 
     /// Runs the initialisers: the dependencies' first, then the plugin's DT_INIT and
@@ -114,10 +129,10 @@ impl Image {
     pub unsafe fn run_initialisers(&self) {
         // Libraries loaded earlier for other plugins first: another thread may still be
         // running their initialisers.
-        for &base in &self.uses {
+        for &base in &self.parts.uses {
             crate::initialised::wait(base);
         }
-        for (base, functions) in &self.inits {
+        for (base, functions) in &self.parts.inits {
             // SAFETY: the addresses were checked to lie in executable segments of relocated,
             // protected images.
             unsafe { crate::init::run(functions) };
@@ -128,8 +143,9 @@ impl Image {
     /// The address of the exported function or variable `name` (default version), or `None`.
     /// The first lookup indexes the exports; later ones are one hash probe.
     pub fn lookup(&self, name: &str) -> Option<u64> {
-        self.exports
-            .get_or_init(|| crate::exports::index(&self.module))
+        self.parts
+            .exports
+            .get_or_init(|| crate::exports::index(&self.parts.module))
             .get(name.as_bytes())
             .copied()
     }

@@ -41,7 +41,7 @@ pub struct Object<B> {
 
 impl<B: AsRef<[u8]>> Object<B> {
     /// Parses and validates `bytes`. `want`: the machine required (`None`: any known machine).
-    pub fn parse(bytes: B, want: Option<Machine>, page: u64) -> Result<Object<B>, LoadError> {
+    pub fn parse(bytes: B, want: Option<Machine>, page: u64) -> Result<Box<Object<B>>, LoadError> {
         let len = bytes.as_ref().len() as u64;
         Self::parse_with(
             bytes,
@@ -61,7 +61,7 @@ impl<B: AsRef<[u8]>> Object<B> {
         want: Option<Machine>,
         page: u64,
         map: impl FnOnce(&Layout) -> Result<Mapping, LoadError>,
-    ) -> Result<Object<B>, LoadError> {
+    ) -> Result<Box<Object<B>>, LoadError> {
         Self::parse_with(head, file_len, want, page, Some(map))
     }
 
@@ -71,7 +71,7 @@ impl<B: AsRef<[u8]>> Object<B> {
         want: Option<Machine>,
         page: u64,
         map: Option<impl FnOnce(&Layout) -> Result<Mapping, LoadError>>,
-    ) -> Result<Object<B>, LoadError> {
+    ) -> Result<Box<Object<B>>, LoadError> {
         let h = header::parse(bytes.as_ref(), want)?;
         let layout = Layout::new(&h.phdrs, file_len, page)?;
         let mapping = match map {
@@ -79,7 +79,9 @@ impl<B: AsRef<[u8]>> Object<B> {
             None => None,
         };
         let phnum = u16::try_from(h.phdrs.len()).unwrap_or(u16::MAX);
-        let mut obj = Object {
+        // Built on the heap: an object is large, and returned by value it was copied through
+        // every frame of the open path.
+        let mut obj = Box::new(Object {
             bytes,
             machine: h.machine,
             layout,
@@ -90,7 +92,7 @@ impl<B: AsRef<[u8]>> Object<B> {
             mapping,
             leaked: None,
             def_names: None,
-        };
+        });
         obj.dynamic = Dynamic::parse(&obj.view(), &obj.layout)?;
         obj.nsyms = obj.count_symbols()?;
         obj.validate_tables()?;

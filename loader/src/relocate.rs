@@ -61,7 +61,8 @@ const PREFAULT_MIN_PAGES: u64 = 4;
 pub struct Deferred {
     r: Rela,
     kind: RelocKind,
-    def: Def,
+    /// The IFUNC resolver to call (a deferred relocation needs nothing else of its `Def`).
+    resolver: u64,
 }
 
 /// One RELA entry.
@@ -288,6 +289,16 @@ impl<'a, 'r> Relocator<'a, 'r> {
         }
     }
 
+    /// Leaves relocation `r` for the IFUNC `resolver`.
+    fn defer(&mut self, r: Rela, kind: RelocKind, resolver: u64) {
+        if self.deferred.capacity() == 0 {
+            // Room for a typical object's IFUNC imports at once, rather than doubling up to
+            // it: every smaller block left behind would raise the heap's high-water mark.
+            self.deferred.reserve(16);
+        }
+        self.deferred.push(Deferred { r, kind, resolver });
+    }
+
     /// The relocations left for IFUNC resolvers (see [`apply_deferred`]).
     pub fn take_deferred(&mut self) -> Vec<Deferred> {
         std::mem::take(&mut self.deferred)
@@ -416,13 +427,7 @@ impl<'a, 'r> Relocator<'a, 'r> {
                         addr: r.addend as u64,
                     });
                 }
-                let def = Def {
-                    addr,
-                    local_ifunc: true,
-                    ..Def::default()
-                };
-                self.deferred.push(Deferred { r, kind, def });
-                return;
+                return self.defer(r, kind, addr);
             }
             _ => {}
         }
@@ -447,8 +452,7 @@ impl<'a, 'r> Relocator<'a, 'r> {
         }
         if def.local_ifunc && kind != RelocKind::Size(width) {
             // The resolver was checked to lie in its module's code when the symbol resolved.
-            self.deferred.push(Deferred { r, kind, def });
-            return;
+            return self.defer(r, kind, def.addr);
         }
         self.formula(r, kind, def, mem);
     }
@@ -706,11 +710,15 @@ pub fn apply_deferred<M: Memory>(
     mem: &mut M,
 ) -> Vec<LoadError> {
     let mut problems = Vec::new();
-    for Deferred { r, kind, def } in deferred {
-        let s = mem.call_ifunc(def.addr);
+    for Deferred { r, kind, resolver } in deferred {
+        let s = mem.call_ifunc(resolver);
+        let def = Def {
+            addr: s,
+            ..Def::default()
+        };
         if kind == RelocKind::IRelative {
             mem.write_u64(r.offset, s);
-        } else if let Some(e) = formula(machine, bias, r, kind, Def { addr: s, ..def }, mem) {
+        } else if let Some(e) = formula(machine, bias, r, kind, def, mem) {
             if problems.len() < MAX_PROBLEMS {
                 problems.push(e);
             }
