@@ -1,11 +1,12 @@
 //! The process-wide registry of plugins, keyed by canonical path (or by name for plugins opened
 //! from memory). It gives Go's semantics: one load per key, initialisers once, waiters wait.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
 use std::thread::{self, ThreadId};
+
+use dynplug_loader::FastMap;
 
 use crate::error::Error;
 use crate::plugin::Plugin;
@@ -30,7 +31,7 @@ enum State {
 }
 
 struct Registry {
-    map: Mutex<HashMap<Key, State>>,
+    map: Mutex<FastMap<Key, State>>,
     changed: Condvar,
     /// Threads waiting on `changed` (changed only with `map` locked): with none, a state change
     /// notifies nobody and costs no system call.
@@ -49,13 +50,13 @@ impl Registry {
 fn registry() -> &'static Registry {
     static R: OnceLock<Registry> = OnceLock::new();
     R.get_or_init(|| Registry {
-        map: Mutex::new(HashMap::new()),
+        map: Mutex::new(FastMap::default()),
         changed: Condvar::new(),
         waiting: AtomicUsize::new(0),
     })
 }
 
-fn lock(r: &Registry) -> MutexGuard<'_, HashMap<Key, State>> {
+fn lock(r: &Registry) -> MutexGuard<'_, FastMap<Key, State>> {
     // A panic while holding the lock leaves the map consistent (every update is one insert or
     // remove), so a poisoned lock is still usable.
     r.map.lock().unwrap_or_else(|p| p.into_inner())

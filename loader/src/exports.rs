@@ -8,7 +8,8 @@ use crate::process::Module;
 use crate::symbols::SHN_ABS;
 
 /// A fast non-cryptographic hasher for symbol names (the table is the plugin's own: its names
-/// are not attacker-chosen to collide with anything dynplug trusts).
+/// are not attacker-chosen to collide with anything dynplug trusts), also used for dynplug's own
+/// maps of paths and addresses, whose keys the host chooses.
 #[derive(Default)]
 pub struct NameHasher(u64);
 
@@ -28,6 +29,10 @@ impl Hasher for NameHasher {
         }
     }
 }
+
+/// A `HashMap` with [`NameHasher`] (std's SipHash costs more than an open's other work on
+/// these maps).
+pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<NameHasher>>;
 
 /// Name → address of every exported, non-thread-local definition.
 pub type Exports = HashMap<&'static [u8], u64, BuildHasherDefault<NameHasher>>;

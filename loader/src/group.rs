@@ -4,7 +4,6 @@
 //! mapped twice. Others are found as glibc finds them, loaded once per process and shared by
 //! every plugin that needs them.
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
@@ -46,14 +45,14 @@ pub(crate) struct Shared {
 /// every open: a list scan would grow with the number of plugins).
 pub(crate) struct SharedList {
     list: Vec<Shared>,
-    by_path: Option<HashMap<Vec<u8>, usize>>,
+    by_path: Option<crate::FastMap<Vec<u8>, usize>>,
 }
 
 impl SharedList {
     fn push(&mut self, s: Shared) {
         let i = self.list.len();
         self.by_path
-            .get_or_insert_with(HashMap::new)
+            .get_or_insert_with(Default::default)
             .insert(s.path.as_os_str().as_bytes().to_vec(), i);
         self.list.push(s);
     }

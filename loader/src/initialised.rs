@@ -6,16 +6,15 @@
 //! one (each thread records what it waits for). Then it goes on, as glibc does when an
 //! initialiser opens a library that is still being initialised on the same thread.
 
-use std::collections::HashMap;
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::thread::{self, ThreadId};
 
 #[derive(Default)]
 struct State {
     /// Load bias → the thread that runs the module's initialisers.
-    pending: HashMap<u64, ThreadId>,
+    pending: crate::FastMap<u64, ThreadId>,
     /// Thread → the thread it is waiting for (here, or for a plugin in the registry).
-    waits_for: HashMap<ThreadId, ThreadId>,
+    waits_for: crate::FastMap<ThreadId, ThreadId>,
 }
 
 static STATE: Mutex<Option<State>> = Mutex::new(None);
@@ -39,7 +38,10 @@ pub(crate) fn starting(base: u64) {
 /// The initialisers of the module at `base` have run.
 pub(crate) fn finished(base: u64) {
     let mut s = state();
-    if s.as_mut().and_then(|s| s.pending.remove(&base)).is_some() {
+    let Some(st) = s.as_mut() else { return };
+    // A waiter records itself in `waits_for` under this lock before it waits: with none, no
+    // thread needs waking (and a wake is a system call even then).
+    if st.pending.remove(&base).is_some() && !st.waits_for.is_empty() {
         CHANGED.notify_all();
     }
 }

@@ -30,6 +30,7 @@ mod unwind;
 
 pub use check::check;
 pub use error::{LoadError, Malformed, Unsupported};
+pub use exports::FastMap;
 pub use file::{open_regular, FileBytes};
 pub use image::{page_size, Image};
 pub use initialised::{blocked_on, unblocked};

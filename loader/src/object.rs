@@ -211,20 +211,23 @@ impl<B: AsRef<[u8]>> Object<B> {
         let def_names = tab.defs.offsets(tab.strtab);
         let refs = self.references()?;
         if let Some(v) = self.dynamic.versym {
-            if self.view().slice(v, self.nsyms.saturating_mul(2)).is_none() {
+            let Some(table) = self.view().slice(v, self.nsyms.saturating_mul(2)) else {
                 return Err(Malformed::AddressOutsideImage {
                     tag: "DT_VERSYM",
                     addr: v,
                     size: self.nsyms * 2,
                 }
                 .into());
-            }
+            };
+            // Which indices name a version (0 and 1 always do: local and global), worked out
+            // once, so the scan of every symbol's entry is one table look-up each.
             let max = tab.defs.max_index().max(refs.max_index()).max(1);
-            for i in 0..self.nsyms {
-                let ndx = tab.versym(u32::try_from(i).unwrap_or(u32::MAX)) & 0x7fff;
-                if ndx > max
-                    || (ndx > 1 && tab.defs.name(ndx).is_none() && refs.name(ndx).is_none())
-                {
+            let named: Vec<bool> = (0..=max)
+                .map(|n| n <= 1 || tab.defs.name(n).is_some() || refs.name(n).is_some())
+                .collect();
+            for e in table.chunks_exact(2) {
+                let ndx = read::u16_at(e, 0).unwrap_or(0) & 0x7fff;
+                if !named.get(usize::from(ndx)).copied().unwrap_or(false) {
                     return Err(Malformed::BadVersion {
                         what: "version index out of range",
                         value: ndx.into(),
