@@ -49,8 +49,13 @@ const PREFETCH_FAR: usize = 16;
 /// How far ahead the symbol's name is prefetched (its table entry was, `PREFETCH_FAR` ahead).
 const PREFETCH_NEAR: usize = 8;
 
-/// Fewest entries in a block worth looking at before applying them.
-const PREFAULT_MIN_ENTRIES: usize = 4096;
+/// Fewest entries in a block worth looking at before applying them (the fewest that can make
+/// a run of `PREFAULT_MIN_PAGES` pages).
+const PREFAULT_MIN_ENTRIES: usize = 2048;
+
+/// Entries judged together by [`Relocator::prefault_block`] (a page of 8-byte places when
+/// dense).
+const DENSE_STEP: usize = 512;
 
 /// Fewest adjacent pages worth a call to fault them in together.
 const PREFAULT_MIN_PAGES: u64 = 4;
@@ -85,6 +90,50 @@ fn words(e: &[u8]) -> Option<[u64; 3]> {
         u64::from_le_bytes(*b),
         u64::from_le_bytes(*c),
     ])
+}
+
+/// The runs of the sorted places of RELATIVE entries `b` that relocations write every page of,
+/// as (first place, last place): `found` is called for each. Only pages relocations write: `b`
+/// is looked at in steps of `DENSE_STEP` entries, and a step is dense when its first and last
+/// places are close enough that no gap between two of its places can hold a whole page;
+/// adjacent dense steps whose places are at most a page apart make one run (so a few stray
+/// places at the start of a block, `.init_array` before a table, cost only their own step).
+/// Judged from two entries a step: a step that lies costs a few pages, never more than its
+/// relocations could write.
+fn dense_runs(b: &[u8], page: u64, mut found: impl FnMut(u64, u64)) {
+    let mut run: Option<(u64, u64)> = None;
+    for step in b.chunks(DENSE_STEP * RELA as usize) {
+        let n = step.len() / RELA as usize;
+        let at = |i: usize| {
+            let o = i.checked_mul(RELA as usize)?;
+            read::u64_at(step, u64::try_from(o).ok()?)
+        };
+        let (Some(first), Some(last), Ok(count)) =
+            (at(0), at(n.saturating_sub(1)), u64::try_from(n))
+        else {
+            break;
+        };
+        // Places 8 bytes apart, plus less than a page of gaps in all: no gap between two
+        // places can hold a whole page, so every page from the first's to the last's is written.
+        let dense = last > first
+            && last - first
+                <= count
+                    .saturating_sub(1)
+                    .saturating_mul(8)
+                    .saturating_add(page.saturating_sub(8));
+        run = match run {
+            Some((f, l)) if dense && first >= l && first - l <= page => Some((f, last)),
+            _ => {
+                if let Some((f, l)) = run {
+                    found(f, l);
+                }
+                dense.then_some((first, last))
+            }
+        };
+    }
+    if let Some((f, l)) = run {
+        found(f, l);
+    }
 }
 
 /// One RELA entry: ELF64_R_TYPE and ELF64_R_SYM are the halves of r_info.
@@ -252,31 +301,19 @@ impl<'a, 'r> Relocator<'a, 'r> {
         }
     }
 
-    /// Faults in, for writing, the pages the RELA entries `b` write, with one call: a large
-    /// object's relocations copy most of its data pages, and one batch costs the kernel less
-    /// than a fault per page. Only for a dense block: sorted places 8 bytes apart leave no page
-    /// between the first and the last place unwritten, so the batch dirties no page the
-    /// relocations would not (glibc's private memory, no more); checked from the first and last
-    /// entries alone (a block that lies costs a few pages, never more than its relocations could
-    /// write). Only inside one writable segment of this object; advisory only.
+    /// Faults in, for writing, the pages the sorted RELATIVE entries `b` write, one call per
+    /// dense run (see [`dense_runs`]): a large object's relocations copy most of its data pages,
+    /// and one batch costs the kernel less than a fault per page. Advisory only.
     fn prefault_block<M: Memory>(&self, b: &[u8], mem: &mut M) {
-        let n = b.len() / RELA as usize;
-        let at = |i: usize| {
-            let o = i.checked_mul(RELA as usize)?;
-            read::u64_at(b, u64::try_from(o).ok()?)
-        };
-        let (Some(first), Some(last), Ok(count)) =
-            (at(0), at(n.saturating_sub(1)), u64::try_from(n))
-        else {
-            return;
-        };
+        dense_runs(b, self.layout.page, |first, last| {
+            self.prefault_run(first, last, mem)
+        });
+    }
+
+    /// Faults in the pages from the place `first` to the place `last` of a dense run, if the run
+    /// lies in one writable segment and is long enough to be worth a call.
+    fn prefault_run<M: Memory>(&self, first: u64, last: u64, mem: &mut M) {
         let page = self.layout.page;
-        let dense = last > first
-            && last - first
-                <= count
-                    .saturating_sub(1)
-                    .saturating_mul(8)
-                    .saturating_add(page);
         let lo = first & !(page - 1);
         let hi = last.saturating_add(8).saturating_add(page - 1) & !(page - 1);
         // Both ends in one writable segment: its whole pages are this image's, mapped writable.
@@ -284,7 +321,7 @@ impl<'a, 'r> Relocator<'a, 'r> {
             .layout
             .load_for(first, 8)
             .is_some_and(|l| l.writable() && l.contains(last, 8));
-        if dense && inside && hi - lo >= PREFAULT_MIN_PAGES * page {
+        if inside && hi - lo >= PREFAULT_MIN_PAGES * page {
             mem.prefault_write(lo, hi - lo);
         }
     }
@@ -725,4 +762,56 @@ pub fn apply_deferred<M: Memory>(
         }
     }
     problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// RELATIVE entries (only their places matter here) at `places`.
+    fn entries(places: impl IntoIterator<Item = u64>) -> Vec<u8> {
+        places
+            .into_iter()
+            .flat_map(|p| [p, 8, 0])
+            .flat_map(u64::to_le_bytes)
+            .collect()
+    }
+
+    fn runs(b: &[u8]) -> Vec<(u64, u64)> {
+        let mut v = Vec::new();
+        dense_runs(b, 4096, |f, l| v.push((f, l)));
+        v
+    }
+
+    #[test]
+    fn stray_places_before_a_table_cost_only_their_step() {
+        // Three places far below a table of 2048 pointers (.init_array before .data.rel).
+        let table = 0x10_0000;
+        let places = [0x3df0, 0x3df8, 0x4000]
+            .into_iter()
+            .chain((0..2048).map(|i| table + i * 8));
+        assert_eq!(
+            runs(&entries(places)),
+            [(table + 509 * 8, table + 2047 * 8)]
+        );
+    }
+
+    #[test]
+    fn steps_a_gap_apart_are_not_one_run() {
+        // Two tables of a step each, three pages apart: the pages between are never written.
+        let a = 0x10_0000;
+        let b = a + 512 * 8 + 3 * 4096;
+        let places = (0..512)
+            .map(|i| a + i * 8)
+            .chain((0..512).map(|i| b + i * 8));
+        assert_eq!(runs(&entries(places)), [(a, a + 511 * 8), (b, b + 511 * 8)]);
+    }
+
+    #[test]
+    fn a_step_with_a_page_sized_hole_is_not_dense() {
+        // One gap of a page and 8 bytes: the page after the 4088th byte holds no place.
+        let mut places: Vec<u64> = (0..511).map(|i| 0x10_0ff8 - 510 * 8 + i * 8).collect();
+        places.push(0x10_0ff8 + 4096 + 8);
+        assert_eq!(runs(&entries(places)), []);
+    }
 }
