@@ -215,6 +215,15 @@ impl New<'_> {
         New { path: None, obj }
     }
 
+    /// The name `dl_iterate_phdr` and `dladdr` give: the path's bytes as they are (a path holds
+    /// no NUL), `<bytes>` for an object from memory.
+    fn c_name(&self) -> std::ffi::CString {
+        match &self.path {
+            Some(p) => std::ffi::CString::new(p.as_os_str().as_bytes()).unwrap_or_default(),
+            None => c"<bytes>".into(),
+        }
+    }
+
     pub(crate) fn name(&self) -> String {
         self.path
             .as_ref()
@@ -617,7 +626,7 @@ fn link_group(
             }
         }
         crate::interpose::add(crate::interpose::Entry {
-            name: std::ffi::CString::new(n.name().replace('\0', " ")).unwrap_or_default(),
+            name: n.c_name(),
             module: module.clone(),
             phdrs: phdrs(&n.obj),
             start: bias.wrapping_add(n.obj.layout.span_lo),
