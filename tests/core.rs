@@ -235,6 +235,45 @@ fn text_relocations_are_refused() {
 }
 
 #[test]
+fn library_with_an_interpreter_opens() {
+    // PT_INTERP (a library that can also run as a program, as libc or libcap can) is ignored,
+    // as dlopen ignores it.
+    let file = path("interp");
+    let object = dynplug_fixtures::inspect::Object::read(&file);
+    assert!(object.segment(3).is_some(), "the fixture has a PT_INTERP");
+    let p = unsafe { Plugin::open(&file) }.unwrap();
+    let answer: extern "C" fn() -> i32 = unsafe { p.lookup("interp_answer").unwrap().cast() };
+    assert_eq!(answer(), 42);
+    assert!(Loader::new().check(&file).unwrap().problems.is_empty());
+}
+
+#[test]
+fn position_independent_executable_is_refused() {
+    // DF_1_PIE: a program, whose start-up code expects to be the process's (dlopen refuses it).
+    let file = path("pie");
+    let object = dynplug_fixtures::inspect::Object::read(&file);
+    assert_eq!(
+        object.tag(0x6fff_fffb).map(|f| f & 0x0800_0000),
+        Some(0x0800_0000)
+    );
+    let refused = |e: &Error| {
+        matches!(
+            e,
+            Error::Unsupported {
+                feature: dynplug::Unsupported::Executable,
+                ..
+            }
+        )
+    };
+    match unsafe { Plugin::open(&file) } {
+        Err(e) if refused(&e) => {}
+        other => panic!("{other:?}"),
+    }
+    let report = Loader::new().check(&file).unwrap();
+    assert!(report.problems.iter().any(refused), "{:?}", report.problems);
+}
+
+#[test]
 fn symbol_is_send_sync_copy() {
     fn check<T: Send + Sync + Copy + std::fmt::Debug + Eq>() {}
     check::<Symbol>();

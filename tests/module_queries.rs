@@ -3,7 +3,7 @@
 // SAFETY (this file): the plugins opened here are the fixtures built from testdata/ (or the
 // system libraries named); every symbol is cast to the type its source declares, and called or
 // dereferenced accordingly.
-use std::ffi::{c_char, CStr, CString};
+use std::ffi::{c_char, c_void, CStr, CString};
 
 use dynplug::Plugin;
 use dynplug_fixtures::path;
@@ -57,6 +57,45 @@ fn dlopen_and_dlsym_are_served() {
     let default: extern "C" fn(*const c_char) -> usize = f("dlapi_default");
     let strlen = CString::new("strlen").unwrap();
     assert_ne!(default(strlen.as_ptr()), 0);
+}
+
+#[test]
+fn dlsym_and_dlvsym_give_an_ifunc_s_implementation() {
+    // strlen is an IFUNC in glibc: calling what dlsym and dlvsym return must run strlen.
+    let default: extern "C" fn(*const c_char) -> i64 = f("dlapi_default_strlen");
+    let next: extern "C" fn(*const c_char, *const c_char) -> i64 = f("dlapi_next_strlen");
+    let text = CString::new("seventeen letters").unwrap();
+    assert_eq!(default(text.as_ptr()), 17);
+    let base = CString::new("GLIBC_2.2.5").unwrap();
+    assert_eq!(next(text.as_ptr(), base.as_ptr()), 17);
+    // A version glibc does not define: no answer, and dlerror says which symbol.
+    let none = CString::new("GLIBC_9.9").unwrap();
+    assert_eq!(next(text.as_ptr(), none.as_ptr()), -1);
+}
+
+#[test]
+fn dlopen_of_a_library_the_process_has_gives_that_copy() {
+    let open: extern "C" fn(*const c_char) -> *mut c_void = f("dlapi_open");
+    let sym: extern "C" fn(*mut c_void, *const c_char) -> *mut c_void = f("dlapi_sym");
+    // libc: the system's own copy (a second one would run libc's initialisers again).
+    let libc_name = CString::new("libc.so.6").unwrap();
+    let h = open(libc_name.as_ptr());
+    assert!(!h.is_null());
+    let getpid = CString::new("getpid").unwrap();
+    assert_eq!(
+        sym(h, getpid.as_ptr()) as usize,
+        libc::getpid as *const () as usize
+    );
+    // A library dynplug loaded, from a directory no search path names, by its soname.
+    unsafe { Plugin::open(path("dep_user_origin")) }.unwrap();
+    let name = CString::new("a_dep_origin.so").unwrap();
+    let h = open(name.as_ptr());
+    assert!(!h.is_null(), "a_dep_origin.so by its soname");
+    let value = CString::new("dep_origin_value").unwrap();
+    let at = sym(h, value.as_ptr());
+    assert!(!at.is_null());
+    let dep_origin_value: extern "C" fn() -> i32 = unsafe { std::mem::transmute(at) };
+    assert_eq!(dep_origin_value(), 1234);
 }
 
 #[test]

@@ -111,6 +111,11 @@ impl Image {
         })
     }
 
+    /// The plugin's module (its symbol table, bias and names).
+    pub(crate) fn module(&self) -> &Module<'static> {
+        &self.parts.module
+    }
+
     /// The load bias.
     pub fn bias(&self) -> u64 {
         self.parts.module.base

@@ -55,6 +55,7 @@ pub fn lookup(name: &[u8]) -> Option<u64> {
         b"_dl_find_object" => serve_find_object as *const (),
         b"dlopen" => serve_open as *const (),
         b"dlsym" => serve_symbol as *const (),
+        b"dlvsym" => serve_versioned_symbol as *const (),
         b"dlerror" => serve_error as *const (),
         b"dlclose" => serve_close as *const (),
         _ => return None,
@@ -236,9 +237,13 @@ unsafe extern "C" fn serve_open(file: *const c_char, _flags: c_int) -> *mut c_vo
     // SAFETY: dlopen's argument is a NUL-terminated path.
     let name = unsafe { CStr::from_ptr(file) }.to_bytes().to_vec();
     let req = crate::search::Requester::default();
-    let found = crate::search::candidates(&name, &req, &[])
-        .into_iter()
-        .find(|p| p.is_file());
+    // A bare name the process already has (its soname or file name) is that library, wherever
+    // it was found (glibc matches loaded objects before searching); else the search paths.
+    let found = loaded_named(&name).or_else(|| {
+        crate::search::candidates(&name, &req, &[])
+            .into_iter()
+            .find(|p| p.is_file())
+    });
     let Some(path) = found.and_then(|p| std::fs::canonicalize(p).ok()) else {
         set_error(format!(
             "{}: cannot open shared object file: not found",
@@ -246,9 +251,34 @@ unsafe extern "C" fn serve_open(file: *const c_char, _flags: c_int) -> *mut c_vo
         ));
         return std::ptr::null_mut();
     };
+    let handle_of = |list: &[(std::path::PathBuf, &'static Handle)]| {
+        list.iter()
+            .find(|(p, _)| *p == path)
+            .map(|(_, h)| *h as *const Handle as *mut c_void)
+    };
+    if let Some(h) = handle_of(&opened()) {
+        return h;
+    }
+    // A library the process has (the system's, or one dynplug loaded) is that copy, as dlopen
+    // returns it: loading a second libc, say, would run its initialisers again. Looked up
+    // without the list locked: it waits if another thread is still initialising the library,
+    // and that thread's initialisers may call dlopen too.
+    let id = std::fs::metadata(&path).map(|m| {
+        use std::os::unix::fs::MetadataExt;
+        (m.dev(), m.ino())
+    });
+    if let Some(image) = id.ok().and_then(|id| crate::Image::existing(&path, id)) {
+        let mut list = opened();
+        if let Some(h) = handle_of(&list) {
+            return h;
+        }
+        let h: &'static Handle = Box::leak(Box::new(Handle { image }));
+        list.push((path, h));
+        return h as *const Handle as *mut c_void;
+    }
     let mut list = opened();
-    if let Some((_, h)) = list.iter().find(|(p, _)| *p == path) {
-        return *h as *const Handle as *mut c_void;
+    if let Some(h) = handle_of(&list) {
+        return h;
     }
     // The library sees the modules dynplug loaded (the caller among them), after the process's.
     let inherited: Vec<Module<'static>> = entries().into_iter().map(|e| e.module.clone()).collect();
@@ -268,6 +298,23 @@ unsafe extern "C" fn serve_open(file: *const c_char, _flags: c_int) -> *mut c_vo
     }
 }
 
+/// The file of the module the process has that answers to the bare name `name` (no `/`): its
+/// soname or file name, the system's modules first.
+fn loaded_named(name: &[u8]) -> Option<std::path::PathBuf> {
+    use std::os::unix::ffi::OsStrExt;
+    if name.contains(&b'/') {
+        return None;
+    }
+    let file = |m: &Module<'_>| {
+        (m.is(name) && !m.name.is_empty())
+            .then(|| std::path::PathBuf::from(std::ffi::OsStr::from_bytes(&m.name)))
+    };
+    crate::process::modules()
+        .iter()
+        .find_map(file)
+        .or_else(|| entries().iter().find_map(|e| file(&e.module)))
+}
+
 /// `dlsym` called by a module dynplug loaded.
 unsafe extern "C" fn serve_symbol(handle: *mut c_void, name: *const c_char) -> *mut c_void {
     if name.is_null() {
@@ -275,41 +322,75 @@ unsafe extern "C" fn serve_symbol(handle: *mut c_void, name: *const c_char) -> *
     }
     // SAFETY: dlsym's symbol name is NUL-terminated.
     let n = unsafe { CStr::from_ptr(name) };
+    answer(find_symbol(handle, n, None), n)
+}
+
+/// `dlvsym` called by a module dynplug loaded: `dlsym` of the definition at `version` (what
+/// an interposer asks for with `RTLD_NEXT`, to find the implementation it wraps).
+unsafe extern "C" fn serve_versioned_symbol(
+    handle: *mut c_void,
+    name: *const c_char,
+    version: *const c_char,
+) -> *mut c_void {
+    if name.is_null() || version.is_null() {
+        return std::ptr::null_mut();
+    }
+    // SAFETY: dlvsym's symbol and version names are NUL-terminated.
+    let (n, v) = unsafe { (CStr::from_ptr(name), CStr::from_ptr(version)) };
+    answer(find_symbol(handle, n, Some(v.to_bytes())), n)
+}
+
+/// The address, or null with the error `dlerror` gives.
+fn answer(found: Option<u64>, name: &CStr) -> *mut c_void {
+    match found {
+        Some(a) => a as *mut c_void,
+        None => {
+            set_error(format!("undefined symbol: {}", name.to_string_lossy()));
+            std::ptr::null_mut()
+        }
+    }
+}
+
+/// What `dlsym` (`version`: `dlvsym`) gives for `name` and `handle`: a plugin's or library's
+/// own definition for a handle dynplug returned; else (`RTLD_DEFAULT`, `RTLD_NEXT`,
+/// `dlopen(NULL)`, a system handle) the process's global scope, then dynplug's modules.
+fn find_symbol(handle: *mut c_void, name: &CStr, version: Option<&[u8]>) -> Option<u64> {
     let list = opened();
     let own = list
         .iter()
         .find(|(_, h)| std::ptr::eq(*h as *const Handle as *const c_void, handle));
-    let found = match own {
-        Some((_, h)) => n.to_str().ok().and_then(|s| h.image.lookup(s)),
-        None => {
-            // RTLD_DEFAULT, RTLD_NEXT, dlopen(NULL) or a system handle: the global scope, then
-            // dynplug's modules.
-            let key = Name::new(n.to_bytes());
-            crate::process::modules()
-                .iter()
-                .find_map(|m| {
-                    m.tab
-                        .find(&key, None)
-                        .map(|(_, s)| m.base.wrapping_add(s.value))
-                })
-                .or_else(|| {
-                    entries().into_iter().find_map(|e| {
-                        e.module
-                            .tab
-                            .find(&key, None)
-                            .filter(|(_, s)| !s.is_tls())
-                            .map(|(_, s)| e.module.base.wrapping_add(s.value))
-                    })
-                })
-        }
-    };
-    match found {
-        Some(a) => a as *mut c_void,
-        None => {
-            set_error(format!("undefined symbol: {}", n.to_string_lossy()));
-            std::ptr::null_mut()
-        }
+    match (own, version) {
+        (Some((_, h)), None) => name.to_str().ok().and_then(|s| h.image.lookup(s)),
+        (Some((_, h)), Some(_)) => defined_in(h.image.module(), name, version),
+        (None, _) => crate::process::modules()
+            .iter()
+            .find_map(|m| defined_in(m, name, version))
+            .or_else(|| {
+                entries()
+                    .into_iter()
+                    .find_map(|e| defined_in(&e.module, name, version))
+            }),
     }
+}
+
+/// The address `name` (at `version`, else the default version) is defined at in `m`, as
+/// `dlsym` gives it: an IFUNC's implementation, not its resolver; no thread-local symbol.
+fn defined_in(m: &Module<'_>, name: &CStr, version: Option<&[u8]>) -> Option<u64> {
+    let (_, s) = m.tab.find(&Name::new(name.to_bytes()), version)?;
+    if s.is_tls() {
+        return None;
+    }
+    let addr = if s.shndx == crate::symbols::SHN_ABS {
+        s.value
+    } else {
+        m.base.wrapping_add(s.value)
+    };
+    if s.is_ifunc() {
+        // SAFETY: an IFUNC's value is its resolver, in relocated code of a module that is
+        // running (the caller is a plugin's code): glibc's dlsym calls it the same way.
+        return Some(unsafe { crate::resolve::call_resolver(addr) });
+    }
+    Some(addr)
 }
 
 /// `dlerror`: the last error of this thread, once.

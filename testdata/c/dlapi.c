@@ -57,3 +57,20 @@ int dlapi_addr_of(void *p, const char **file, const char **sym) {
     *sym = info.dli_sname;
     return 1;
 }
+
+/* strlen found by dlsym in the global scope, then called: glibc's is an IFUNC, so the answer
+ * must be the implementation its resolver picks, not the resolver. -1: not found. */
+long dlapi_default_strlen(const char *s) {
+    size_t (*f)(const char *) = (size_t(*)(const char *))dlsym(RTLD_DEFAULT, "strlen");
+    return f ? (long)f(s) : -1;
+}
+
+/* The same through dlvsym(RTLD_NEXT, ...), as an interposer finds what it wraps. */
+long dlapi_next_strlen(const char *s, const char *version) {
+    size_t (*f)(const char *) = (size_t(*)(const char *))dlvsym(RTLD_NEXT, "strlen", version);
+    return f ? (long)f(s) : -1;
+}
+
+/* dlopen and dlsym as they are, for the host to check the handles. */
+void *dlapi_open(const char *name) { return dlopen(name, RTLD_NOW); }
+void *dlapi_sym(void *handle, const char *name) { return dlsym(handle, name); }

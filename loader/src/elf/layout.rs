@@ -230,7 +230,9 @@ impl Layout {
                 ph::PT_GNU_STACK if p.p_flags & ph::PF_X != 0 => {
                     return Err(Unsupported::ExecutableStack.into());
                 }
-                ph::PT_INTERP => return Err(Unsupported::Executable.into()),
+                // PT_INTERP is ignored, as dlopen ignores it: libraries that can also run as
+                // programs carry one (libc, libcap, libsystemd, libdbus, PAM modules). An
+                // executable is told by DF_1_PIE (Dynamic::parse) or ET_EXEC.
                 _ => {}
             }
         }
