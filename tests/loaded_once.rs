@@ -87,6 +87,26 @@ fn a_library_the_system_loaded_is_the_systems_copy() {
     );
 }
 
+#[test]
+fn the_dry_run_of_a_library_the_process_has_finds_no_problem() {
+    // An open returns the copy the process has, so it meets no problem; a dry run of the file
+    // as a second copy would bind its DT_INIT_ARRAY symbol to the first copy and call that
+    // malformed.
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+    let libgcc = maps
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(5))
+        .find(|f| f.contains("libgcc_s.so"))
+        .expect("the test binary links libgcc_s")
+        .to_string();
+    let report = Loader::new().check(&libgcc).unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    // The same for a library dynplug loaded (as a plugin here).
+    let hello = path("hello");
+    unsafe { Plugin::open(&hello) }.unwrap();
+    assert!(Loader::new().check(&hello).unwrap().problems.is_empty());
+}
+
 /// A one-way signal from a plugin's initialiser (through a host export) to the test.
 struct Flag(Mutex<bool>, Condvar);
 

@@ -103,6 +103,15 @@ pub(crate) fn existing(canonical: &Path, id: (u64, u64)) -> Option<(Module<'stat
     list.get(i).map(|m| (m.clone(), true))
 }
 
+/// True if [`existing`] would find the library, without waiting for its initialisers.
+pub(crate) fn is_loaded(canonical: &Path, id: (u64, u64)) -> bool {
+    if shared().at_path(canonical).is_some() {
+        return true;
+    }
+    let (_, ids) = process::file_ids();
+    ids.contains(&Some(id))
+}
+
 /// Where the bytes of an object come from.
 pub enum Input<'a> {
     /// A file, by canonical path.
