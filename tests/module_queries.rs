@@ -99,6 +99,46 @@ fn dlopen_of_a_library_the_process_has_gives_that_copy() {
 }
 
 #[test]
+fn dlinfo_answers_for_handles_dynplug_gave() {
+    let open: extern "C" fn(*const c_char) -> *mut c_void = f("dlapi_open");
+    let link_map: extern "C" fn(*mut c_void, *mut u64) -> *const c_char = f("dlapi_link_map");
+    let origin: extern "C" fn(*mut c_void, *mut c_char) -> i32 = f("dlapi_origin");
+    // A library dynplug loads for the plugin: a record of its name and load address.
+    let lib = path("a_dep_origin");
+    let name = CString::new(lib.to_str().unwrap()).unwrap();
+    let h = open(name.as_ptr());
+    assert!(!h.is_null());
+    let mut addr = 0;
+    let l_name = link_map(h, &mut addr);
+    assert!(!l_name.is_null());
+    let canonical = std::fs::canonicalize(&lib).unwrap();
+    assert_eq!(
+        unsafe { CStr::from_ptr(l_name) }.to_str().unwrap(),
+        canonical.to_str().unwrap()
+    );
+    let sym = CString::new("dep_origin_value").unwrap();
+    let dlsym: extern "C" fn(*mut c_void, *const c_char) -> *mut c_void = f("dlapi_sym");
+    let value = dlsym(h, sym.as_ptr()) as u64;
+    assert!(
+        addr != 0 && value > addr,
+        "l_addr {addr:#x} is the load bias"
+    );
+    let mut buf = vec![0 as c_char; 4096];
+    assert_eq!(origin(h, buf.as_mut_ptr()), 0);
+    assert_eq!(
+        unsafe { CStr::from_ptr(buf.as_ptr()) }.to_str().unwrap(),
+        canonical.parent().unwrap().to_str().unwrap()
+    );
+    // libc: the system loader's own record.
+    let libc_name = CString::new("libc.so.6").unwrap();
+    let h = open(libc_name.as_ptr());
+    let l_name = link_map(h, &mut addr);
+    assert!(!l_name.is_null());
+    let l_name = unsafe { CStr::from_ptr(l_name) }.to_str().unwrap();
+    assert!(l_name.ends_with("libc.so.6"), "{l_name}");
+}
+
+#[test]
 fn dladdr_answers_for_the_system_s_modules_too() {
     let addr_of: extern "C" fn(
         *const std::ffi::c_void,

@@ -57,6 +57,7 @@ pub fn lookup(name: &[u8]) -> Option<u64> {
         b"dlsym" => serve_symbol as *const (),
         b"dlvsym" => serve_versioned_symbol as *const (),
         b"dlerror" => serve_error as *const (),
+        b"dlinfo" => serve_info as *const (),
         b"dlclose" => serve_close as *const (),
         _ => return None,
     };
@@ -391,6 +392,131 @@ fn defined_in(m: &Module<'_>, name: &CStr, version: Option<&[u8]>) -> Option<u64
         return Some(unsafe { crate::resolve::call_resolver(addr) });
     }
     Some(addr)
+}
+
+/// The public part of glibc's `struct link_map` (`<link.h>`).
+#[repr(C)]
+pub struct LinkMap {
+    l_addr: u64,
+    l_name: *const c_char,
+    l_ld: *const c_void,
+    l_next: *mut LinkMap,
+    l_prev: *mut LinkMap,
+}
+
+/// `RTLD_DI_LINKMAP` and `RTLD_DI_ORIGIN` (`<dlfcn.h>`).
+const RTLD_DI_LINKMAP: c_int = 2;
+const RTLD_DI_ORIGIN: c_int = 6;
+
+/// `dlinfo` called by a module dynplug loaded, for a handle dynplug gave (or `dlopen(NULL)`'s):
+/// `RTLD_DI_LINKMAP` (the system loader's own record for a library it loaded, a record of the
+/// public fields for one dynplug loaded) and `RTLD_DI_ORIGIN`. Any other handle is the
+/// system's, and so is the answer.
+unsafe extern "C" fn serve_info(handle: *mut c_void, request: c_int, arg: *mut c_void) -> c_int {
+    let global = std::ptr::eq(handle as *const u8, &GLOBAL);
+    let own = opened()
+        .iter()
+        .find(|(_, h)| std::ptr::eq(*h as *const Handle as *const c_void, handle))
+        .map(|(p, h)| (p.clone(), *h));
+    if own.is_none() && !global {
+        let Some(f) = system(b"dlinfo") else {
+            set_error("dlinfo: not available".into());
+            return -1;
+        };
+        type Info = unsafe extern "C" fn(*mut c_void, c_int, *mut c_void) -> c_int;
+        // SAFETY: the system's `dlinfo`, given the caller's arguments unchanged.
+        return unsafe { std::mem::transmute::<usize, Info>(f as usize)(handle, request, arg) };
+    }
+    if arg.is_null() {
+        set_error("dlinfo: null argument".into());
+        return -1;
+    }
+    match request {
+        RTLD_DI_LINKMAP => {
+            let map = match &own {
+                Some((_, h)) => link_map(h.image.bias()),
+                // The executable: the first of the system loader's list.
+                None => system_link_maps().next(),
+            };
+            let Some(map) = map else {
+                set_error("dlinfo: no link map".into());
+                return -1;
+            };
+            // SAFETY: RTLD_DI_LINKMAP's argument points to a `struct link_map *`.
+            unsafe { (arg as *mut *mut LinkMap).write(map) };
+            0
+        }
+        RTLD_DI_ORIGIN => {
+            use std::os::unix::ffi::OsStrExt;
+            let path = match own {
+                Some((p, _)) => Some(p),
+                None => std::env::current_exe().ok(),
+            };
+            let dir = path
+                .as_deref()
+                .and_then(Path::parent)
+                .map_or(&b"."[..], |d| d.as_os_str().as_bytes());
+            // SAFETY: RTLD_DI_ORIGIN's argument is a buffer of at least PATH_MAX bytes (the
+            // caller's promise, as with glibc); the directory of a path is shorter.
+            unsafe {
+                std::ptr::copy_nonoverlapping(dir.as_ptr(), arg as *mut u8, dir.len());
+                (arg as *mut u8).add(dir.len()).write(0);
+            }
+            0
+        }
+        _ => {
+            set_error(format!(
+                "dlinfo: request {request} is not supported for a library dynplug loaded"
+            ));
+            -1
+        }
+    }
+}
+
+/// The system loader's `struct link_map` records, from `_r_debug.r_map` on.
+fn system_link_maps() -> impl Iterator<Item = *mut LinkMap> {
+    // `struct r_debug { int r_version; struct link_map *r_map; ... }`.
+    let first = system(b"_r_debug").map_or(std::ptr::null_mut(), |d| {
+        // SAFETY: `_r_debug` is the system loader's public debugger record, live for the process.
+        unsafe { ((d as usize + 8) as *const *mut LinkMap).read() }
+    });
+    std::iter::successors((!first.is_null()).then_some(first), |&m| {
+        // SAFETY: a record of the system loader's list, whose `l_next` is null or the next one.
+        let next = unsafe { (*m).l_next };
+        (!next.is_null()).then_some(next)
+    })
+}
+
+/// The link map for the module at `base`: the system loader's record if it loaded it, else a
+/// record of the public fields for a module dynplug loaded (made once, kept).
+fn link_map(base: u64) -> Option<*mut LinkMap> {
+    // SAFETY: records of the system loader's list (see `system_link_maps`).
+    if let Some(m) = system_link_maps().find(|&m| unsafe { (*m).l_addr } == base) {
+        return Some(m);
+    }
+    static MADE: Mutex<Vec<(u64, usize)>> = Mutex::new(Vec::new());
+    let mut made = MADE.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(&(_, m)) = made.iter().find(|(b, _)| *b == base) {
+        return Some(m as *mut LinkMap);
+    }
+    let e = entries().into_iter().find(|e| e.module.base == base)?;
+    let dynamic = e
+        .phdrs
+        .iter()
+        .find(|p| p.p_type == libc::PT_DYNAMIC)
+        .map_or(std::ptr::null(), |p| {
+            base.wrapping_add(p.p_vaddr) as *const c_void
+        });
+    let m: &'static mut LinkMap = Box::leak(Box::new(LinkMap {
+        l_addr: base,
+        l_name: e.name.as_ptr(),
+        l_ld: dynamic,
+        l_next: std::ptr::null_mut(),
+        l_prev: std::ptr::null_mut(),
+    }));
+    let m = m as *mut LinkMap;
+    made.push((base, m as usize));
+    Some(m)
 }
 
 /// `dlerror`: the last error of this thread, once.

@@ -74,3 +74,12 @@ long dlapi_next_strlen(const char *s, const char *version) {
 /* dlopen and dlsym as they are, for the host to check the handles. */
 void *dlapi_open(const char *name) { return dlopen(name, RTLD_NOW); }
 void *dlapi_sym(void *handle, const char *name) { return dlsym(handle, name); }
+
+/* dlinfo on a handle dlopen gave: the link map's name and load address, and the origin. */
+const char *dlapi_link_map(void *h, unsigned long *addr) {
+    struct link_map *lm = 0;
+    if (dlinfo(h, RTLD_DI_LINKMAP, &lm) != 0 || !lm) return 0;
+    *addr = lm->l_addr;
+    return lm->l_name;
+}
+int dlapi_origin(void *h, char *buf) { return dlinfo(h, RTLD_DI_ORIGIN, buf); }
