@@ -247,6 +247,31 @@ fn library_with_an_interpreter_opens() {
     assert!(Loader::new().check(&file).unwrap().problems.is_empty());
 }
 
+static REGISTERED: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+extern "C" fn no_exports_register(value: i32) {
+    REGISTERED.store(value, std::sync::atomic::Ordering::SeqCst);
+}
+
+#[test]
+fn plugin_exporting_nothing_registers_itself() {
+    // Nothing hashed (GNU hash with every bucket empty, symoffset 1), imports after index 1:
+    // the symbol count comes from the relocations, not the empty table.
+    let file = path("no_exports");
+    let e = dynplug_fixtures::edit::Elf::new(std::fs::read(&file).unwrap());
+    let hash = e.offset_of(e.dyn_val(0x6fff_fef5));
+    let (nbucket, symoffset) = (e.u32(hash), e.u32(hash + 4));
+    assert!(
+        (0..nbucket as usize).all(|b| e.u32(hash + 16 + 8 * e.u32(hash + 8) as usize + 4 * b) == 0)
+            && symoffset == 1,
+        "the fixture's GNU hash is empty"
+    );
+    let loader = Loader::new().export("no_exports_register", no_exports_register as *const c_void);
+    assert!(loader.check(&file).unwrap().problems.is_empty());
+    unsafe { loader.open(&file) }.unwrap();
+    assert_eq!(REGISTERED.load(std::sync::atomic::Ordering::SeqCst), 7);
+}
+
 #[test]
 fn position_independent_executable_is_refused() {
     // DF_1_PIE: a program, whose start-up code expects to be the process's (dlopen refuses it).

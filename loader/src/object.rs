@@ -177,6 +177,11 @@ impl<B: AsRef<[u8]>> Object<B> {
                 h.symbol_count()
                     .map_err(|what| Malformed::BadHashTable { table: "GNU", what })?,
             );
+            if h.is_empty() && self.dynamic.hash.is_none() {
+                // Nothing hashed (an object that only imports): the table runs at least to the
+                // last symbol a relocation names, which glibc reads as well.
+                n = n.max(self.last_symbol_named().saturating_add(1));
+            }
         }
         if let Some(a) = self.dynamic.hash {
             let h = SysvHash::parse(view.rest(a).unwrap_or(&[])).map_err(|what| {
@@ -204,6 +209,21 @@ impl<B: AsRef<[u8]>> Object<B> {
             .into());
         }
         Ok(n)
+    }
+
+    /// The highest symbol index a DT_RELA or DT_JMPREL entry names (0: none); tables outside
+    /// the image are skipped here (`Dynamic::parse` refused them).
+    fn last_symbol_named(&self) -> u64 {
+        let view = self.view();
+        [self.dynamic.rela, self.dynamic.jmprel]
+            .into_iter()
+            .flatten()
+            .filter_map(|t| view.slice(t.addr, t.size))
+            .flat_map(|b| b.chunks_exact(24))
+            .filter_map(|e| read::u64_at(e, 8))
+            .map(|info| info >> 32)
+            .max()
+            .unwrap_or(0)
     }
 
     fn validate_tables(&mut self) -> Result<(), LoadError> {

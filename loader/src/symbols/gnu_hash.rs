@@ -77,6 +77,14 @@ impl<'a> GnuHash<'a> {
         })
     }
 
+    /// True if no symbol is in the table (every bucket empty): the table then says nothing of
+    /// how many symbols follow `symoffset` (linkers leave undefined ones unhashed).
+    pub fn is_empty(&self) -> bool {
+        (0..self.nbucket).all(|i| {
+            read::u32_at(self.buckets, u64::from(i) * 4).is_none_or(|b| b < self.symoffset)
+        })
+    }
+
     /// Number of symbols the table covers: past the last chain's terminator. `Err` if a chain
     /// runs off the table.
     pub fn symbol_count(&self) -> Result<u64, &'static str> {
