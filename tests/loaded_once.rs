@@ -58,15 +58,19 @@ fn a_plugin_is_the_copy_a_later_dependency_binds_to() {
     check_one_copy("b", user, dep);
 }
 
-#[test]
-fn a_library_the_system_loaded_is_the_systems_copy() {
+/// The file of the libgcc_s the system loader mapped into this test.
+fn system_libgcc() -> String {
     let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
-    let libgcc = maps
-        .lines()
+    maps.lines()
         .filter_map(|l| l.split_whitespace().nth(5))
         .find(|f| f.contains("libgcc_s.so"))
         .expect("the test binary links libgcc_s")
-        .to_string();
+        .to_string()
+}
+
+#[test]
+fn a_library_the_system_loaded_is_the_systems_copy() {
+    let libgcc = system_libgcc();
     let before = images_of("libgcc_s.so");
     let p = unsafe { Plugin::open(&libgcc) }.unwrap();
     let name = CString::new("_Unwind_RaiseException").unwrap();
@@ -92,13 +96,7 @@ fn the_dry_run_of_a_library_the_process_has_finds_no_problem() {
     // An open returns the copy the process has, so it meets no problem; a dry run of the file
     // as a second copy would bind its DT_INIT_ARRAY symbol to the first copy and call that
     // malformed.
-    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
-    let libgcc = maps
-        .lines()
-        .filter_map(|l| l.split_whitespace().nth(5))
-        .find(|f| f.contains("libgcc_s.so"))
-        .expect("the test binary links libgcc_s")
-        .to_string();
+    let libgcc = system_libgcc();
     let report = Loader::new().check(&libgcc).unwrap();
     assert!(report.problems.is_empty(), "{:?}", report.problems);
     // The same for a library dynplug loaded (as a plugin here).
