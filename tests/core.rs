@@ -273,6 +273,23 @@ fn plugin_exporting_nothing_registers_itself() {
 }
 
 #[test]
+fn initialisers_may_be_other_modules_functions() {
+    // DT_INIT_ARRAY entries bound through symbols to a dependency's function and to libc's
+    // tzset: code of other modules, which glibc calls as initialisers.
+    let object = dynplug_fixtures::inspect::Object::read(path("init_elsewhere"));
+    assert_eq!(object.relocations_of(1).len(), 2, "two R_X86_64_64 entries");
+    unsafe { Plugin::open(path("init_elsewhere")) }.unwrap();
+    let dep = unsafe { Plugin::open(path("a_init_dep")) }.unwrap();
+    let marks: extern "C" fn() -> i32 = unsafe { dep.lookup("init_dep_marks").unwrap().cast() };
+    assert_eq!(marks(), 1, "init_dep_mark ran once, as an initialiser");
+    assert!(Loader::new()
+        .check(path("init_elsewhere"))
+        .unwrap()
+        .problems
+        .is_empty());
+}
+
+#[test]
 fn position_independent_executable_is_refused() {
     // DF_1_PIE: a program, whose start-up code expects to be the process's (dlopen refuses it).
     let file = path("pie");

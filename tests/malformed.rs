@@ -210,6 +210,26 @@ fn version_index_out_of_range() {
 }
 
 #[test]
+fn initialiser_pointing_into_data() {
+    // The first DT_INIT_ARRAY entry (a RELATIVE relocation) made to point at the string
+    // table: not code of this object or of any other, never called.
+    let mut e = hello();
+    let entry = e.dyn_val(25);
+    let rela = e.rela_at_place(entry).expect("the entry is relocated");
+    let strtab = e.dyn_val(5);
+    e.set_u64(rela + 16, strtab);
+    expect("init-array", &e.bytes, |m| {
+        matches!(
+            m,
+            Malformed::CodeOutsideText {
+                what: "DT_INIT_ARRAY entry",
+                ..
+            }
+        )
+    });
+}
+
+#[test]
 fn needing_itself() {
     let mut e = hello();
     // DT_INIT becomes DT_SONAME naming the string DT_NEEDED names.

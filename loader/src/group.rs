@@ -603,7 +603,8 @@ fn link_group(
         let mem = Live { bias: m.bias };
         inits.push((
             m.bias,
-            initialisers(&n.obj, m.bias, &mem).map_err(|e| in_module(e, n, i, group.len()))?,
+            initialisers(&n.obj, m.bias, &mem, &scope)
+                .map_err(|e| in_module(e, n, i, group.len()))?,
         ));
     }
     for (n, m) in group.iter().zip(&maps) {

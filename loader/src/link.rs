@@ -101,7 +101,7 @@ pub fn link<B: AsRef<[u8]>, M: Memory>(
             &mut r.resolver.missing,
         )));
     }
-    if let Err(e) = initialisers(obj, bias, mem) {
+    if let Err(e) = initialisers(obj, bias, mem, modules) {
         problems.push(e);
     }
     problems.append(&mut r.problems);
@@ -123,6 +123,7 @@ pub fn initialisers<B: AsRef<[u8]>>(
     obj: &Object<B>,
     bias: u64,
     mem: &impl Memory,
+    modules: &[Module<'_>],
 ) -> Result<Vec<u64>, LoadError> {
     let mut out = Vec::new();
     let layout = &obj.layout;
@@ -156,7 +157,15 @@ pub fn initialisers<B: AsRef<[u8]>>(
             if f == 0 || f == u64::MAX {
                 continue;
             }
-            if !layout.executable(f.wrapping_sub(bias)) {
+            // An entry relocated against a symbol may bind to another module's function (a
+            // symbol the process has, interposed, as glibc binds it): code either way.
+            let elsewhere = || {
+                modules
+                    .iter()
+                    .any(|m| m.code.iter().any(|&(lo, hi)| f >= lo && f < hi))
+                    || crate::process::in_system_code(f)
+            };
+            if !layout.executable(f.wrapping_sub(bias)) && !elsewhere() {
                 return Err(Malformed::CodeOutsideText {
                     what: "DT_INIT_ARRAY entry",
                     addr: f,

@@ -92,6 +92,25 @@ unsafe extern "C" fn collect(
     0
 }
 
+/// True if `addr` lies in an executable segment of a module the system loaded (read afresh:
+/// asked only for an initialiser that lies outside the object being loaded).
+pub fn in_system_code(addr: u64) -> bool {
+    let mut raw: Vec<Raw> = Vec::new();
+    // SAFETY: `collect` matches the callback type and only touches `raw` through `data`.
+    unsafe {
+        libc::dl_iterate_phdr(
+            Some(collect),
+            &mut raw as *mut Vec<Raw> as *mut libc::c_void,
+        )
+    };
+    raw.iter().any(|r| {
+        r.phdrs.iter().any(|&(t, flags, vaddr, memsz)| {
+            let lo = r.base.wrapping_add(vaddr);
+            t == libc::PT_LOAD && flags & libc::PF_X != 0 && addr >= lo && addr - lo < memsz
+        })
+    })
+}
+
 /// The system loader's (loads, unloads) counters.
 type Counters = (u64, u64);
 /// The process's modules, shared.
