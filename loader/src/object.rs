@@ -173,11 +173,11 @@ impl<B: AsRef<[u8]>> Object<B> {
         if let Some(a) = self.dynamic.gnu_hash {
             let h = GnuHash::parse(view.rest(a).unwrap_or(&[]))
                 .map_err(|what| Malformed::BadHashTable { table: "GNU", what })?;
-            n = n.max(
-                h.symbol_count()
-                    .map_err(|what| Malformed::BadHashTable { table: "GNU", what })?,
-            );
-            if h.is_empty() && self.dynamic.hash.is_none() {
+            let count = h
+                .symbol_count()
+                .map_err(|what| Malformed::BadHashTable { table: "GNU", what })?;
+            n = n.max(count);
+            if self.dynamic.hash.is_none() && count == u64::from(h.symoffset()) {
                 // Nothing hashed (an object that only imports): the table runs at least to the
                 // last symbol a relocation names, which glibc reads as well.
                 n = n.max(self.last_symbol_named().saturating_add(1));

@@ -77,12 +77,11 @@ impl<'a> GnuHash<'a> {
         })
     }
 
-    /// True if no symbol is in the table (every bucket empty): the table then says nothing of
-    /// how many symbols follow `symoffset` (linkers leave undefined ones unhashed).
-    pub fn is_empty(&self) -> bool {
-        (0..self.nbucket).all(|i| {
-            read::u32_at(self.buckets, u64::from(i) * 4).is_none_or(|b| b < self.symoffset)
-        })
+    /// The index of the first symbol the table covers. A [`GnuHash::symbol_count`] of exactly
+    /// this means no symbol is in the table: it then says nothing of how many symbols follow
+    /// (linkers leave undefined ones unhashed).
+    pub fn symoffset(&self) -> u32 {
+        self.symoffset
     }
 
     /// Number of symbols the table covers: past the last chain's terminator. `Err` if a chain
