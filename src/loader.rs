@@ -100,9 +100,22 @@ impl Loader {
             if let Some(image) = existing {
                 return Ok(Plugin::new(canonical.clone(), image));
             }
-            let image =
-                Image::open_file(&canonical, opened.file, opened.len, &self.opts, &self.dirs)
-                    .map_err(|e| Error::from_load(canonical.clone(), e))?;
+            // `$ORIGIN`: the directory of the path as given, as glibc takes it (a plugin
+            // symlinked into a directory finds the libraries next to the link).
+            let origin = std::path::absolute(given)
+                .ok()
+                .and_then(|p| p.parent().map(Path::to_path_buf))
+                .or_else(|| canonical.parent().map(Path::to_path_buf))
+                .unwrap_or_default();
+            let image = Image::open_file(
+                &canonical,
+                &origin,
+                opened.file,
+                opened.len,
+                &self.opts,
+                &self.dirs,
+            )
+            .map_err(|e| Error::from_load(canonical.clone(), e))?;
             Ok(Plugin::new(canonical.clone(), image))
         })
     }

@@ -50,6 +50,7 @@ pub fn check(
     }
     let mut root = New::from_bytes(obj);
     root.path = path.map(Path::to_path_buf);
+    root.origin = path.and_then(Path::parent).map(Path::to_path_buf);
     let (group, reused, complete) = if foreign {
         (vec![root], Vec::new(), false)
     } else {

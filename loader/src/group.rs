@@ -116,8 +116,9 @@ pub(crate) fn is_loaded(canonical: &Path, id: (u64, u64)) -> bool {
 pub enum Input<'a> {
     /// A file, by canonical path.
     File(&'a Path),
-    /// A file already open (see `file::open_canonical`), by canonical path, with its length.
-    Opened(&'a Path, File, u64),
+    /// A file already open (see `file::open_canonical`), by canonical path, with the directory
+    /// `$ORIGIN` names (that of the path as given) and its length.
+    Opened(&'a Path, &'a Path, File, u64),
     /// Bytes in memory.
     Bytes(&'a [u8]),
 }
@@ -144,6 +145,9 @@ impl AsRef<[u8]> for Bytes<'_> {
 /// One object of the group being loaded.
 pub(crate) struct New<'a> {
     pub(crate) path: Option<PathBuf>,
+    /// The directory `$ORIGIN` names: that of the path the object was opened by (glibc's rule:
+    /// symlinks are not resolved), else of its canonical path.
+    pub(crate) origin: Option<PathBuf>,
     /// Boxed: an object is large, and moving it through the open path's frames made each
     /// hold a copy (the stack pages a first open touches count as memory it added).
     pub(crate) obj: Box<Object<Bytes<'a>>>,
@@ -153,11 +157,7 @@ impl New<'_> {
     fn requester(&self) -> Requester {
         let string = |o: Option<u64>| o.and_then(|o| self.obj.string(o).ok()).map(<[u8]>::to_vec);
         Requester {
-            origin: self
-                .path
-                .as_ref()
-                .and_then(|p| p.parent())
-                .map(Path::to_path_buf),
+            origin: self.origin.clone(),
             rpath: string(self.obj.dynamic.rpath),
             runpath: string(self.obj.dynamic.runpath),
         }
@@ -221,7 +221,11 @@ impl New<'_> {
 
     /// Wraps an object parsed from bytes in memory.
     pub(crate) fn from_bytes<'b>(obj: Box<Object<Bytes<'b>>>) -> New<'b> {
-        New { path: None, obj }
+        New {
+            path: None,
+            origin: None,
+            obj,
+        }
     }
 
     /// The name `dl_iterate_phdr` and `dladdr` give: the path's bytes as they are (a path holds
@@ -249,6 +253,7 @@ fn open_file<'a>(path: &Path, want: Option<Machine>, mapped: bool) -> Result<New
         let obj = Object::parse(Bytes::File(FileBytes::new(&file)?), want, page_size())?;
         return Ok(New {
             path: Some(path.to_path_buf()),
+            origin: path.parent().map(Path::to_path_buf),
             obj,
         });
     }
@@ -267,6 +272,7 @@ fn open_mapped<'a>(
     let obj = Object::parse_mapped(Bytes::Head(head), len, want, page_size(), map)?;
     Ok(New {
         path: Some(path.to_path_buf()),
+        origin: path.parent().map(Path::to_path_buf),
         obj,
     })
 }
@@ -309,7 +315,11 @@ fn open_bytes(bytes: &[u8], want: Option<Machine>) -> Result<New<'_>, LoadError>
         page_size(),
         map,
     )?;
-    Ok(New { path: None, obj })
+    Ok(New {
+        path: None,
+        origin: None,
+        obj,
+    })
 }
 
 /// Finds the library `name` that `req` asks for: the first candidate that is an ELF object for
@@ -330,7 +340,13 @@ fn find<'a>(
             continue;
         };
         match open_file(&c, want, mapped) {
-            Ok(n) => return Ok(n),
+            // `$ORIGIN` of a library found by searching: the directory it was found in.
+            Ok(n) => {
+                return Ok(New {
+                    origin: p.parent().map(Path::to_path_buf),
+                    ..n
+                })
+            }
             Err(LoadError::WrongArchitecture { .. } | LoadError::NotElf) => continue,
             Err(e) => return Err(e),
         }
@@ -449,7 +465,10 @@ pub fn load_in(
 fn open_input(input: Input<'_>, want: Option<Machine>) -> Result<New<'_>, LoadError> {
     match input {
         Input::File(p) => open_file(p, want, true),
-        Input::Opened(p, file, len) => open_mapped(p, &file, len, want),
+        Input::Opened(p, origin, file, len) => open_mapped(p, &file, len, want).map(|n| New {
+            origin: Some(origin.to_path_buf()),
+            ..n
+        }),
         Input::Bytes(b) => open_bytes(b, want),
     }
 }

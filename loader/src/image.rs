@@ -45,15 +45,22 @@ impl Image {
     }
 
     /// Loads like [`Image::open`] the shared object already open as `file` (`len` bytes, from
-    /// [`crate::file::open_canonical`]), named `path` (canonical).
+    /// [`crate::file::open_canonical`]), named `path` (canonical). `origin`: the directory
+    /// `$ORIGIN` names in its search paths, that of the path it was opened by (as glibc takes
+    /// it: made absolute, symlinks not resolved).
     pub fn open_file(
         path: &Path,
+        origin: &Path,
         file: std::fs::File,
         len: u64,
         opts: &Options,
         extra: &[PathBuf],
     ) -> Result<Image, LoadError> {
-        Self::from(group::load(Input::Opened(path, file, len), opts, extra)?)
+        Self::from(group::load(
+            Input::Opened(path, origin, file, len),
+            opts,
+            extra,
+        )?)
     }
 
     /// The library at `path` (canonical; device and inode `id`) if the process has it already,
