@@ -139,15 +139,12 @@ impl Loader {
     /// only if the file cannot be read or is not ELF.
     pub fn check(&self, path: impl AsRef<Path>) -> Result<Report, Error> {
         let path = path.as_ref().to_path_buf();
-        let read =
-            dynplug_loader::open_regular(&path).and_then(|f| dynplug_loader::FileBytes::new(&f));
-        let bytes = read.map_err(|e| Error::from_load(path.clone(), e))?;
-        let canonical = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
-        let id = std::fs::metadata(&canonical).map(|m| {
-            use std::os::unix::fs::MetadataExt;
-            (m.dev(), m.ino())
-        });
-        if id.is_ok_and(|id| Image::is_loaded(&canonical, id)) {
+        let opened = dynplug_loader::file::open_canonical(&path)
+            .map_err(|e| Error::from_load(path.clone(), e))?;
+        let bytes = dynplug_loader::FileBytes::new(&opened.file)
+            .map_err(|e| Error::from_load(path.clone(), e))?;
+        let canonical = opened.canonical;
+        if Image::is_loaded(&canonical, opened.id) {
             // An open returns the copy the process has: it meets no problem. (A dry run of the
             // file as a second copy would bind its own symbols to the first.)
             return Ok(Report {

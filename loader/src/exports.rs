@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::process::Module;
-use crate::symbols::SHN_ABS;
+use crate::symbols::{Sym, SHN_ABS};
 
 /// A fast non-cryptographic hasher for symbol names (the table is the plugin's own: its names
 /// are not attacker-chosen to collide with anything dynplug trusts), also used for dynplug's own
@@ -37,6 +37,21 @@ pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<NameHasher>>;
 /// Name → address of every exported, non-thread-local definition.
 pub type Exports = HashMap<&'static [u8], u64, BuildHasherDefault<NameHasher>>;
 
+/// The address `dlsym` gives for `sym` of a module loaded at `base`: an IFUNC's
+/// implementation (its resolver is called), not its resolver.
+///
+/// # Safety
+/// The module is relocated and running: an IFUNC resolver of it may be called.
+pub(crate) unsafe fn dlsym_address(sym: &Sym, base: u64) -> u64 {
+    let addr = sym.address(base);
+    if sym.is_ifunc() {
+        // SAFETY: an IFUNC's value is its resolver, in relocated code of a running module (the
+        // caller's promise); glibc's dlsym calls it the same way.
+        return unsafe { crate::resolve::call_resolver(addr) };
+    }
+    addr
+}
+
 /// Builds the index of `m`'s exports. IFUNC resolvers run here (the plugin is initialised).
 pub fn index(m: &Module<'static>) -> Exports {
     let tab = &m.tab;
@@ -64,16 +79,8 @@ pub fn index(m: &Module<'static>) -> Exports {
         if best.get(name).is_some_and(|&(_, b)| b || !base) {
             continue;
         }
-        let mut addr = if sym.shndx == SHN_ABS {
-            sym.value
-        } else {
-            m.base.wrapping_add(sym.value)
-        };
-        if sym.is_ifunc() {
-            // SAFETY: an IFUNC's value is its resolver in the plugin's relocated, initialised
-            // code; glibc's dlsym calls it the same way.
-            addr = unsafe { crate::resolve::call_resolver(addr) };
-        }
+        // SAFETY: the index is built on a lookup, once the plugin is initialised.
+        let addr = unsafe { dlsym_address(&sym, m.base) };
         best.insert(name, (addr, base));
     }
     best.into_iter().map(|(k, (a, _))| (k, a)).collect()

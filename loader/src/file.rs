@@ -39,6 +39,12 @@ fn open_regular_with_meta(path: &Path) -> Result<(File, std::fs::Metadata), Load
     Ok((file, meta))
 }
 
+/// The device and inode of the file at `path` (symlinks followed), which name one file however
+/// it is reached.
+pub fn id(path: &Path) -> Option<(u64, u64)> {
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
 /// Opens `path` as [`open_regular_with_len`] does, and names it canonically: the kernel's name
 /// for the open file (one `readlink` of `/proc/self/fd/N`, where `realpath` makes one per path
 /// component), or `realpath`'s answer where `/proc` is not mounted.

@@ -86,6 +86,16 @@ pub(crate) fn shared() -> MutexGuard<'static, SharedList> {
 /// a library dynplug loaded (for a plugin, or as one), once its initialisers have run if another
 /// thread is running them, or one the system loaded. `system` is true for the latter.
 pub(crate) fn existing(canonical: &Path, id: (u64, u64)) -> Option<(Module<'static>, bool)> {
+    let (m, system) = loaded(canonical, id)?;
+    if !system {
+        // Outside the lock: the initialisers waited for may load libraries themselves.
+        crate::initialised::wait(m.base);
+    }
+    Some((m, system))
+}
+
+/// What [`existing`] finds, without waiting for initialisers.
+pub(crate) fn loaded(canonical: &Path, id: (u64, u64)) -> Option<(Module<'static>, bool)> {
     let own = {
         let shared = shared();
         shared
@@ -94,22 +104,11 @@ pub(crate) fn existing(canonical: &Path, id: (u64, u64)) -> Option<(Module<'stat
             .map(|s| s.module.clone())
     };
     if let Some(m) = own {
-        // Outside the lock: the initialisers waited for may load libraries themselves.
-        crate::initialised::wait(m.base);
         return Some((m, false));
     }
     let (list, ids) = process::file_ids();
     let i = ids.iter().position(|&f| f == Some(id))?;
     list.get(i).map(|m| (m.clone(), true))
-}
-
-/// True if [`existing`] would find the library, without waiting for its initialisers.
-pub(crate) fn is_loaded(canonical: &Path, id: (u64, u64)) -> bool {
-    if shared().at_path(canonical).is_some() {
-        return true;
-    }
-    let (_, ids) = process::file_ids();
-    ids.contains(&Some(id))
 }
 
 /// Where the bytes of an object come from.
@@ -228,6 +227,15 @@ impl New<'_> {
         }
     }
 
+    /// Wraps an object read from the file at `path` (its `$ORIGIN`: the file's directory).
+    fn from_file<'b>(path: &Path, obj: Box<Object<Bytes<'b>>>) -> New<'b> {
+        New {
+            path: Some(path.to_path_buf()),
+            origin: path.parent().map(Path::to_path_buf),
+            obj,
+        }
+    }
+
     /// The name `dl_iterate_phdr` and `dladdr` give: the path's bytes as they are (a path holds
     /// no NUL), `<bytes>` for an object from memory.
     fn c_name(&self) -> std::ffi::CString {
@@ -251,11 +259,7 @@ fn open_file<'a>(path: &Path, want: Option<Machine>, mapped: bool) -> Result<New
     if !mapped {
         // A dry run maps nothing: the whole file is read for parsing.
         let obj = Object::parse(Bytes::File(FileBytes::new(&file)?), want, page_size())?;
-        return Ok(New {
-            path: Some(path.to_path_buf()),
-            origin: path.parent().map(Path::to_path_buf),
-            obj,
-        });
+        return Ok(New::from_file(path, obj));
     }
     open_mapped(path, &file, len, want)
 }
@@ -270,11 +274,7 @@ fn open_mapped<'a>(
     let head = read_head(file, len)?;
     let map = |layout: &_| Mapping::new(layout, Source::File(file.as_fd())).map_err(LoadError::Map);
     let obj = Object::parse_mapped(Bytes::Head(head), len, want, page_size(), map)?;
-    Ok(New {
-        path: Some(path.to_path_buf()),
-        origin: path.parent().map(Path::to_path_buf),
-        obj,
-    })
+    Ok(New::from_file(path, obj))
 }
 
 /// The first bytes of a file: its ELF header and program headers (or all of a short file).

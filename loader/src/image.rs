@@ -94,7 +94,7 @@ impl Image {
     /// True if the process has the library at `path` (canonical; device and inode `id`): one
     /// dynplug loaded, or one the system loaded. An open of it returns that copy. Never waits.
     pub fn is_loaded(path: &Path, id: (u64, u64)) -> bool {
-        group::is_loaded(path, id)
+        group::loaded(path, id).is_some()
     }
 
     /// Loads like [`Image::open`], also searching `inherited` modules after the process's own.

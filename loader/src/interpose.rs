@@ -264,11 +264,7 @@ unsafe extern "C" fn serve_open(file: *const c_char, _flags: c_int) -> *mut c_vo
     // returns it: loading a second libc, say, would run its initialisers again. Looked up
     // without the list locked: it waits if another thread is still initialising the library,
     // and that thread's initialisers may call dlopen too.
-    let id = std::fs::metadata(&path).map(|m| {
-        use std::os::unix::fs::MetadataExt;
-        (m.dev(), m.ino())
-    });
-    if let Some(image) = id.ok().and_then(|id| crate::Image::existing(&path, id)) {
+    if let Some(image) = crate::file::id(&path).and_then(|id| crate::Image::existing(&path, id)) {
         let mut list = opened();
         if let Some(h) = handle_of(&list) {
             return h;
@@ -356,13 +352,9 @@ fn answer(found: Option<u64>, name: &CStr) -> *mut c_void {
 /// own definition for a handle dynplug returned; else (`RTLD_DEFAULT`, `RTLD_NEXT`,
 /// `dlopen(NULL)`, a system handle) the process's global scope, then dynplug's modules.
 fn find_symbol(handle: *mut c_void, name: &CStr, version: Option<&[u8]>) -> Option<u64> {
-    let list = opened();
-    let own = list
-        .iter()
-        .find(|(_, h)| std::ptr::eq(*h as *const Handle as *const c_void, handle));
-    match (own, version) {
-        (Some((_, h)), None) => name.to_str().ok().and_then(|s| h.image.lookup(s)),
-        (Some((_, h)), Some(_)) => defined_in(h.image.module(), name, version),
+    match (own_handle(handle), version) {
+        (Some(h), None) => name.to_str().ok().and_then(|s| h.image.lookup(s)),
+        (Some(h), Some(_)) => defined_in(h.image.module(), name, version),
         (None, _) => crate::process::modules()
             .iter()
             .find_map(|m| defined_in(m, name, version))
@@ -374,6 +366,14 @@ fn find_symbol(handle: *mut c_void, name: &CStr, version: Option<&[u8]>) -> Opti
     }
 }
 
+/// The library behind `handle`, if dynplug's `dlopen` gave it.
+fn own_handle(handle: *mut c_void) -> Option<&'static Handle> {
+    opened()
+        .iter()
+        .map(|&(_, h)| h)
+        .find(|&h| std::ptr::eq(h as *const Handle as *const c_void, handle))
+}
+
 /// The address `name` (at `version`, else the default version) is defined at in `m`, as
 /// `dlsym` gives it: an IFUNC's implementation, not its resolver; no thread-local symbol.
 fn defined_in(m: &Module<'_>, name: &CStr, version: Option<&[u8]>) -> Option<u64> {
@@ -381,17 +381,9 @@ fn defined_in(m: &Module<'_>, name: &CStr, version: Option<&[u8]>) -> Option<u64
     if s.is_tls() {
         return None;
     }
-    let addr = if s.shndx == crate::symbols::SHN_ABS {
-        s.value
-    } else {
-        m.base.wrapping_add(s.value)
-    };
-    if s.is_ifunc() {
-        // SAFETY: an IFUNC's value is its resolver, in relocated code of a module that is
-        // running (the caller is a plugin's code): glibc's dlsym calls it the same way.
-        return Some(unsafe { crate::resolve::call_resolver(addr) });
-    }
-    Some(addr)
+    // SAFETY: a module of the process's scope or one dynplug loaded, asked for by a plugin's
+    // running code: relocated and running.
+    Some(unsafe { crate::exports::dlsym_address(&s, m.base) })
 }
 
 /// The public part of glibc's `struct link_map` (`<link.h>`).
@@ -414,10 +406,7 @@ const RTLD_DI_ORIGIN: c_int = 6;
 /// system's, and so is the answer.
 unsafe extern "C" fn serve_info(handle: *mut c_void, request: c_int, arg: *mut c_void) -> c_int {
     let global = std::ptr::eq(handle as *const u8, &GLOBAL);
-    let own = opened()
-        .iter()
-        .find(|(_, h)| std::ptr::eq(*h as *const Handle as *const c_void, handle))
-        .map(|(p, h)| (p.clone(), *h));
+    let own = own_handle(handle);
     if own.is_none() && !global {
         let Some(f) = system(b"dlinfo") else {
             set_error("dlinfo: not available".into());
@@ -433,8 +422,8 @@ unsafe extern "C" fn serve_info(handle: *mut c_void, request: c_int, arg: *mut c
     }
     match request {
         RTLD_DI_LINKMAP => {
-            let map = match &own {
-                Some((_, h)) => link_map(h.image.bias()),
+            let map = match own {
+                Some(h) => link_map(h.image.bias()),
                 // The executable: the first of the system loader's list.
                 None => system_link_maps().next(),
             };
@@ -448,8 +437,11 @@ unsafe extern "C" fn serve_info(handle: *mut c_void, request: c_int, arg: *mut c
         }
         RTLD_DI_ORIGIN => {
             use std::os::unix::ffi::OsStrExt;
+            // The library's file as its module names it (dynplug's: the canonical path).
             let path = match own {
-                Some((p, _)) => Some(p),
+                Some(h) => Some(std::path::PathBuf::from(std::ffi::OsStr::from_bytes(
+                    &h.image.module().name,
+                ))),
                 None => std::env::current_exe().ok(),
             };
             let dir = path

@@ -160,9 +160,7 @@ pub fn initialisers<B: AsRef<[u8]>>(
             // An entry relocated against a symbol may bind to another module's function (a
             // symbol the process has, interposed, as glibc binds it): code either way.
             let elsewhere = || {
-                modules
-                    .iter()
-                    .any(|m| m.code.iter().any(|&(lo, hi)| f >= lo && f < hi))
+                modules.iter().any(|m| crate::resolve::in_code(&m.code, f))
                     || crate::process::in_system_code(f)
             };
             if !layout.executable(f.wrapping_sub(bias)) && !elsewhere() {

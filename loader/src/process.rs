@@ -92,9 +92,8 @@ unsafe extern "C" fn collect(
     0
 }
 
-/// True if `addr` lies in an executable segment of a module the system loaded (read afresh:
-/// asked only for an initialiser that lies outside the object being loaded).
-pub fn in_system_code(addr: u64) -> bool {
+/// What `dl_iterate_phdr` reports of each module the system loaded, in its order.
+fn raw_modules() -> Vec<Raw> {
     let mut raw: Vec<Raw> = Vec::new();
     // SAFETY: `collect` matches the callback type and only touches `raw` through `data`.
     unsafe {
@@ -103,7 +102,13 @@ pub fn in_system_code(addr: u64) -> bool {
             &mut raw as *mut Vec<Raw> as *mut libc::c_void,
         )
     };
-    raw.iter().any(|r| {
+    raw
+}
+
+/// True if `addr` lies in an executable segment of a module the system loaded (read afresh:
+/// asked only for an initialiser that lies outside the object being loaded).
+pub fn in_system_code(addr: u64) -> bool {
+    raw_modules().iter().any(|r| {
         r.phdrs.iter().any(|&(t, flags, vaddr, memsz)| {
             let lo = r.base.wrapping_add(vaddr);
             t == libc::PT_LOAD && flags & libc::PF_X != 0 && addr >= lo && addr - lo < memsz
@@ -131,15 +136,7 @@ pub fn modules() -> Modules {
             return list.clone();
         }
     }
-    let mut raw: Vec<Raw> = Vec::new();
-    // SAFETY: `collect` matches the callback type and only touches `raw` through `data`.
-    unsafe {
-        libc::dl_iterate_phdr(
-            Some(collect),
-            &mut raw as *mut Vec<Raw> as *mut libc::c_void,
-        )
-    };
-    let list = Arc::new(raw.iter().filter_map(module).collect::<Vec<_>>());
+    let list = Arc::new(raw_modules().iter().filter_map(module).collect::<Vec<_>>());
     *cache = Some((now, list.clone()));
     list
 }
@@ -161,12 +158,10 @@ pub fn file_ids() -> (Modules, FileIds) {
         list.iter()
             .map(|m| {
                 use std::os::unix::ffi::OsStrExt;
-                use std::os::unix::fs::MetadataExt;
                 if m.name.is_empty() {
                     return None;
                 }
-                let path = std::path::Path::new(std::ffi::OsStr::from_bytes(&m.name));
-                std::fs::metadata(path).ok().map(|md| (md.dev(), md.ino()))
+                crate::file::id(std::path::Path::new(std::ffi::OsStr::from_bytes(&m.name)))
             })
             .collect(),
     );

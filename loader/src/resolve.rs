@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::error::Malformed;
 use crate::process::Module;
-use crate::symbols::{Name, Sym, SymTab, Versions, SHN_ABS, SYM_SIZE};
+use crate::symbols::{Name, Sym, SymTab, Versions, SYM_SIZE};
 
 /// Which names a plugin may import.
 #[derive(Clone, Debug, Default)]
@@ -331,11 +331,7 @@ impl<'a> Resolver<'a> {
                 ..Def::default()
             });
         }
-        let addr = if sym.shndx == SHN_ABS {
-            sym.value
-        } else {
-            self.bias.wrapping_add(sym.value)
-        };
+        let addr = sym.address(self.bias);
         if sym.is_ifunc() && !in_code(&self.own_code, addr) {
             // Its resolver will be called: it must be the object's own code.
             return Err(Unresolved::Malformed(Malformed::CodeOutsideText {
@@ -475,12 +471,7 @@ impl<'a> Resolver<'a> {
                 continue;
             }
             if let Some((_, d)) = m.tab.find(&key, want) {
-                let addr = if d.shndx == SHN_ABS {
-                    d.value
-                } else {
-                    m.base.wrapping_add(d.value)
-                };
-                return self.definition(&d, addr, (m.tls_modid, m.tls_data), &m.code);
+                return self.definition(&d, d.address(m.base), (m.tls_modid, m.tls_data), &m.code);
             }
         }
         if sym.is_defined() {
@@ -495,7 +486,7 @@ impl<'a> Resolver<'a> {
 }
 
 /// True if `addr` lies in one of the run-time `code` ranges.
-fn in_code(code: &[(u64, u64)], addr: u64) -> bool {
+pub(crate) fn in_code(code: &[(u64, u64)], addr: u64) -> bool {
     code.iter().any(|&(lo, hi)| addr >= lo && addr < hi)
 }
 

@@ -9,7 +9,7 @@ use goblin::elf::section_header::{SHT_STRTAB, SHT_SYMTAB};
 use goblin::elf::sym as s;
 
 use crate::read;
-use crate::symbols::{Sym, SHN_ABS, STT_GNU_IFUNC};
+use crate::symbols::{Sym, STT_GNU_IFUNC};
 
 /// Global definitions of the static executable: name → symbol (value not yet biased).
 #[derive(Debug, Default)]
@@ -23,12 +23,7 @@ impl ExeSymbols {
     /// The definition of `name`, as (run-time address, symbol).
     pub fn get(&self, name: &[u8]) -> Option<(u64, Sym)> {
         let sym = *self.syms.get(name)?;
-        let addr = if sym.shndx == SHN_ABS {
-            sym.value
-        } else {
-            self.bias.wrapping_add(sym.value)
-        };
-        Some((addr, sym))
+        Some((sym.address(self.bias), sym))
     }
 
     /// Number of definitions.

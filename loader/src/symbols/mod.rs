@@ -42,6 +42,17 @@ pub struct Sym {
 }
 
 impl Sym {
+    /// Its run-time address in a module loaded at `base` (an absolute symbol's value is its
+    /// address).
+    #[inline]
+    pub fn address(&self, base: u64) -> u64 {
+        if self.shndx == SHN_ABS {
+            self.value
+        } else {
+            base.wrapping_add(self.value)
+        }
+    }
+
     /// `STB_*`.
     pub fn bind(&self) -> u8 {
         self.info >> 4
