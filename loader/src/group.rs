@@ -211,7 +211,7 @@ impl New<'_> {
             base,
             tab,
             tls_modid,
-            tls_data: 0,
+            tls_tpoff: 0,
             code,
             span,
             c_name: 0,

@@ -25,8 +25,10 @@ pub struct Module<'a> {
     pub tab: SymTab<'a>,
     /// TLS module id (0: none), as `__tls_get_addr` knows it.
     pub tls_modid: u64,
-    /// This thread's TLS block of the module (system modules only; null if none).
-    pub tls_data: u64,
+    /// The offset of the module's TLS block from the thread pointer, the same in every thread
+    /// for a module of the static TLS (system modules only; 0 if it has none in the thread that
+    /// read the list).
+    pub tls_tpoff: u64,
     /// For a module dynplug loads: the run-time ranges of its executable segments (where its
     /// IFUNC resolvers must lie). Empty for the system's modules, which are relocated already.
     pub code: Arc<[(u64, u64)]>,
@@ -50,7 +52,8 @@ struct Raw {
     base: u64,
     c_name: usize,
     tls_modid: u64,
-    tls_data: u64,
+    /// `dlpi_tls_data` less this thread's pointer (0: none).
+    tls_tpoff: u64,
     name: Vec<u8>,
     /// (p_type, p_flags, p_vaddr, p_memsz)
     phdrs: Vec<(u32, u32, u64, u64)>,
@@ -82,7 +85,13 @@ unsafe extern "C" fn collect(
         base: info.dlpi_addr,
         c_name: info.dlpi_name as usize,
         tls_modid: info.dlpi_tls_modid as u64,
-        tls_data: info.dlpi_tls_data as u64,
+        tls_tpoff: if info.dlpi_tls_data.is_null() {
+            0
+        } else {
+            // The thread reading the list may not be the one that links with it: an offset
+            // holds in every thread, an address only in this one.
+            (info.dlpi_tls_data as u64).wrapping_sub(crate::tls::thread_pointer())
+        },
         name,
         phdrs: phdrs
             .iter()
@@ -294,7 +303,7 @@ fn module(raw: &Raw) -> Option<Module<'static>> {
             defs,
         },
         tls_modid: raw.tls_modid,
-        tls_data: raw.tls_data,
+        tls_tpoff: raw.tls_tpoff,
         code: Arc::from([]),
         span: (lo, hi),
         c_name: raw.c_name,

@@ -502,14 +502,8 @@ impl<'a, 'r> Relocator<'a, 'r> {
         if def.tls_modid == 0 {
             return self.problem(unsupported("TLS relocation against a module without TLS"));
         }
-        let static_tp = |mem: &M| {
-            let tp = if mem.live() {
-                crate::tls::thread_pointer()
-            } else {
-                def.tls_data.wrapping_add(0x1000)
-            };
-            def.tls_data.wrapping_add(off).wrapping_sub(tp)
-        };
+        // A block of the system's static TLS: the same offset from every thread's pointer.
+        let static_tp = || def.tls_tpoff.wrapping_add(off);
         let w64 = |value| Write {
             value,
             width: Width::W64,
@@ -536,7 +530,7 @@ impl<'a, 'r> Relocator<'a, 'r> {
                 }
             },
             RelocKind::TlsTpOffset(w) => {
-                if def.tls_data == 0 || !cfg!(target_arch = "x86_64") {
+                if def.tls_tpoff == 0 || !cfg!(target_arch = "x86_64") {
                     // Its block is not in the static TLS area: no fixed offset from the thread
                     // pointer exists for every thread.
                     let symbol = self.symbol_name(r.sym);
@@ -545,7 +539,7 @@ impl<'a, 'r> Relocator<'a, 'r> {
                         module: String::new(),
                     });
                 }
-                let v = static_tp(mem);
+                let v = static_tp();
                 // A 32-bit offset from the thread pointer must sign-extend back to itself.
                 match compute(
                     RelocKind::Absolute(w),
@@ -571,8 +565,8 @@ impl<'a, 'r> Relocator<'a, 'r> {
                 if !cfg!(target_arch = "x86_64") {
                     return self.problem(unsupported("TLS descriptors on this machine"));
                 }
-                let (resolver, arg) = if def.tls_data != 0 {
-                    (crate::tls::tlsdesc_static(), static_tp(mem))
+                let (resolver, arg) = if def.tls_tpoff != 0 {
+                    (crate::tls::tlsdesc_static(), static_tp())
                 } else if mem.live() {
                     (
                         crate::tls::tlsdesc_dynamic(),

@@ -58,9 +58,9 @@ pub struct Def {
     /// For a thread-local symbol (`addr` is then its offset in the block): the TLS module id of
     /// the defining module.
     pub tls_modid: u64,
-    /// For a thread-local symbol of a system module: this thread's block of that module (0 if the
-    /// module is dynplug's).
-    pub tls_data: u64,
+    /// For a thread-local symbol of a system module: the offset of that module's block from the
+    /// thread pointer (0 if the module is dynplug's).
+    pub tls_tpoff: u64,
 }
 
 /// The answers by symbol index. A large table lives in its own anonymous mapping, unmapped
@@ -310,7 +310,7 @@ impl<'a> Resolver<'a> {
         }
         let r = self.lookup(index);
         match &r {
-            Ok(d) if d.tls_modid == 0 && d.tls_data == 0 && d.size >> 62 == 0 => {
+            Ok(d) if d.tls_modid == 0 && d.tls_tpoff == 0 && d.size >> 62 == 0 => {
                 self.cache.set(i, Slot::of(d));
             }
             _ => {
@@ -362,7 +362,7 @@ impl<'a> Resolver<'a> {
                 addr: d.value,
                 size: d.size,
                 tls_modid: tls.0,
-                tls_data: tls.1,
+                tls_tpoff: tls.1,
                 ..Def::default()
             });
         }
@@ -457,7 +457,7 @@ impl<'a> Resolver<'a> {
                 .scope
                 .modules
                 .first()
-                .map_or((0, 0), |m| (m.tls_modid, m.tls_data));
+                .map_or((0, 0), |m| (m.tls_modid, m.tls_tpoff));
             return self.definition(&d, addr, tls, &[]);
         }
         // Searching the object's own table for a symbol it exports finds that very symbol.
@@ -471,7 +471,7 @@ impl<'a> Resolver<'a> {
                 continue;
             }
             if let Some((_, d)) = m.tab.find(&key, want) {
-                return self.definition(&d, d.address(m.base), (m.tls_modid, m.tls_data), &m.code);
+                return self.definition(&d, d.address(m.base), (m.tls_modid, m.tls_tpoff), &m.code);
             }
         }
         if sym.is_defined() {
