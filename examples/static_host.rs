@@ -35,7 +35,7 @@ fn main() {
     let (mode, path) = match args.as_slice() {
         [_, m, p] => (m.as_str(), p.as_str()),
         _ => {
-            eprintln!("usage: static_host exports|libc|policy|bytes PLUGIN");
+            eprintln!("usage: static_host exports|libc|tls_ie|policy|bytes PLUGIN");
             std::process::exit(2);
         }
     };
@@ -50,6 +50,14 @@ fn main() {
         "libc" => unsafe { host.open(path) }.map(|p| {
             let f: extern "C" fn(i32) -> i32 = unsafe { p.lookup("static_user").unwrap().cast() };
             f(42)
+        }),
+        // Initial-exec TLS: the block lies in the executable's static TLS, in every thread.
+        "tls_ie" => unsafe { host.open(path) }.map(|p| {
+            let add: extern "C" fn(i64) -> i64 = unsafe { p.lookup("iez_add").unwrap().cast() };
+            add(3);
+            let here = add(3);
+            let there = std::thread::spawn(move || add(4)).join().unwrap();
+            (here * 100 + there) as i32
         }),
         "policy" => unsafe { host.allow_imports(["host_add", "strlen"]).open(path) }.map(|_| 0),
         "bytes" => {

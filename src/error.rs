@@ -4,7 +4,7 @@ use std::io;
 use std::path::PathBuf;
 
 use dynplug_loader::LoadError;
-pub use dynplug_loader::{Malformed, Unsupported};
+pub use dynplug_loader::{Malformed, StaticTlsRefusal, Unsupported};
 
 /// Why a plugin could not be opened, or a symbol not found.
 #[non_exhaustive]

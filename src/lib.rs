@@ -21,7 +21,7 @@ mod plugin;
 mod registry;
 mod symbol;
 
-pub use error::{Error, Malformed, Unsupported};
+pub use error::{Error, Malformed, StaticTlsRefusal, Unsupported};
 pub use loader::{Loader, Report};
 pub use plugin::Plugin;
 pub use symbol::Symbol;

@@ -203,20 +203,6 @@ fn python_runs_code_and_imports_extension_modules() {
 }
 
 #[test]
-fn initial_exec_tls_in_a_loaded_module_is_refused_by_name() {
-    match unsafe { Plugin::open(path("tls_ie")) } {
-        Err(Error::Unsupported {
-            feature: dynplug::Unsupported::InitialExecTls { symbol, module },
-            ..
-        }) => {
-            assert_eq!(symbol, "ie_var");
-            assert!(module.ends_with("tls_ie.so"), "{module}");
-        }
-        other => panic!("{other:?}"),
-    }
-}
-
-#[test]
 fn backtrace_unwinds_through_plugin_frames() {
     use std::sync::Mutex;
     static SEEN: Mutex<String> = Mutex::new(String::new());

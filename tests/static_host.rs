@@ -70,6 +70,12 @@ fn libc_imports_resolve_from_the_static_executable() {
 }
 
 #[test]
+fn initial_exec_tls_in_a_static_host() {
+    // Each thread's block starts at zero: 3 + 3 here, 4 in a new thread.
+    assert_eq!(run("tls_ie", "tls_ie_zero"), "result 604\n");
+}
+
+#[test]
 fn policy_violations_are_all_listed() {
     let out = run("policy", "static_user");
     assert!(out.starts_with("error "), "{out}");

@@ -248,14 +248,16 @@ pub enum Unsupported {
         /// What about it.
         what: &'static str,
     },
-    /// Initial-exec TLS (TPOFF) against a module dynplug loaded: its block cannot be placed at a
-    /// fixed offset from every thread's pointer.
-    #[error("initial-exec thread-local storage: {symbol} in {module} (build it with -ftls-model=global-dynamic or gnu2 descriptors)")]
+    /// Initial-exec TLS (TPOFF) against a module dynplug loaded whose block cannot be placed in
+    /// dynplug's static TLS reserve (at one offset from every thread's pointer).
+    #[error("initial-exec thread-local storage: {symbol} in {module}: {why} (build it with -ftls-model=global-dynamic or gnu2 descriptors)")]
     InitialExecTls {
         /// The thread-local symbol.
         symbol: String,
         /// The module that uses it.
         module: String,
+        /// Why its block cannot be placed.
+        why: StaticTlsRefusal,
     },
     /// The REL (implicit addend) relocation format.
     #[error("DT_REL relocations on a RELA machine")]
@@ -307,4 +309,42 @@ impl From<io::Error> for LoadError {
     fn from(e: io::Error) -> Self {
         LoadError::Io(e)
     }
+}
+
+/// Why a module's TLS block cannot be placed in dynplug's static TLS reserve, which initial-exec
+/// code needs.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum StaticTlsRefusal {
+    /// The block's image has non-zero bytes (`.tdata`): threads the C runtime starts get the
+    /// reserve zeroed, and threads that already run cannot be given the bytes.
+    #[error("its TLS image has non-zero initialised data, which threads cannot be given")]
+    InitialisedData,
+    /// The reserve has no room left for the block.
+    #[error("the block needs {need} bytes, {left} of dynplug's static TLS reserve of {reserve} are left")]
+    Exhausted {
+        /// Bytes the block needs (with its alignment padding).
+        need: u64,
+        /// Bytes left in the reserve.
+        left: u64,
+        /// The reserve's size.
+        reserve: u64,
+    },
+    /// The block's alignment is larger than the reserve's.
+    #[error("its TLS alignment {align} exceeds dynplug's static TLS reserve's {max}")]
+    Alignment {
+        /// PT_TLS `p_align`.
+        align: u64,
+        /// The reserve's alignment.
+        max: u64,
+    },
+    /// The module was loaded earlier, its TLS made per thread on first use: it cannot move.
+    #[error("its module was loaded earlier with thread-local blocks made on first use")]
+    InUse,
+    /// dynplug's reserve is not in the executable's TLS (dynplug is in a shared library).
+    #[error("dynplug is not linked into the executable, so its TLS reserve is not static TLS")]
+    NotInExecutable,
+    /// Not implemented for this machine.
+    #[error("not implemented on this machine")]
+    Machine,
 }

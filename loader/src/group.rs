@@ -569,6 +569,7 @@ fn link_group(
     }
     // Relocated dependencies first (glibc's order): each module after the modules it needs.
     let order = dependency_order(&group);
+    let static_tls_mark = crate::static_tls::mark();
     let mut missing = Vec::new();
     let mut failure = None;
     let mut deferred = Vec::with_capacity(group.len());
@@ -594,11 +595,15 @@ fn link_group(
         }
         deferred.push((i, linked.deferred));
     }
-    if let Some(e) = failure {
-        return Err(e);
-    }
+    // From here on code of the group may run: no block of it is placed in static TLS any more.
+    crate::tls::seal(&modids);
     if !missing.is_empty() {
-        return Err(LoadError::UndefinedSymbols(missing));
+        failure.get_or_insert(LoadError::UndefinedSymbols(missing));
+    }
+    if let Some(e) = failure.or_else(|| written_static_tls(&group, &modids)) {
+        // No code of the group ran: the reserve it took is free again (loads are one at a time).
+        crate::static_tls::rewind(static_tls_mark);
+        return Err(e);
     }
     // Every module is relocated and nothing is wrong: now the group's IFUNC resolvers run (the
     // first code of the group to run), in the same order.
@@ -613,6 +618,9 @@ fn link_group(
         {
             return Err(in_module(e, n, i, group.len()));
         }
+    }
+    if let Some(e) = written_static_tls(&group, &modids) {
+        return Err(e);
     }
     let mut inits = Vec::new();
     for &i in &order {
@@ -698,14 +706,33 @@ fn link_group(
     }))
 }
 
+/// The error for a module of `group` (TLS ids `modids`) placed in static TLS whose image its
+/// group's relocations made non-zero, if any.
+fn written_static_tls(group: &[New<'_>], modids: &[u64]) -> Option<LoadError> {
+    let modid = crate::tls::written_static(modids)?;
+    let n = modids
+        .iter()
+        .position(|&m| m == modid)
+        .and_then(|i| group.get(i))?;
+    Some(
+        Unsupported::InitialExecTls {
+            symbol: "(its TLS image, written by relocations)".into(),
+            module: n.name(),
+            why: crate::StaticTlsRefusal::InitialisedData,
+        }
+        .into(),
+    )
+}
+
 /// Names the dependency an error came from, when it is not the plugin itself.
 /// `index` is the module's place in the group (0: the plugin).
 pub(crate) fn in_module(e: LoadError, n: &New<'_>, index: usize, group: usize) -> LoadError {
     let name = n.name();
-    if let LoadError::Unsupported(Unsupported::InitialExecTls { symbol, .. }) = e {
+    if let LoadError::Unsupported(Unsupported::InitialExecTls { symbol, why, .. }) = e {
         return Unsupported::InitialExecTls {
             symbol,
             module: name,
+            why,
         }
         .into();
     }

@@ -24,12 +24,13 @@ mod relocate;
 mod resolve;
 mod search;
 mod static_exe;
+mod static_tls;
 pub mod symbols;
 mod tls;
 mod unwind;
 
 pub use check::check;
-pub use error::{LoadError, Malformed, Unsupported};
+pub use error::{LoadError, Malformed, StaticTlsRefusal, Unsupported};
 pub use exports::FastMap;
 pub use file::{open_regular, FileBytes};
 pub use image::{page_size, Image};

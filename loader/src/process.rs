@@ -191,6 +191,40 @@ unsafe extern "C" fn read_counters(
     1
 }
 
+unsafe extern "C" fn read_executable_tls(
+    info: *mut libc::dl_phdr_info,
+    _size: libc::size_t,
+    data: *mut libc::c_void,
+) -> libc::c_int {
+    // SAFETY: a valid info for the duration of the call; `data` is the `Option<(u64, u64)>` below.
+    let (info, out) = unsafe { (&*info, &mut *(data as *mut Option<(u64, u64)>)) };
+    let phdrs = if info.dlpi_phdr.is_null() {
+        &[][..]
+    } else {
+        // SAFETY: dlpi_phdr points at dlpi_phnum program headers of a loaded module.
+        unsafe { std::slice::from_raw_parts(info.dlpi_phdr, usize::from(info.dlpi_phnum)) }
+    };
+    let tls = phdrs.iter().find(|p| p.p_type == libc::PT_TLS);
+    if let (Some(tls), false) = (tls, info.dlpi_tls_data.is_null()) {
+        *out = Some((info.dlpi_tls_data as u64, tls.p_memsz));
+    }
+    1
+}
+
+/// The executable's TLS block in this thread (its address and PT_TLS size), as
+/// `dl_iterate_phdr` reports it (the executable first, in a static host too).
+pub fn executable_tls() -> Option<(u64, u64)> {
+    let mut found: Option<(u64, u64)> = None;
+    // SAFETY: the callback matches, stops at the first module, and writes only `found`.
+    unsafe {
+        libc::dl_iterate_phdr(
+            Some(read_executable_tls),
+            &mut found as *mut Option<(u64, u64)> as *mut libc::c_void,
+        )
+    };
+    found
+}
+
 /// The system loader's (loads, unloads) counters.
 fn counters() -> (u64, u64) {
     let mut c = (0u64, 0u64);

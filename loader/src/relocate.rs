@@ -6,7 +6,7 @@ use dynplug_arch::{compute, FormulaError, Inputs, Machine, RelocKind, Width, Wri
 use crate::elf::dynamic::{Table, RELA};
 use crate::elf::layout::Layout;
 use crate::elf::view::View;
-use crate::error::{LoadError, Malformed, Unsupported};
+use crate::error::{LoadError, Malformed, StaticTlsRefusal, Unsupported};
 use crate::read;
 use crate::resolve::{Def, Resolver, Unresolved};
 
@@ -495,15 +495,13 @@ impl<'a, 'r> Relocator<'a, 'r> {
     }
 
     /// The thread-local kinds: module id, offset in the block, offset from the thread pointer
-    /// (static TLS of system modules only), and TLS descriptors.
+    /// (a block in static TLS: the system's, or dynplug's reserve), and TLS descriptors.
     fn tls<M: Memory>(&mut self, r: Rela, kind: RelocKind, def: Def, mem: &mut M) {
         let off = def.addr.wrapping_add(r.addend as u64);
         let unsupported = |what| Unsupported::ThreadLocalStorage { what };
         if def.tls_modid == 0 {
             return self.problem(unsupported("TLS relocation against a module without TLS"));
         }
-        // A block of the system's static TLS: the same offset from every thread's pointer.
-        let static_tp = || def.tls_tpoff.wrapping_add(off);
         let w64 = |value| Write {
             value,
             width: Width::W64,
@@ -530,16 +528,17 @@ impl<'a, 'r> Relocator<'a, 'r> {
                 }
             },
             RelocKind::TlsTpOffset(w) => {
-                if def.tls_tpoff == 0 || !cfg!(target_arch = "x86_64") {
-                    // Its block is not in the static TLS area: no fixed offset from the thread
-                    // pointer exists for every thread.
-                    let symbol = self.symbol_name(r.sym);
-                    return self.problem(Unsupported::InitialExecTls {
-                        symbol,
-                        module: String::new(),
-                    });
-                }
-                let v = static_tp();
+                let v = match self.static_block(def, mem.live()) {
+                    Ok(tpoff) => tpoff.wrapping_add(off),
+                    Err(why) => {
+                        let symbol = self.symbol_name(r.sym);
+                        return self.problem(Unsupported::InitialExecTls {
+                            symbol,
+                            module: String::new(),
+                            why,
+                        });
+                    }
+                };
                 // A 32-bit offset from the thread pointer must sign-extend back to itself.
                 match compute(
                     RelocKind::Absolute(w),
@@ -565,21 +564,56 @@ impl<'a, 'r> Relocator<'a, 'r> {
                 if !cfg!(target_arch = "x86_64") {
                     return self.problem(unsupported("TLS descriptors on this machine"));
                 }
-                let (resolver, arg) = if def.tls_tpoff != 0 {
-                    (crate::tls::tlsdesc_static(), static_tp())
+                // A dry run's module ids are pretend ones: no placement is asked for.
+                let placed = if def.tls_tpoff != 0 {
+                    Some(def.tls_tpoff)
                 } else if mem.live() {
-                    (
+                    crate::tls::static_offset(def.tls_modid)
+                } else {
+                    None
+                };
+                let (resolver, arg) = match placed {
+                    Some(tpoff) => (crate::tls::tlsdesc_static(), tpoff.wrapping_add(off)),
+                    None if mem.live() => (
                         crate::tls::tlsdesc_dynamic(),
                         crate::tls::leak_index(def.tls_modid, off),
-                    )
-                } else {
-                    (crate::tls::tlsdesc_dynamic(), off)
+                    ),
+                    None => (crate::tls::tlsdesc_dynamic(), off),
                 };
                 mem.write(r.offset, w64(resolver));
                 mem.write(r.offset.wrapping_add(8), w64(arg));
             }
             _ => {}
         }
+    }
+
+    /// The offset from the thread pointer of `def`'s block, which initial-exec code needs in
+    /// static TLS: a system module's, or a block of a module dynplug is loading placed in its
+    /// reserve now (a dry run takes nothing, and knows the shape of the object's own block only).
+    fn static_block(&self, def: Def, live: bool) -> Result<u64, StaticTlsRefusal> {
+        if !cfg!(target_arch = "x86_64") {
+            return Err(StaticTlsRefusal::Machine);
+        }
+        if def.tls_tpoff != 0 {
+            return Ok(def.tls_tpoff);
+        }
+        if def.tls_modid < crate::tls::FIRST_MODID {
+            // A system module whose block is made per thread on first use.
+            return Err(StaticTlsRefusal::InUse);
+        }
+        if live {
+            return crate::tls::place_static(def.tls_modid);
+        }
+        if def.tls_modid == self.resolver.own_modid {
+            if let Some(t) = self.layout.tls {
+                let image = self.view.slice(t.vaddr, t.filesz);
+                if t.filesz != 0 && !image.is_some_and(|b| b.iter().all(|&x| x == 0)) {
+                    return Err(StaticTlsRefusal::InitialisedData);
+                }
+                crate::static_tls::fits(t.memsz, t.align, t.vaddr)?;
+            }
+        }
+        crate::static_tls::reserve()
     }
 
     /// The name of symbol `index`, for messages.

@@ -7,6 +7,8 @@
 use std::alloc::{self, Layout};
 use std::sync::{OnceLock, RwLock};
 
+use crate::error::StaticTlsRefusal;
+
 /// dynplug's module ids start here, far above any id glibc hands out.
 pub const FIRST_MODID: u64 = 1 << 40;
 
@@ -23,13 +25,113 @@ pub struct TlsImage {
     pub align: u64,
 }
 
-static IMAGES: RwLock<Vec<TlsImage>> = RwLock::new(Vec::new());
+/// Where a module's blocks are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Placement {
+    /// Its group is being linked: no code has its blocks yet, it may still be placed statically.
+    Open,
+    /// Made per thread on first use.
+    Dynamic,
+    /// In dynplug's static TLS reserve, at this offset from the thread pointer in every thread.
+    Static(u64),
+}
 
-/// Registers a module's TLS image and returns its module id.
+/// A registered module: its image and where its blocks are.
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    image: TlsImage,
+    placement: Placement,
+}
+
+static IMAGES: RwLock<Vec<Entry>> = RwLock::new(Vec::new());
+
+/// Registers a module's TLS image and returns its module id. Its blocks may be placed in static
+/// TLS ([`place_static`]) until [`seal`] is called with its id.
 pub fn register(image: TlsImage) -> u64 {
     let mut v = IMAGES.write().unwrap_or_else(|p| p.into_inner());
-    v.push(image);
+    v.push(Entry {
+        image,
+        placement: Placement::Open,
+    });
     FIRST_MODID + (v.len() as u64 - 1)
+}
+
+/// The registry index of dynplug module id `modid`.
+fn index_of(modid: u64) -> Option<usize> {
+    usize::try_from(modid.checked_sub(FIRST_MODID)?).ok()
+}
+
+/// Places module `modid`'s block in dynplug's static TLS reserve (once; later calls give the
+/// same answer): its offset from the thread pointer, the same in every thread.
+pub fn place_static(modid: u64) -> Result<u64, StaticTlsRefusal> {
+    let mut v = IMAGES.write().unwrap_or_else(|p| p.into_inner());
+    let entry = index_of(modid)
+        .and_then(|i| v.get_mut(i))
+        .ok_or(StaticTlsRefusal::InUse)?;
+    match entry.placement {
+        Placement::Static(tpoff) => Ok(tpoff),
+        Placement::Dynamic => Err(StaticTlsRefusal::InUse),
+        Placement::Open => {
+            // SAFETY: a registered image lies in its module's mapped PT_LOAD (checked when the
+            // layout was read), mapped while its group is linked.
+            if !unsafe { image_is_zero(&entry.image) } {
+                return Err(StaticTlsRefusal::InitialisedData);
+            }
+            let tpoff = crate::static_tls::carve(&entry.image)?;
+            entry.placement = Placement::Static(tpoff);
+            Ok(tpoff)
+        }
+    }
+}
+
+/// Module `modid`'s offset from the thread pointer, if its block is in static TLS.
+pub fn static_offset(modid: u64) -> Option<u64> {
+    let v = IMAGES.read().unwrap_or_else(|p| p.into_inner());
+    match index_of(modid).and_then(|i| v.get(i))?.placement {
+        Placement::Static(tpoff) => Some(tpoff),
+        _ => None,
+    }
+}
+
+/// Ends static placement for the modules `modids`: their group is relocated, and its code may
+/// run from now on (a block handed out dynamically could not move any more).
+pub fn seal(modids: &[u64]) {
+    let mut v = IMAGES.write().unwrap_or_else(|p| p.into_inner());
+    for &m in modids {
+        if let Some(entry) = index_of(m).and_then(|i| v.get_mut(i)) {
+            if entry.placement == Placement::Open {
+                entry.placement = Placement::Dynamic;
+            }
+        }
+    }
+}
+
+/// The first of `modids` placed in static TLS whose image is no longer all zero: its group's
+/// relocations wrote into it (a pointer in `.tdata`), which the reserve cannot give threads.
+pub fn written_static(modids: &[u64]) -> Option<u64> {
+    let v = IMAGES.read().unwrap_or_else(|p| p.into_inner());
+    modids.iter().copied().find(|&m| {
+        index_of(m).and_then(|i| v.get(i)).is_some_and(|e| {
+            // SAFETY: as in `place_static`: the caller's group is still mapped.
+            matches!(e.placement, Placement::Static(_)) && !unsafe { image_is_zero(&e.image) }
+        })
+    })
+}
+
+/// True if the image's initialised bytes are all zero.
+///
+/// # Safety
+/// `image.filesz` bytes at `image.init` must be mapped and readable.
+unsafe fn image_is_zero(image: &TlsImage) -> bool {
+    let Ok(len) = usize::try_from(image.filesz.min(image.memsz)) else {
+        return false;
+    };
+    if len == 0 {
+        return true;
+    }
+    // SAFETY: the caller's promise.
+    let bytes = unsafe { std::slice::from_raw_parts(image.init as *const u8, len) };
+    bytes.iter().all(|&b| b == 0)
 }
 
 /// One thread's blocks, by module index.
@@ -42,7 +144,8 @@ unsafe extern "C" fn free_blocks(table: *mut libc::c_void) {
     // SAFETY: `table` is the Box<Blocks> stored by `table()` for this thread, freed once here.
     let blocks = unsafe { Box::from_raw(table as *mut Blocks) };
     for &(p, l) in blocks.iter() {
-        if !p.is_null() {
+        // A zero-size layout: a block in static TLS, not allocated.
+        if !p.is_null() && l.size() != 0 {
             // SAFETY: allocated in `block` with exactly this layout, freed once.
             unsafe { alloc::dealloc(p, l) };
         }
@@ -80,7 +183,7 @@ fn table() -> Option<&'static mut Blocks> {
 
 /// This thread's block of dynplug module `modid`, made on first use.
 pub(crate) fn block(modid: u64) -> *mut u8 {
-    let Ok(index) = usize::try_from(modid - FIRST_MODID) else {
+    let Some(index) = index_of(modid) else {
         return std::ptr::null_mut();
     };
     let Some(b) = table() else {
@@ -91,7 +194,7 @@ pub(crate) fn block(modid: u64) -> *mut u8 {
             return p;
         }
     }
-    let Some(img) = IMAGES
+    let Some(entry) = IMAGES
         .read()
         .unwrap_or_else(|p| p.into_inner())
         .get(index)
@@ -99,6 +202,21 @@ pub(crate) fn block(modid: u64) -> *mut u8 {
     else {
         return std::ptr::null_mut();
     };
+    let slot = |b: &mut Blocks, p: *mut u8, layout: Layout| {
+        if b.len() <= index {
+            b.resize(index + 1, (std::ptr::null_mut(), Layout::new::<()>()));
+        }
+        if let Some(s) = b.get_mut(index) {
+            *s = (p, layout);
+        }
+    };
+    if let Placement::Static(tpoff) = entry.placement {
+        // The block initial-exec code of the module reaches (not allocated: a zero-size layout).
+        let p = thread_pointer().wrapping_add(tpoff) as *mut u8;
+        slot(b, p, Layout::new::<()>());
+        return p;
+    }
+    let img = entry.image;
     let (Ok(size), Ok(align)) = (
         usize::try_from(img.memsz.max(1)),
         usize::try_from(img.align.max(1)),
@@ -118,12 +236,7 @@ pub(crate) fn block(modid: u64) -> *mut u8 {
     unsafe {
         std::ptr::copy_nonoverlapping(img.init as *const u8, p, img.filesz.min(img.memsz) as usize)
     };
-    if b.len() <= index {
-        b.resize(index + 1, (std::ptr::null_mut(), Layout::new::<u8>()));
-    }
-    if let Some(slot) = b.get_mut(index) {
-        *slot = (p, layout);
-    }
+    slot(b, p, layout);
     p
 }
 
