@@ -348,7 +348,7 @@ impl<'a> Resolver<'a> {
     }
 
     /// What a definition found in another module (at run-time address `addr`, in a module with
-    /// TLS id and block `tls`) binds to: its offset for a thread-local one, the implementation an
+    /// TLS id and static block offset `tls`) binds to: its offset for a thread-local one, the implementation an
     /// IFUNC picks (when live), else its address.
     fn definition(
         &self,
