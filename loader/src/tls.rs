@@ -72,8 +72,10 @@ pub fn place_static(modid: u64) -> Result<u64, StaticTlsRefusal> {
         Placement::Static(tpoff) => Ok(tpoff),
         Placement::Dynamic => Err(StaticTlsRefusal::InUse),
         Placement::Open => {
-            // SAFETY: a registered image lies in its module's mapped PT_LOAD (checked when the
-            // layout was read), mapped while its group is linked.
+            // SAFETY: a registered image lies in its module's PT_LOAD (checked when the layout
+            // was read). An open entry is of the group being linked, still mapped: a group that
+            // failed before relocating left its modules in no later scope, so no relocation
+            // names them.
             if !unsafe { image_is_zero(&entry.image) } {
                 return Err(StaticTlsRefusal::InitialisedData);
             }
@@ -96,6 +98,9 @@ pub fn static_offset(modid: u64) -> Option<u64> {
 /// Ends static placement for the modules `modids`: their group is relocated, and its code may
 /// run from now on (a block handed out dynamically could not move any more).
 pub fn seal(modids: &[u64]) {
+    if modids.iter().all(|&m| m == 0) {
+        return;
+    }
     let mut v = IMAGES.write().unwrap_or_else(|p| p.into_inner());
     for &m in modids {
         if let Some(entry) = index_of(m).and_then(|i| v.get_mut(i)) {
@@ -109,6 +114,9 @@ pub fn seal(modids: &[u64]) {
 /// The first of `modids` placed in static TLS whose image is no longer all zero: its group's
 /// relocations wrote into it (a pointer in `.tdata`), which the reserve cannot give threads.
 pub fn written_static(modids: &[u64]) -> Option<u64> {
+    if modids.iter().all(|&m| m == 0) {
+        return None;
+    }
     let v = IMAGES.read().unwrap_or_else(|p| p.into_inner());
     modids.iter().copied().find(|&m| {
         index_of(m).and_then(|i| v.get(i)).is_some_and(|e| {
