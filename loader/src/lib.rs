@@ -5,6 +5,8 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod check;
+mod debug_elf;
+mod debugger;
 pub mod elf;
 mod error;
 mod exports;

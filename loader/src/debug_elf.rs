@@ -1,0 +1,293 @@
+//! The small ELF file a debugger is handed for a module dynplug mapped (see `debugger.rs`).
+//!
+//! gdb's JIT reader takes every section address of an in-memory ELF as absolute, so the stub
+//! carries the module's allocated section headers moved to their run-time addresses (as
+//! `SHT_NOBITS`: no contents), its symbol table with run-time values, and, when the file has
+//! DWARF, a `.gnu_debuglink` naming the file by absolute path. gdb then reads the file as the
+//! stub's separate debug file, giving each of its sections the offset between the stub's address
+//! and the file's (the load bias): line tables, variables and frames come from the real file.
+
+use crate::read;
+
+const SHT_PROGBITS: u32 = 1;
+const SHT_SYMTAB: u32 = 2;
+const SHT_STRTAB: u32 = 3;
+const SHT_NOTE: u32 = 7;
+const SHT_NOBITS: u32 = 8;
+const SHT_DYNSYM: u32 = 11;
+const SHF_ALLOC: u64 = 2;
+const SHN_LORESERVE: u16 = 0xff00;
+const STT_TLS: u8 = 6;
+const SHDR_SIZE: usize = 64;
+const SYM_SIZE: u64 = 24;
+
+/// One section header of the file.
+#[derive(Clone, Copy, Default)]
+struct Shdr {
+    name: u32,
+    kind: u32,
+    flags: u64,
+    addr: u64,
+    offset: u64,
+    size: u64,
+    link: u32,
+    info: u32,
+    align: u64,
+    entsize: u64,
+}
+
+impl Shdr {
+    fn read(b: &[u8], off: u64) -> Option<Shdr> {
+        let h = read::slice_at(b, off, SHDR_SIZE as u64)?;
+        Some(Shdr {
+            name: read::u32_at(h, 0)?,
+            kind: read::u32_at(h, 4)?,
+            flags: read::u64_at(h, 8)?,
+            addr: read::u64_at(h, 16)?,
+            offset: read::u64_at(h, 24)?,
+            size: read::u64_at(h, 32)?,
+            link: read::u32_at(h, 40)?,
+            info: read::u32_at(h, 44)?,
+            align: read::u64_at(h, 48)?,
+            entsize: read::u64_at(h, 56)?,
+        })
+    }
+
+    fn write(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.name.to_le_bytes());
+        out.extend_from_slice(&self.kind.to_le_bytes());
+        out.extend_from_slice(&self.flags.to_le_bytes());
+        out.extend_from_slice(&self.addr.to_le_bytes());
+        out.extend_from_slice(&self.offset.to_le_bytes());
+        out.extend_from_slice(&self.size.to_le_bytes());
+        out.extend_from_slice(&self.link.to_le_bytes());
+        out.extend_from_slice(&self.info.to_le_bytes());
+        out.extend_from_slice(&self.align.to_le_bytes());
+        out.extend_from_slice(&self.entsize.to_le_bytes());
+    }
+
+    /// The section's bytes in the file (none for `SHT_NOBITS`).
+    fn bytes<'a>(&self, file: &'a [u8]) -> Option<&'a [u8]> {
+        if self.kind == SHT_NOBITS {
+            return Some(&[]);
+        }
+        read::slice_at(file, self.offset, self.size)
+    }
+}
+
+/// The file's section headers and section-name table, if well formed.
+fn sections(file: &[u8]) -> Option<(Vec<Shdr>, &[u8])> {
+    let shoff = read::u64_at(file, 0x28)?;
+    let entsize = read::u16_at(file, 0x3a)?;
+    let count = read::u16_at(file, 0x3c)?;
+    let names = read::u16_at(file, 0x3e)?;
+    if usize::from(entsize) != SHDR_SIZE || count == 0 || count >= SHN_LORESERVE {
+        return None;
+    }
+    let headers = (0..u64::from(count))
+        .map(|i| Shdr::read(file, shoff.checked_add(i.checked_mul(SHDR_SIZE as u64)?)?))
+        .collect::<Option<Vec<_>>>()?;
+    let shstrtab = headers.get(usize::from(names))?.bytes(file)?;
+    Some((headers, shstrtab))
+}
+
+/// A module's symbol table (`.symtab`, else `.dynsym`) with run-time values, and its strings.
+/// Section indices are kept: the stub's first sections mirror the file's, index for index.
+fn symbols(file: &[u8], headers: &[Shdr], bias: u64) -> Option<(Shdr, Vec<u8>, Vec<u8>)> {
+    let tab = headers
+        .iter()
+        .find(|h| h.kind == SHT_SYMTAB)
+        .or_else(|| headers.iter().find(|h| h.kind == SHT_DYNSYM))?;
+    let strings = headers.get(usize::try_from(tab.link).ok()?)?.bytes(file)?;
+    let mut syms = tab.bytes(file)?.to_vec();
+    let count = u64::try_from(syms.len()).ok()? / SYM_SIZE;
+    for i in 0..count {
+        let at = i * SYM_SIZE;
+        let info = *syms.get(usize::try_from(at + 4).ok()?)?;
+        let shndx = read::u16_at(&syms, at + 6)?;
+        let value = read::u64_at(&syms, at + 8)?;
+        if shndx != 0 && shndx < SHN_LORESERVE && info & 0xf != STT_TLS {
+            let start = usize::try_from(at + 8).ok()?;
+            syms.get_mut(start..start + 8)?
+                .copy_from_slice(&value.wrapping_add(bias).to_le_bytes());
+        }
+    }
+    Some((*tab, syms, strings.to_vec()))
+}
+
+/// True if the file carries DWARF (what a `.gnu_debuglink` to it is for).
+fn has_dwarf(headers: &[Shdr], shstrtab: &[u8]) -> bool {
+    headers.iter().any(|h| {
+        let name = read::cstr_at(shstrtab, u64::from(h.name)).unwrap_or_default();
+        name == b".debug_info" || name == b".zdebug_info"
+    })
+}
+
+/// The stub ELF for the module whose file bytes are `file`, mapped at `bias`. `path`: the file
+/// on disk, named by the stub's `.gnu_debuglink` when the file has DWARF (none for a module
+/// from memory). `None` if the file's section headers are missing or malformed.
+pub fn stub(file: &[u8], bias: u64, path: Option<&[u8]>) -> Option<Vec<u8>> {
+    let (headers, shstrtab) = sections(file)?;
+    let mut names = vec![0u8];
+    let mut name = |n: &[u8]| {
+        let at = u32::try_from(names.len()).unwrap_or(0);
+        names.extend_from_slice(n);
+        names.push(0);
+        at
+    };
+    let mut data: Vec<u8> = Vec::new();
+    let mut out_headers = vec![Shdr::default()];
+    let data_start = 64u64;
+    let place = |bytes: &[u8], data: &mut Vec<u8>| {
+        while data.len() % 8 != 0 {
+            data.push(0);
+        }
+        let at = data_start + data.len() as u64;
+        data.extend_from_slice(bytes);
+        at
+    };
+    // The file's sections, index for index: allocated ones at their run-time address (notes
+    // with their contents, so gdb sees a build-id), the others blanked.
+    for h in headers.iter().skip(1) {
+        if h.flags & SHF_ALLOC == 0 {
+            out_headers.push(Shdr::default());
+            continue;
+        }
+        let mut s = *h;
+        s.name = name(read::cstr_at(shstrtab, u64::from(h.name)).unwrap_or_default());
+        s.addr = h.addr.wrapping_add(bias);
+        s.link = 0;
+        s.info = 0;
+        match h.bytes(file) {
+            Some(b) if h.kind == SHT_NOTE => s.offset = place(b, &mut data),
+            _ => s.kind = SHT_NOBITS,
+        }
+        out_headers.push(s);
+    }
+    if let Some((tab, syms, strings)) = symbols(file, &headers, bias) {
+        let strtab_index = u32::try_from(out_headers.len() + 1).ok()?;
+        let sym_name = name(b".symtab");
+        let str_name = name(b".strtab");
+        out_headers.push(Shdr {
+            name: sym_name,
+            kind: SHT_SYMTAB,
+            offset: place(&syms, &mut data),
+            size: syms.len() as u64,
+            link: strtab_index,
+            info: tab.info,
+            align: 8,
+            entsize: SYM_SIZE,
+            ..Shdr::default()
+        });
+        out_headers.push(Shdr {
+            name: str_name,
+            kind: SHT_STRTAB,
+            offset: place(&strings, &mut data),
+            size: strings.len() as u64,
+            align: 1,
+            ..Shdr::default()
+        });
+    }
+    if let Some(path) = path.filter(|_| has_dwarf(&headers, shstrtab)) {
+        let link = debuglink(path, crc32(file));
+        out_headers.push(Shdr {
+            name: name(b".gnu_debuglink"),
+            kind: SHT_PROGBITS,
+            offset: place(&link, &mut data),
+            size: link.len() as u64,
+            align: 4,
+            ..Shdr::default()
+        });
+    }
+    let names_name = name(b".shstrtab");
+    let names_index = u16::try_from(out_headers.len()).ok()?;
+    out_headers.push(Shdr {
+        name: names_name,
+        kind: SHT_STRTAB,
+        offset: place(&names, &mut data),
+        size: names.len() as u64,
+        align: 1,
+        ..Shdr::default()
+    });
+    let count = u16::try_from(out_headers.len()).ok()?;
+    place(&[], &mut data);
+    let shoff = data_start + data.len() as u64;
+    let mut out = header(file, shoff, count, names_index)?;
+    out.extend_from_slice(&data);
+    for h in &out_headers {
+        h.write(&mut out);
+    }
+    Some(out)
+}
+
+/// The stub's ELF header: the file's identification and machine, no program headers.
+fn header(file: &[u8], shoff: u64, count: u16, names: u16) -> Option<Vec<u8>> {
+    let mut h = read::slice_at(file, 0, 64)?.to_vec();
+    h.get_mut(0x20..0x28)?.copy_from_slice(&0u64.to_le_bytes()); // e_phoff
+    h.get_mut(0x28..0x30)?.copy_from_slice(&shoff.to_le_bytes());
+    h.get_mut(0x36..0x38)?.copy_from_slice(&56u16.to_le_bytes()); // e_phentsize
+    h.get_mut(0x38..0x3a)?.copy_from_slice(&0u16.to_le_bytes()); // e_phnum
+    h.get_mut(0x3a..0x3c)?
+        .copy_from_slice(&(SHDR_SIZE as u16).to_le_bytes());
+    h.get_mut(0x3c..0x3e)?.copy_from_slice(&count.to_le_bytes());
+    h.get_mut(0x3e..0x40)?.copy_from_slice(&names.to_le_bytes());
+    Some(h)
+}
+
+/// A `.gnu_debuglink` section: the file name, NUL, padding to 4, the file's CRC-32.
+fn debuglink(path: &[u8], crc: u32) -> Vec<u8> {
+    let mut v = path.to_vec();
+    v.push(0);
+    while v.len() % 4 != 0 {
+        v.push(0);
+    }
+    v.extend_from_slice(&crc.to_le_bytes());
+    v
+}
+
+/// CRC-32 (IEEE, reflected: the one `.gnu_debuglink` records).
+fn crc32(bytes: &[u8]) -> u32 {
+    const TABLE: [u32; 256] = {
+        let mut t = [0u32; 256];
+        let mut i = 0;
+        while i < 256 {
+            let mut c = i as u32;
+            let mut k = 0;
+            while k < 8 {
+                c = if c & 1 != 0 {
+                    0xedb8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
+                k += 1;
+            }
+            t[i] = c;
+            i += 1;
+        }
+        t
+    };
+    !bytes
+        .iter()
+        .fold(!0u32, |c, &b| TABLE[usize::from((c as u8) ^ b)] ^ (c >> 8))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crc32_is_the_ieee_one() {
+        assert_eq!(crc32(b"123456789"), 0xcbf4_3926);
+    }
+
+    #[test]
+    fn debuglink_pads_the_name_to_four_bytes() {
+        assert_eq!(debuglink(b"/a", 1), b"/a\0\0\x01\0\0\0");
+    }
+
+    #[test]
+    fn stub_of_no_elf_is_none() {
+        assert!(stub(b"not an elf", 0, None).is_none());
+        assert!(stub(&[0u8; 64], 0, None).is_none());
+    }
+}
