@@ -4,6 +4,7 @@
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+mod backtrace;
 mod check;
 mod debug_elf;
 mod debugger;
@@ -30,6 +31,7 @@ pub mod symbols;
 mod tls;
 mod unwind;
 
+pub use backtrace::{symbolize, Symbolized};
 pub use check::check;
 pub use error::{LoadError, Malformed, Unsupported};
 pub use exports::FastMap;
