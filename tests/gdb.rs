@@ -35,6 +35,15 @@ fn host() {
     };
     if what.ends_with("crash") {
         call("crash");
+    } else if what.ends_with("spin") {
+        // For perf (see the report of issue 13): a plugin function busy for a while.
+        let spin = unsafe {
+            plugin
+                .lookup("plugin_spin")
+                .unwrap()
+                .cast::<extern "C" fn(i64) -> i64>()
+        };
+        println!("plugin_spin -> {}", spin(300_000_000));
     } else {
         call("plugin_fn");
         // SAFETY: raise(SIGTRAP) stops the process under gdb.

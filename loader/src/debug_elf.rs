@@ -17,7 +17,9 @@ const SHT_NOBITS: u32 = 8;
 const SHT_DYNSYM: u32 = 11;
 const SHF_ALLOC: u64 = 2;
 const SHN_LORESERVE: u16 = 0xff00;
+const STT_FUNC: u8 = 2;
 const STT_TLS: u8 = 6;
+const STT_GNU_IFUNC: u8 = 10;
 const SHDR_SIZE: usize = 64;
 const SYM_SIZE: u64 = 24;
 
@@ -113,6 +115,30 @@ fn symbols(file: &[u8], headers: &[Shdr], bias: u64) -> Option<(Shdr, Vec<u8>, V
         }
     }
     Some((*tab, syms, strings.to_vec()))
+}
+
+/// The function symbols of the module whose file bytes are `file`, mapped at `bias`:
+/// (run-time address, size, name), for a profiler's map. Empty if the file has no symbol table.
+pub fn functions(file: &[u8], bias: u64) -> Vec<(u64, u64, Vec<u8>)> {
+    let Some((headers, _)) = sections(file) else {
+        return Vec::new();
+    };
+    let Some((_, syms, strings)) = symbols(file, &headers, bias) else {
+        return Vec::new();
+    };
+    syms.chunks_exact(SYM_SIZE as usize)
+        .filter_map(|s| {
+            let name = read::u32_at(s, 0)?;
+            let info = *s.get(4)?;
+            let shndx = read::u16_at(s, 6)?;
+            let (value, size) = (read::u64_at(s, 8)?, read::u64_at(s, 16)?);
+            let is_code = info & 0xf == STT_FUNC || info & 0xf == STT_GNU_IFUNC;
+            let defined = shndx != 0 && shndx < SHN_LORESERVE;
+            let name = read::cstr_at(&strings, u64::from(name))?;
+            (is_code && defined && size != 0 && !name.is_empty())
+                .then(|| (value, size, name.to_vec()))
+        })
+        .collect()
 }
 
 /// True if the file carries DWARF (what a `.gnu_debuglink` to it is for).

@@ -662,7 +662,7 @@ fn link_group(
             end: bias.wrapping_add(n.obj.layout.span_hi),
             eh_frame,
         });
-        announce(n, bias);
+        announce(n, bias, opts.perf_map);
         if root.is_none() {
             // A plugin from a file is also there for later plugins that need it, as a library
             // dynplug loaded for a plugin is (and `Plugin::open` of a library loaded as a
@@ -727,8 +727,8 @@ pub(crate) fn in_module(e: LoadError, n: &New<'_>, index: usize, group: usize) -
 
 /// The program headers of `obj`, as `dl_iterate_phdr` reports them.
 /// Tells debuggers about a module just mapped (best effort: a file that cannot be read again
-/// is not announced).
-fn announce(n: &New<'_>, bias: u64) {
+/// is not announced), and perf about one from memory if asked.
+fn announce(n: &New<'_>, bias: u64, perf_map: bool) {
     match &n.path {
         Some(path) => {
             let Ok(file) = crate::file::open_regular(path) else {
@@ -738,7 +738,12 @@ fn announce(n: &New<'_>, bias: u64) {
                 crate::debugger::register(bytes.as_ref(), bias, Some(path.as_os_str().as_bytes()));
             }
         }
-        None => crate::debugger::register(n.obj.bytes(), bias, None),
+        None => {
+            crate::debugger::register(n.obj.bytes(), bias, None);
+            if crate::perf_map::wanted(perf_map) {
+                crate::perf_map::append(n.obj.bytes(), bias);
+            }
+        }
     }
 }
 

@@ -21,6 +21,7 @@ mod ldcache;
 mod link;
 mod map;
 pub mod object;
+mod perf_map;
 pub mod process;
 mod read;
 mod relocate;

@@ -9,3 +9,10 @@ int crash_here(volatile int *p) {
 }
 
 int crash(void) { return crash_here(0); }
+
+/* Work for a profiler to sample (perf, tests/perf_map.rs). */
+long plugin_spin(long n) {
+    volatile long acc = 0;
+    for (long i = 0; i < n; i++) acc += i ^ (acc >> 3);
+    return acc;
+}
