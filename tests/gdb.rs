@@ -160,3 +160,46 @@ fn a_plugin_from_bytes_is_seen_by_name() {
         "the faulting address is not named"
     );
 }
+
+/// gdb's JIT descriptor (the interface's layout), defined by dynplug's loader.
+#[repr(C)]
+struct JitDescriptor {
+    version: u32,
+    action_flag: u32,
+    relevant_entry: *const u8,
+    first_entry: *const u8,
+}
+
+extern "C" {
+    static __jit_debug_descriptor: JitDescriptor;
+}
+
+fn announced() -> bool {
+    // SAFETY: dynplug writes the descriptor only while it holds its lock and this thread reads a
+    // pointer-sized field (only its nullness matters here).
+    !unsafe { std::ptr::addr_of!(__jit_debug_descriptor.first_entry).read_volatile() }.is_null()
+}
+
+/// Without a debugger, opening builds nothing for one (no cost); `DYNPLUG_DEBUGGER=1` asks for
+/// every module to be announced as it opens (for core files or a debugger attached later).
+#[test]
+fn modules_are_announced_to_a_listening_debugger_or_when_asked() {
+    if std::env::var_os("DYNPLUG_DEBUGGER").is_some() {
+        unsafe { Plugin::open(path("crash")) }.unwrap();
+        println!("ANNOUNCED {}", announced());
+        return;
+    }
+    unsafe { Plugin::open(path("crash")) }.unwrap();
+    assert!(!announced(), "announced with no debugger listening");
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "modules_are_announced_to_a_listening_debugger_or_when_asked",
+        ])
+        .args(["--nocapture"])
+        .env("DYNPLUG_DEBUGGER", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("ANNOUNCED true"), "{stdout}");
+}

@@ -7,6 +7,10 @@
 //! stub's separate debug file, giving each of its sections the offset between the stub's address
 //! and the file's (the load bias): line tables, variables and frames come from the real file.
 
+use std::borrow::Cow;
+use std::os::unix::fs::FileExt;
+
+use crate::elf::view::View;
 use crate::read;
 
 const SHT_PROGBITS: u32 = 1;
@@ -67,63 +71,120 @@ impl Shdr {
         out.extend_from_slice(&self.align.to_le_bytes());
         out.extend_from_slice(&self.entsize.to_le_bytes());
     }
+}
 
-    /// The section's bytes in the file (none for `SHT_NOBITS`).
-    fn bytes<'a>(&self, file: &'a [u8]) -> Option<&'a [u8]> {
-        if self.kind == SHT_NOBITS {
-            return Some(&[]);
+/// Where a module's bytes are read from.
+pub enum Source<'a> {
+    /// The whole file in memory (or the bytes a plugin was opened from).
+    Bytes(&'a [u8]),
+    /// The file on disk (`len` bytes), read piecewise, and its mapped image, where allocated
+    /// sections (`.dynsym`, `.dynstr`, notes) are read without touching the file again.
+    File {
+        /// The open file.
+        file: &'a std::fs::File,
+        /// Its length.
+        len: u64,
+        /// The image, mapped.
+        image: View<'a>,
+    },
+}
+
+impl Source<'_> {
+    /// `len` bytes at file offset `off`, if inside the file.
+    fn read(&self, off: u64, len: u64) -> Option<Cow<'_, [u8]>> {
+        match self {
+            Source::Bytes(b) => read::slice_at(b, off, len).map(Cow::Borrowed),
+            Source::File {
+                file, len: size, ..
+            } => {
+                if off.checked_add(len)? > *size {
+                    return None;
+                }
+                let mut buf = vec![0; usize::try_from(len).ok()?];
+                file.read_exact_at(&mut buf, off).ok()?;
+                Some(Cow::Owned(buf))
+            }
         }
-        read::slice_at(file, self.offset, self.size)
+    }
+
+    /// A section's bytes (none for `SHT_NOBITS`).
+    fn section(&self, h: &Shdr) -> Option<Cow<'_, [u8]>> {
+        if h.kind == SHT_NOBITS {
+            return Some(Cow::Borrowed(&[]));
+        }
+        if let Source::File { image, .. } = self {
+            if h.flags & SHF_ALLOC != 0 {
+                return image.slice(h.addr, h.size).map(Cow::Borrowed);
+            }
+        }
+        self.read(h.offset, h.size)
+    }
+
+    /// CRC-32 of the whole file.
+    fn crc32(&self) -> Option<u32> {
+        match self {
+            Source::Bytes(b) => Some(crc32(b)),
+            Source::File { file, .. } => crate::file::FileBytes::new(file)
+                .ok()
+                .map(|m| crc32(m.as_ref())),
+        }
     }
 }
 
 /// The file's section headers and section-name table, if well formed.
-fn sections(file: &[u8]) -> Option<(Vec<Shdr>, &[u8])> {
-    let shoff = read::u64_at(file, 0x28)?;
-    let entsize = read::u16_at(file, 0x3a)?;
-    let count = read::u16_at(file, 0x3c)?;
-    let names = read::u16_at(file, 0x3e)?;
+fn sections<'s>(src: &'s Source<'_>) -> Option<(Vec<Shdr>, Cow<'s, [u8]>)> {
+    let head = src.read(0, 64)?;
+    let shoff = read::u64_at(&head, 0x28)?;
+    let entsize = read::u16_at(&head, 0x3a)?;
+    let count = read::u16_at(&head, 0x3c)?;
+    let names = read::u16_at(&head, 0x3e)?;
     if usize::from(entsize) != SHDR_SIZE || count == 0 || count >= SHN_LORESERVE {
         return None;
     }
+    let table = src.read(shoff, u64::from(count) * SHDR_SIZE as u64)?;
     let headers = (0..u64::from(count))
-        .map(|i| Shdr::read(file, shoff.checked_add(i.checked_mul(SHDR_SIZE as u64)?)?))
+        .map(|i| Shdr::read(&table, i * SHDR_SIZE as u64))
         .collect::<Option<Vec<_>>>()?;
-    let shstrtab = headers.get(usize::from(names))?.bytes(file)?;
+    let shstrtab = src.section(headers.get(usize::from(names))?)?;
     Some((headers, shstrtab))
 }
 
-/// A module's symbol table (`.symtab`, else `.dynsym`) with run-time values, and its strings.
-/// Section indices are kept: the stub's first sections mirror the file's, index for index.
-fn symbols(file: &[u8], headers: &[Shdr], bias: u64) -> Option<(Shdr, Vec<u8>, Vec<u8>)> {
+/// A module's symbol table (`.symtab`, else `.dynsym`) and its strings, as in the file.
+fn symbol_table<'s>(
+    src: &'s Source<'_>,
+    headers: &[Shdr],
+) -> Option<(Shdr, Cow<'s, [u8]>, Cow<'s, [u8]>)> {
     let tab = headers
         .iter()
         .find(|h| h.kind == SHT_SYMTAB)
         .or_else(|| headers.iter().find(|h| h.kind == SHT_DYNSYM))?;
-    let strings = headers.get(usize::try_from(tab.link).ok()?)?.bytes(file)?;
-    let mut syms = tab.bytes(file)?.to_vec();
-    let count = u64::try_from(syms.len()).ok()? / SYM_SIZE;
-    for i in 0..count {
-        let at = i * SYM_SIZE;
-        let info = *syms.get(usize::try_from(at + 4).ok()?)?;
-        let shndx = read::u16_at(&syms, at + 6)?;
-        let value = read::u64_at(&syms, at + 8)?;
-        if shndx != 0 && shndx < SHN_LORESERVE && info & 0xf != STT_TLS {
-            let start = usize::try_from(at + 8).ok()?;
-            syms.get_mut(start..start + 8)?
-                .copy_from_slice(&value.wrapping_add(bias).to_le_bytes());
-        }
-    }
-    Some((*tab, syms, strings.to_vec()))
+    let strings = src.section(headers.get(usize::try_from(tab.link).ok()?)?)?;
+    Some((*tab, src.section(tab)?, strings))
 }
 
-/// The function symbols of the module whose file bytes are `file`, mapped at `bias`:
-/// (run-time address, size, name), for a profiler's map. Empty if the file has no symbol table.
-pub fn functions(file: &[u8], bias: u64) -> Vec<(u64, u64, Vec<u8>)> {
-    let Some((headers, _)) = sections(file) else {
+/// Adds `bias` to the value of every symbol in `syms` defined in a section (not TLS offsets).
+fn rebase(syms: &mut [u8], bias: u64) {
+    for s in syms.chunks_exact_mut(SYM_SIZE as usize) {
+        let (Some(&info), Some(shndx), Some(value)) =
+            (s.get(4), read::u16_at(s, 6), read::u64_at(s, 8))
+        else {
+            continue;
+        };
+        if shndx != 0 && shndx < SHN_LORESERVE && info & 0xf != STT_TLS {
+            if let Some(v) = s.get_mut(8..16) {
+                v.copy_from_slice(&value.wrapping_add(bias).to_le_bytes());
+            }
+        }
+    }
+}
+
+/// The function symbols of a module mapped at `bias`: (run-time address, size, name), for a
+/// profiler's map. Empty if the module has no symbol table.
+pub fn functions(src: &Source<'_>, bias: u64) -> Vec<(u64, u64, Vec<u8>)> {
+    let Some((headers, _)) = sections(src) else {
         return Vec::new();
     };
-    let Some((_, syms, strings)) = symbols(file, &headers, bias) else {
+    let Some((_, syms, strings)) = symbol_table(src, &headers) else {
         return Vec::new();
     };
     syms.chunks_exact(SYM_SIZE as usize)
@@ -136,7 +197,7 @@ pub fn functions(file: &[u8], bias: u64) -> Vec<(u64, u64, Vec<u8>)> {
             let defined = shndx != 0 && shndx < SHN_LORESERVE;
             let name = read::cstr_at(&strings, u64::from(name))?;
             (is_code && defined && size != 0 && !name.is_empty())
-                .then(|| (value, size, name.to_vec()))
+                .then(|| (value.wrapping_add(bias), size, name.to_vec()))
         })
         .collect()
 }
@@ -149,11 +210,35 @@ fn has_dwarf(headers: &[Shdr], shstrtab: &[u8]) -> bool {
     })
 }
 
-/// The stub ELF for the module whose file bytes are `file`, mapped at `bias`. `path`: the file
-/// on disk, named by the stub's `.gnu_debuglink` when the file has DWARF (none for a module
-/// from memory). `None` if the file's section headers are missing or malformed.
-pub fn stub(file: &[u8], bias: u64, path: Option<&[u8]>) -> Option<Vec<u8>> {
-    let (headers, shstrtab) = sections(file)?;
+/// The stub's contents, placed one after another (8-aligned) after the ELF header, in the
+/// one buffer the stub is built in.
+struct Builder {
+    out: Vec<u8>,
+    headers: Vec<Shdr>,
+}
+
+impl Builder {
+    /// Appends `bytes`; their file offset.
+    fn place(&mut self, bytes: &[u8]) -> u64 {
+        while self.out.len() % 8 != 0 {
+            self.out.push(0);
+        }
+        let at = self.out.len() as u64;
+        self.out.extend_from_slice(bytes);
+        at
+    }
+}
+
+/// The stub ELF for a module mapped at `bias`. `path`: the file on disk, named by the stub's
+/// `.gnu_debuglink` when the file has DWARF (none for a module from memory). `None` if the
+/// file's section headers are missing or malformed.
+pub fn stub(src: &Source<'_>, bias: u64, path: Option<&[u8]>) -> Option<Vec<u8>> {
+    let (headers, shstrtab) = sections(src)?;
+    let symbols = symbol_table(src, &headers);
+    let link = match path {
+        Some(p) if has_dwarf(&headers, &shstrtab) => Some(debuglink(p, src.crc32()?)),
+        _ => None,
+    };
     let mut names = vec![0u8];
     let mut name = |n: &[u8]| {
         let at = u32::try_from(names.len()).unwrap_or(0);
@@ -161,43 +246,52 @@ pub fn stub(file: &[u8], bias: u64, path: Option<&[u8]>) -> Option<Vec<u8>> {
         names.push(0);
         at
     };
-    let mut data: Vec<u8> = Vec::new();
-    let mut out_headers = vec![Shdr::default()];
-    let data_start = 64u64;
-    let place = |bytes: &[u8], data: &mut Vec<u8>| {
-        while data.len() % 8 != 0 {
-            data.push(0);
-        }
-        let at = data_start + data.len() as u64;
-        data.extend_from_slice(bytes);
-        at
+    let section_names: Vec<u32> = headers
+        .iter()
+        .map(|h| name(read::cstr_at(&shstrtab, u64::from(h.name)).unwrap_or_default()))
+        .collect();
+    let (sym_name, str_name, link_name) =
+        (name(b".symtab"), name(b".strtab"), name(b".gnu_debuglink"));
+    let names_name = name(b".shstrtab");
+    let sizes = symbols.as_ref().map_or(0, |(_, s, t)| s.len() + t.len());
+    let capacity = 64
+        + sizes
+        + link.as_ref().map_or(0, Vec::len)
+        + names.len()
+        + (headers.len() + 4) * (SHDR_SIZE + 8);
+    let mut b = Builder {
+        out: Vec::with_capacity(capacity),
+        headers: vec![Shdr::default()],
     };
+    b.out.resize(64, 0);
     // The file's sections, index for index: allocated ones at their run-time address (notes
     // with their contents, so gdb sees a build-id), the others blanked.
-    for h in headers.iter().skip(1) {
+    for (h, &n) in headers.iter().zip(&section_names).skip(1) {
         if h.flags & SHF_ALLOC == 0 {
-            out_headers.push(Shdr::default());
+            b.headers.push(Shdr::default());
             continue;
         }
-        let mut s = *h;
-        s.name = name(read::cstr_at(shstrtab, u64::from(h.name)).unwrap_or_default());
-        s.addr = h.addr.wrapping_add(bias);
-        s.link = 0;
-        s.info = 0;
-        match h.bytes(file) {
-            Some(b) if h.kind == SHT_NOTE => s.offset = place(b, &mut data),
+        let mut s = Shdr {
+            name: n,
+            addr: h.addr.wrapping_add(bias),
+            link: 0,
+            info: 0,
+            ..*h
+        };
+        match src.section(h) {
+            Some(bytes) if h.kind == SHT_NOTE => s.offset = b.place(&bytes),
             _ => s.kind = SHT_NOBITS,
         }
-        out_headers.push(s);
+        b.headers.push(s);
     }
-    if let Some((tab, syms, strings)) = symbols(file, &headers, bias) {
-        let strtab_index = u32::try_from(out_headers.len() + 1).ok()?;
-        let sym_name = name(b".symtab");
-        let str_name = name(b".strtab");
-        out_headers.push(Shdr {
+    if let Some((tab, syms, strings)) = symbols {
+        let strtab_index = u32::try_from(b.headers.len() + 1).ok()?;
+        let at = b.place(&syms);
+        rebase(b.out.get_mut(usize::try_from(at).ok()?..)?, bias);
+        b.headers.push(Shdr {
             name: sym_name,
             kind: SHT_SYMTAB,
-            offset: place(&syms, &mut data),
+            offset: at,
             size: syms.len() as u64,
             link: strtab_index,
             info: tab.info,
@@ -205,50 +299,51 @@ pub fn stub(file: &[u8], bias: u64, path: Option<&[u8]>) -> Option<Vec<u8>> {
             entsize: SYM_SIZE,
             ..Shdr::default()
         });
-        out_headers.push(Shdr {
+        let at = b.place(&strings);
+        b.headers.push(Shdr {
             name: str_name,
             kind: SHT_STRTAB,
-            offset: place(&strings, &mut data),
+            offset: at,
             size: strings.len() as u64,
             align: 1,
             ..Shdr::default()
         });
     }
-    if let Some(path) = path.filter(|_| has_dwarf(&headers, shstrtab)) {
-        let link = debuglink(path, crc32(file));
-        out_headers.push(Shdr {
-            name: name(b".gnu_debuglink"),
+    if let Some(link) = link {
+        let at = b.place(&link);
+        b.headers.push(Shdr {
+            name: link_name,
             kind: SHT_PROGBITS,
-            offset: place(&link, &mut data),
+            offset: at,
             size: link.len() as u64,
             align: 4,
             ..Shdr::default()
         });
     }
-    let names_name = name(b".shstrtab");
-    let names_index = u16::try_from(out_headers.len()).ok()?;
-    out_headers.push(Shdr {
+    let names_index = u16::try_from(b.headers.len()).ok()?;
+    let at = b.place(&names);
+    b.headers.push(Shdr {
         name: names_name,
         kind: SHT_STRTAB,
-        offset: place(&names, &mut data),
+        offset: at,
         size: names.len() as u64,
         align: 1,
         ..Shdr::default()
     });
-    let count = u16::try_from(out_headers.len()).ok()?;
-    place(&[], &mut data);
-    let shoff = data_start + data.len() as u64;
-    let mut out = header(file, shoff, count, names_index)?;
-    out.extend_from_slice(&data);
-    for h in &out_headers {
+    let count = u16::try_from(b.headers.len()).ok()?;
+    let shoff = b.place(&[]);
+    let Builder { mut out, headers } = b;
+    for h in &headers {
         h.write(&mut out);
     }
+    let head = header(&src.read(0, 64)?, shoff, count, names_index)?;
+    out.get_mut(..64)?.copy_from_slice(&head);
     Some(out)
 }
 
 /// The stub's ELF header: the file's identification and machine, no program headers.
-fn header(file: &[u8], shoff: u64, count: u16, names: u16) -> Option<Vec<u8>> {
-    let mut h = read::slice_at(file, 0, 64)?.to_vec();
+fn header(head: &[u8], shoff: u64, count: u16, names: u16) -> Option<Vec<u8>> {
+    let mut h = read::slice_at(head, 0, 64)?.to_vec();
     h.get_mut(0x20..0x28)?.copy_from_slice(&0u64.to_le_bytes()); // e_phoff
     h.get_mut(0x28..0x30)?.copy_from_slice(&shoff.to_le_bytes());
     h.get_mut(0x36..0x38)?.copy_from_slice(&56u16.to_le_bytes()); // e_phentsize
@@ -313,7 +408,7 @@ mod tests {
 
     #[test]
     fn stub_of_no_elf_is_none() {
-        assert!(stub(b"not an elf", 0, None).is_none());
-        assert!(stub(&[0u8; 64], 0, None).is_none());
+        assert!(stub(&Source::Bytes(b"not an elf"), 0, None).is_none());
+        assert!(stub(&Source::Bytes(&[0u8; 64]), 0, None).is_none());
     }
 }

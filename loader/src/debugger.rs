@@ -3,10 +3,17 @@
 //! in-memory ELF files hung off `__jit_debug_descriptor`, and a call to
 //! `__jit_debug_register_code` after each change, where the debugger has a breakpoint. Each
 //! module gets a stub ELF (`debug_elf.rs`) placing its sections and symbols at their run-time
-//! addresses and naming its file for DWARF. Why not the `r_debug` list: docs/architecture.md.
+//! addresses and naming its file for DWARF; modules from files only once a debugger listens.
+//! Why not the `r_debug` list: docs/architecture.md.
 
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
 use std::ptr::{addr_of_mut, null_mut};
 use std::sync::Mutex;
+
+use crate::debug_elf::Source;
+use crate::elf::layout::Load;
+use crate::elf::view::View;
 
 /// `JIT_REGISTER_FN`.
 const REGISTER: u32 = 1;
@@ -59,14 +66,73 @@ extern "C" {
     fn __jit_debug_register_code();
 }
 
-/// Serialises dynplug's changes to the list.
-static LIST: Mutex<()> = Mutex::new(());
+/// A module opened while no debugger listened, announced when one does.
+struct Pending {
+    path: PathBuf,
+    bias: u64,
+    loads: &'static [Load],
+}
 
-/// Announces a module to debuggers: `file` is its ELF file's bytes (or the bytes it was opened
-/// from), `bias` its load bias, `path` its file on disk, if any. Best effort: a file without
-/// section headers is not announced.
-pub fn register(file: &[u8], bias: u64, path: Option<&[u8]>) {
-    let Some(stub) = crate::debug_elf::stub(file, bias, path) else {
+/// Modules not announced yet; the lock also serialises dynplug's changes to the list.
+static PENDING: Mutex<Vec<Pending>> = Mutex::new(Vec::new());
+
+/// True if a debugger listens: it has a breakpoint (`int3`) on `__jit_debug_register_code`,
+/// as gdb and lldb place one while the process runs; or `DYNPLUG_DEBUGGER=1` asks for every
+/// module to be announced as it opens (for core files, or a debugger attached later).
+fn listening() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let f = __jit_debug_register_code as *const u8;
+        // SAFETY: reads the first byte of a function of this process (readable code).
+        if unsafe { f.read_volatile() } == 0xcc {
+            return true;
+        }
+    }
+    std::env::var_os("DYNPLUG_DEBUGGER").is_some_and(|v| v == "1")
+}
+
+/// Announces the module mapped at `bias` from the file at `path` (its segments `loads`): now
+/// if a debugger listens, else when one does (at a later open). Building a module's stub costs
+/// about the size of its symbol table, paid only under a debugger.
+pub fn announce_file(path: &Path, bias: u64, loads: &'static [Load]) {
+    let mut pending = PENDING.lock().unwrap_or_else(|p| p.into_inner());
+    pending.push(Pending {
+        path: path.to_path_buf(),
+        bias,
+        loads,
+    });
+    if listening() {
+        for m in pending.drain(..) {
+            register_file(&m);
+        }
+    }
+}
+
+/// Announces a module opened from `bytes` (mapped at `bias`) now: the bytes are gone later.
+pub fn announce_bytes(bytes: &[u8], bias: u64) {
+    let _pending = PENDING.lock().unwrap_or_else(|p| p.into_inner());
+    register(&Source::Bytes(bytes), bias, None);
+}
+
+fn register_file(m: &Pending) {
+    let Ok((file, len)) = crate::file::open_regular_with_len(&m.path) else {
+        return;
+    };
+    // SAFETY: the module's image stays mapped at `bias` for the rest of the process (it is
+    // never unloaded), with the file-backed part of each of `loads` readable.
+    let image = unsafe { View::mapped(m.bias, m.loads) };
+    let src = Source::File {
+        file: &file,
+        len,
+        image,
+    };
+    register(&src, m.bias, Some(m.path.as_os_str().as_bytes()));
+}
+
+/// Hands the debugger the stub of a module (caller holds `PENDING`). Best effort: a file
+/// without section headers is not announced.
+fn register(src: &Source<'_>, bias: u64, path: Option<&[u8]>) {
+    let Some(stub) = crate::debug_elf::stub(src, bias, path) else {
         return;
     };
     let stub: &'static [u8] = Box::leak(stub.into_boxed_slice());
@@ -76,13 +142,12 @@ pub fn register(file: &[u8], bias: u64, path: Option<&[u8]>) {
         symfile_addr: stub.as_ptr(),
         symfile_size: stub.len() as u64,
     }));
-    let _guard = LIST.lock().unwrap_or_else(|p| p.into_inner());
     link(entry);
 }
 
 #[cfg(target_arch = "x86_64")]
 fn link(entry: &'static mut CodeEntry) {
-    // SAFETY: the descriptor is the interface's static, written only under `LIST` by dynplug
+    // SAFETY: the descriptor is the interface's static, written only under `PENDING` by dynplug
     // (a debugger reads it while the process is stopped); entries and stubs are leaked, so
     // every pointer in the list stays valid for the life of the process.
     unsafe {

@@ -662,7 +662,7 @@ fn link_group(
             end: bias.wrapping_add(n.obj.layout.span_hi),
             eh_frame,
         });
-        announce(n, bias, opts.perf_map);
+        announce(n, bias, loads, opts.perf_map);
         if root.is_none() {
             // A plugin from a file is also there for later plugins that need it, as a library
             // dynplug loaded for a plugin is (and `Plugin::open` of a library loaded as a
@@ -725,21 +725,12 @@ pub(crate) fn in_module(e: LoadError, n: &New<'_>, index: usize, group: usize) -
     }
 }
 
-/// The program headers of `obj`, as `dl_iterate_phdr` reports them.
-/// Tells debuggers about a module just mapped (best effort: a file that cannot be read again
-/// is not announced), and perf about one from memory if asked.
-fn announce(n: &New<'_>, bias: u64, perf_map: bool) {
+/// Tells debuggers about a module just mapped, and perf about one from memory if asked.
+fn announce(n: &New<'_>, bias: u64, loads: &'static [crate::elf::layout::Load], perf_map: bool) {
     match &n.path {
-        Some(path) => {
-            let Ok(file) = crate::file::open_regular(path) else {
-                return;
-            };
-            if let Ok(bytes) = FileBytes::new(&file) {
-                crate::debugger::register(bytes.as_ref(), bias, Some(path.as_os_str().as_bytes()));
-            }
-        }
+        Some(path) => crate::debugger::announce_file(path, bias, loads),
         None => {
-            crate::debugger::register(n.obj.bytes(), bias, None);
+            crate::debugger::announce_bytes(n.obj.bytes(), bias);
             if crate::perf_map::wanted(perf_map) {
                 crate::perf_map::append(n.obj.bytes(), bias);
             }
@@ -747,6 +738,7 @@ fn announce(n: &New<'_>, bias: u64, perf_map: bool) {
     }
 }
 
+/// The program headers of `obj`, as `dl_iterate_phdr` reports them.
 fn phdrs<B: AsRef<[u8]>>(obj: &Object<B>) -> Vec<libc::Elf64_Phdr> {
     let b = obj.bytes();
     let mut v = Vec::with_capacity(usize::from(obj.phnum));

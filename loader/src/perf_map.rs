@@ -5,6 +5,8 @@
 use std::io::Write;
 use std::sync::Mutex;
 
+use crate::debug_elf::Source;
+
 /// Serialises appends from concurrent opens (each writes its lines in one `write`).
 static MAP: Mutex<()> = Mutex::new(());
 
@@ -18,11 +20,11 @@ pub fn path() -> std::path::PathBuf {
     std::path::PathBuf::from(format!("/tmp/perf-{}.map", std::process::id()))
 }
 
-/// Appends the functions of the module from memory `file`, mapped at `bias`. Best effort: an
+/// Appends the functions of the module from memory `bytes`, mapped at `bias`. Best effort: an
 /// error leaves the map as it was or partly written, and never fails the open.
-pub fn append(file: &[u8], bias: u64) {
+pub fn append(bytes: &[u8], bias: u64) {
     let mut text = Vec::new();
-    for (start, size, name) in crate::debug_elf::functions(file, bias) {
+    for (start, size, name) in crate::debug_elf::functions(&Source::Bytes(bytes), bias) {
         // A name is one field to the line's end: no newline may cut it.
         if name.contains(&b'\n') {
             continue;
