@@ -149,17 +149,25 @@ fn sections<'s>(src: &'s Source<'_>) -> Option<(Vec<Shdr>, Cow<'s, [u8]>)> {
     Some((headers, shstrtab))
 }
 
-/// A module's symbol table (`.symtab`, else `.dynsym`) and its strings, as in the file.
-fn symbol_table<'s>(
-    src: &'s Source<'_>,
-    headers: &[Shdr],
-) -> Option<(Shdr, Cow<'s, [u8]>, Cow<'s, [u8]>)> {
+/// A module's symbol table, as in the file.
+struct SymbolTable<'s> {
+    header: Shdr,
+    syms: Cow<'s, [u8]>,
+    strings: Cow<'s, [u8]>,
+}
+
+/// The module's `.symtab`, else its `.dynsym`.
+fn symbol_table<'s>(src: &'s Source<'_>, headers: &[Shdr]) -> Option<SymbolTable<'s>> {
     let tab = headers
         .iter()
         .find(|h| h.kind == SHT_SYMTAB)
         .or_else(|| headers.iter().find(|h| h.kind == SHT_DYNSYM))?;
     let strings = src.section(headers.get(usize::try_from(tab.link).ok()?)?)?;
-    Some((*tab, src.section(tab)?, strings))
+    Some(SymbolTable {
+        header: *tab,
+        syms: src.section(tab)?,
+        strings,
+    })
 }
 
 /// Adds `bias` to the value of every symbol in `syms` defined in a section (not TLS offsets).
@@ -184,7 +192,7 @@ pub fn functions(src: &Source<'_>, bias: u64) -> Vec<(u64, u64, Vec<u8>)> {
     let Some((headers, _)) = sections(src) else {
         return Vec::new();
     };
-    let Some((_, syms, strings)) = symbol_table(src, &headers) else {
+    let Some(SymbolTable { syms, strings, .. }) = symbol_table(src, &headers) else {
         return Vec::new();
     };
     syms.chunks_exact(SYM_SIZE as usize)
@@ -253,7 +261,9 @@ pub fn stub(src: &Source<'_>, bias: u64, path: Option<&[u8]>) -> Option<Vec<u8>>
     let (sym_name, str_name, link_name) =
         (name(b".symtab"), name(b".strtab"), name(b".gnu_debuglink"));
     let names_name = name(b".shstrtab");
-    let sizes = symbols.as_ref().map_or(0, |(_, s, t)| s.len() + t.len());
+    let sizes = symbols
+        .as_ref()
+        .map_or(0, |t| t.syms.len() + t.strings.len());
     let capacity = 64
         + sizes
         + link.as_ref().map_or(0, Vec::len)
@@ -284,7 +294,12 @@ pub fn stub(src: &Source<'_>, bias: u64, path: Option<&[u8]>) -> Option<Vec<u8>>
         }
         b.headers.push(s);
     }
-    if let Some((tab, syms, strings)) = symbols {
+    if let Some(SymbolTable {
+        header: tab,
+        syms,
+        strings,
+    }) = symbols
+    {
         let strtab_index = u32::try_from(b.headers.len() + 1).ok()?;
         let at = b.place(&syms);
         rebase(b.out.get_mut(usize::try_from(at).ok()?..)?, bias);
