@@ -126,7 +126,9 @@ fn register_file(m: &Pending) {
         len,
         image,
     };
-    register(&src, m.bias, Some(m.path.as_os_str().as_bytes()));
+    // gdb reads a `.gnu_debuglink` path relative to its own directory: make it absolute.
+    let path = std::env::current_dir().map_or_else(|_| m.path.clone(), |d| d.join(&m.path));
+    register(&src, m.bias, Some(path.as_os_str().as_bytes()));
 }
 
 /// Hands the debugger the stub of a module (caller holds `PENDING`). Best effort: a file
