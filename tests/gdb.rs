@@ -33,7 +33,16 @@ fn host() {
         };
         println!("{name} -> {}", f(5));
     };
-    if what.ends_with("crash") {
+    if what == "attach-later" {
+        // Opened before gdb attaches; gdb is told at the next open, once it listens.
+        let go = PathBuf::from(std::env::var("DYNPLUG_GDB_GO").unwrap());
+        println!("READY");
+        while !go.exists() {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        unsafe { Plugin::open(path("bt_symbols")) }.unwrap();
+        call("crash");
+    } else if what.ends_with("crash") {
         call("crash");
     } else if what.ends_with("spin") {
         // For perf (see the report of issue 13): a plugin function busy for a while.
@@ -202,4 +211,38 @@ fn modules_are_announced_to_a_listening_debugger_or_when_asked() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("ANNOUNCED true"), "{stdout}");
+}
+
+#[test]
+fn a_debugger_attached_later_sees_earlier_modules_at_the_next_open() {
+    use std::io::{BufRead, BufReader};
+    let go = std::env::temp_dir().join(format!("dynplug-gdb-go-{}", std::process::id()));
+    let _ = std::fs::remove_file(&go);
+    let mut host = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "host", "--nocapture", "--test-threads=1"])
+        .env("DYNPLUG_GDB_HOST", "attach-later")
+        .env("DYNPLUG_GDB_GO", &go)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(host.stdout.take().unwrap()).lines();
+    assert!(lines.any(|l| l.unwrap().contains("READY")));
+    let pid = host.id().to_string();
+    let touch = format!("shell touch {}", go.display());
+    let out = Command::new("gdb")
+        .args(["-nx", "-batch", "-ex", "set pagination off", "-p", &pid])
+        .args(["-ex", &touch, "-ex", "continue", "-ex", "bt", "-ex", "kill"])
+        .output()
+        .unwrap_or_else(|e| panic!("gdb is needed for this test (apt-get install gdb): {e}"));
+    let _ = host.kill();
+    let _ = host.wait();
+    let _ = std::fs::remove_file(&go);
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    println!("{text}");
+    let line = faulting_line();
+    assert!(
+        text.contains(&format!("crash_here (p=0x0) at c/crash.c:{line}")),
+        "the module opened before gdb attached is not named"
+    );
 }
