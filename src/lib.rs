@@ -20,8 +20,10 @@ mod loader;
 mod plugin;
 mod registry;
 mod symbol;
+mod symbolize;
 
 pub use error::{Error, Malformed, StaticTlsRefusal, Unsupported};
 pub use loader::{Loader, Report};
 pub use plugin::Plugin;
 pub use symbol::Symbol;
+pub use symbolize::{symbolize, Symbolized};

@@ -68,6 +68,15 @@ impl Loader {
         self
     }
 
+    /// For plugins opened from memory ([`Loader::open_bytes`]): appends their functions to
+    /// `/tmp/perf-PID.map` (`START SIZE name`, hex), where `perf report` looks up code outside
+    /// file mappings. `DYNPLUG_PERFMAP=1` in the environment does the same for every loader.
+    /// Plugins opened from files need nothing: perf reads their files.
+    pub fn perf_map(mut self, on: bool) -> Loader {
+        self.opts.perf_map = on;
+        self
+    }
+
     /// Forbids plugins to import `names`; anything else in scope is allowed.
     pub fn deny_imports<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, names: I) -> Loader {
         let mut set = match self.opts.policy {

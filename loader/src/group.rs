@@ -670,6 +670,7 @@ fn link_group(
             end: bias.wrapping_add(n.obj.layout.span_hi),
             eh_frame,
         });
+        announce(n, bias, loads, opts.perf_map);
         if root.is_none() {
             // A plugin from a file is also there for later plugins that need it, as a library
             // dynplug loaded for a plugin is (and `Plugin::open` of a library loaded as a
@@ -748,6 +749,19 @@ pub(crate) fn in_module(e: LoadError, n: &New<'_>, index: usize, group: usize) -
             s.into_iter().map(|x| format!("{x} (in {name})")).collect(),
         ),
         other => other,
+    }
+}
+
+/// Tells debuggers about a module just mapped, and perf about one from memory if asked.
+fn announce(n: &New<'_>, bias: u64, loads: &'static [crate::elf::layout::Load], perf_map: bool) {
+    match &n.path {
+        Some(path) => crate::debugger::announce_file(path, bias, loads),
+        None => {
+            crate::debugger::announce_bytes(n.obj.bytes(), bias);
+            if crate::perf_map::wanted(perf_map) {
+                crate::perf_map::append(n.obj.bytes(), bias);
+            }
+        }
     }
 }
 

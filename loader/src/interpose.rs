@@ -40,7 +40,7 @@ fn entries() -> Vec<&'static Entry> {
     ENTRIES.read().unwrap_or_else(|p| p.into_inner()).clone()
 }
 
-fn containing(addr: u64) -> Option<&'static Entry> {
+pub(crate) fn containing(addr: u64) -> Option<&'static Entry> {
     entries()
         .into_iter()
         .find(|e| addr >= e.start && addr < e.end)
@@ -59,13 +59,15 @@ pub fn lookup(name: &[u8]) -> Option<u64> {
         b"dlerror" => serve_error as *const (),
         b"dlinfo" => serve_info as *const (),
         b"dlclose" => serve_close as *const (),
+        b"backtrace_symbols" => crate::backtrace::serve_symbols as *const (),
+        b"backtrace_symbols_fd" => crate::backtrace::serve_symbols_fd as *const (),
         _ => return None,
     };
     Some(f as usize as u64)
 }
 
 /// A function of the system's, found in the process's dynamic symbol tables.
-fn system(name: &'static [u8]) -> Option<u64> {
+pub(crate) fn system(name: &'static [u8]) -> Option<u64> {
     let key = Name::new(name);
     crate::process::modules().iter().find_map(|m| {
         m.tab
@@ -144,7 +146,7 @@ unsafe extern "C" fn serve_addr(addr: *const c_void, info: *mut libc::Dl_info) -
 }
 
 /// The exported symbol of `m` that contains `addr` (the nearest one below it, as dladdr says).
-fn nearest(m: &Module<'_>, addr: u64) -> Option<(u64, *const c_char)> {
+pub(crate) fn nearest(m: &Module<'_>, addr: u64) -> Option<(u64, *const c_char)> {
     let tab = &m.tab;
     let mut best: Option<(u64, *const c_char)> = None;
     for i in 0..u32::try_from(tab.count()).unwrap_or(u32::MAX) {

@@ -4,7 +4,10 @@
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+mod backtrace;
 mod check;
+mod debug_elf;
+mod debugger;
 pub mod elf;
 mod error;
 mod exports;
@@ -18,6 +21,7 @@ mod ldcache;
 mod link;
 mod map;
 pub mod object;
+mod perf_map;
 pub mod process;
 mod read;
 mod relocate;
@@ -29,6 +33,7 @@ pub mod symbols;
 mod tls;
 mod unwind;
 
+pub use backtrace::{symbolize, Symbolized};
 pub use check::check;
 pub use error::{LoadError, Malformed, StaticTlsRefusal, Unsupported};
 pub use exports::FastMap;

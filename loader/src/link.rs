@@ -18,6 +18,9 @@ pub struct Options {
     pub exports: HashMap<Vec<u8>, u64>,
     /// Which names a plugin may import.
     pub policy: Policy,
+    /// Write the functions of a plugin opened from memory to `/tmp/perf-PID.map`, where perf
+    /// names code outside file mappings (also on with `DYNPLUG_PERFMAP=1`).
+    pub perf_map: bool,
 }
 
 /// How to link one object.
