@@ -23,7 +23,9 @@ mod symbol;
 mod symbolize;
 
 pub use error::{Error, Malformed, StaticTlsRefusal, Unsupported};
-pub use loader::{Loader, Report};
+pub use loader::{Inspection, Loader, Report};
+/// The facts [`Loader::inspect`] reports (header, segments, dependencies, symbols, ...).
+pub use dynplug_loader::inspect;
 pub use plugin::Plugin;
 pub use symbol::Symbol;
 pub use symbolize::{symbolize, Symbolized};

@@ -33,6 +33,17 @@ impl Report {
     }
 }
 
+/// What [`Loader::inspect`] found: the object's facts and the dry run's report.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Inspection {
+    /// Header, segments, dependencies, exports, imports, relocations, TLS, initialisers (its
+    /// `problems` are moved to `report`).
+    pub facts: dynplug_loader::Inspection,
+    /// What the dry run found ([`Loader::check`]).
+    pub report: Report,
+}
+
 impl Loader {
     /// A loader with no host exports and no import policy.
     pub fn new() -> Loader {
@@ -161,6 +172,32 @@ impl Loader {
             });
         }
         self.check_in(path, Some(&canonical), bytes.as_ref())
+    }
+
+    /// Everything `dynplug inspect` shows of the file at `path`: its headers, segments,
+    /// dependencies and where each is found, exports, imports and what each binds to (with this
+    /// loader's exports and policy), relocation counts, TLS, initialisers, and the dry run's
+    /// problems. Nothing is mapped or run. `Err` only if the file cannot be read or is not ELF.
+    pub fn inspect(&self, path: impl AsRef<Path>) -> Result<Inspection, Error> {
+        let path = path.as_ref().to_path_buf();
+        let fail = |e| Error::from_load(path.clone(), e);
+        let opened = dynplug_loader::file::open_canonical(&path).map_err(fail)?;
+        let bytes = dynplug_loader::FileBytes::new(&opened.file).map_err(fail)?;
+        let canonical = opened.canonical;
+        let mut facts =
+            dynplug_loader::inspect(bytes.as_ref(), Some(&canonical), &self.opts, &self.dirs)
+                .map_err(fail)?;
+        let problems = std::mem::take(&mut facts.problems);
+        // As for `check`: an open of a library the process has returns that copy.
+        let problems = if Image::is_loaded(&canonical, opened.id) {
+            Vec::new()
+        } else {
+            problems.into_iter().map(fail).collect()
+        };
+        Ok(Inspection {
+            facts,
+            report: Report { problems },
+        })
     }
 
     /// Dry run of `bytes`: see [`Loader::check`].

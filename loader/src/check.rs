@@ -26,10 +26,39 @@ pub fn check(
     opts: &Options,
     extra: &[PathBuf],
 ) -> Result<Vec<LoadError>, LoadError> {
+    examine(bytes, path, opts, extra, |_| ()).map(|(problems, _)| problems)
+}
+
+/// What a dry run built, shown to [`examine`]'s visitor once every object is linked.
+pub(crate) struct Examined<'e, 'g> {
+    /// The plugin, then the libraries it needs that the process lacks (only the plugin when
+    /// the search failed or the machine is foreign).
+    pub group: &'e [New<'g>],
+    /// The scope the group's imports bind in (empty for a foreign machine).
+    pub scope: &'e [Module<'e>],
+    /// The process's modules.
+    pub modules: &'e [Module<'static>],
+    /// Where the plugin pretends to lie.
+    pub base: u64,
+    /// The plugin's TLS module id, as a load would give it.
+    pub tls_modid: u64,
+    /// The plugin's memory after its relocations.
+    pub mem: &'e DryRun<'e>,
+}
+
+/// The dry run, then `visit` with what it built: the problems, and what `visit` returned (`None`
+/// when the plugin itself did not parse: its problem is then the only one).
+pub(crate) fn examine<R>(
+    bytes: &[u8],
+    path: Option<&Path>,
+    opts: &Options,
+    extra: &[PathBuf],
+    visit: impl FnOnce(&Examined<'_, '_>) -> R,
+) -> Result<(Vec<LoadError>, Option<R>), LoadError> {
     let obj = match Object::parse(Bytes::Borrowed(bytes), None, page_size()) {
         Ok(o) => o,
         Err(LoadError::NotElf) => return Err(LoadError::NotElf),
-        Err(e) => return Ok(vec![e]),
+        Err(e) => return Ok((vec![e], None)),
     };
     let mut problems = Vec::new();
     let foreign = foreign(obj.machine);
@@ -96,6 +125,7 @@ pub fn check(
             scope.extend(reused.iter().cloned());
         }
     }
+    let mut root_mem = None;
     for (i, n) in group.iter().enumerate() {
         let mut mem = DryRun {
             view: n.obj.view(),
@@ -114,6 +144,20 @@ pub fn check(
                 .into_iter()
                 .map(|e| in_module(e, n, i, group.len())),
         );
+        if i == 0 {
+            root_mem = Some(mem);
+        }
     }
-    Ok(problems)
+    let (Some(root), Some(mem)) = (group.first(), root_mem.as_ref()) else {
+        return Ok((problems, None));
+    };
+    let seen = visit(&Examined {
+        group: &group,
+        scope: &scope,
+        modules: &modules,
+        base: base(0, root),
+        tls_modid: modid(0, root),
+        mem,
+    });
+    Ok((problems, Some(seen)))
 }

@@ -37,7 +37,7 @@ const C_RUNTIME: &[&[u8]] = &[
 
 /// A dependency dynplug loaded, for the rest of the process.
 pub(crate) struct Shared {
-    path: PathBuf,
+    pub(crate) path: PathBuf,
     pub(crate) module: Module<'static>,
 }
 
@@ -162,7 +162,7 @@ impl New<'_> {
         }
     }
 
-    fn answers_to(&self, needed: &[u8]) -> bool {
+    pub(crate) fn answers_to(&self, needed: &[u8]) -> bool {
         let soname = self
             .obj
             .dynamic
@@ -324,7 +324,7 @@ fn open_bytes(bytes: &[u8], want: Option<Machine>) -> Result<New<'_>, LoadError>
 
 /// Finds the library `name` that `req` asks for: the first candidate that is an ELF object for
 /// this machine (glibc skips files of other machines the same way).
-fn find<'a>(
+pub(crate) fn find<'a>(
     name: &[u8],
     who: &New<'_>,
     extra: &[PathBuf],
@@ -361,7 +361,7 @@ fn find<'a>(
 }
 
 /// True if a module of the process (or the C runtime, when libc is present) satisfies `needed`.
-fn in_process(needed: &[u8], modules: &[Module<'_>]) -> bool {
+pub(crate) fn in_process(needed: &[u8], modules: &[Module<'_>]) -> bool {
     if modules.iter().any(|m| m.is(needed)) {
         return true;
     }

@@ -58,6 +58,12 @@ pub struct Dynamic {
     pub init: Option<u64>,
     /// DT_INIT_ARRAY + DT_INIT_ARRAYSZ.
     pub init_array: Option<Table>,
+    /// DT_FINI (never run: plugins are never closed; reported by `inspect`).
+    pub fini: Option<u64>,
+    /// DT_FINI_ARRAY + DT_FINI_ARRAYSZ, when both are present and whole entries (reported only).
+    pub fini_array: Option<Table>,
+    /// DT_PREINIT_ARRAY + DT_PREINIT_ARRAYSZ, as `fini_array` (only executables run them).
+    pub preinit_array: Option<Table>,
     /// DT_NEEDED string offsets.
     pub needed: Vec<u64>,
     /// DT_SONAME string offset.
@@ -89,6 +95,8 @@ impl Dynamic {
         let (mut jmprel, mut pltrelsz, mut pltrel) = (None, None, None);
         let (mut relr, mut relrsz, mut relrent) = (None, None, None);
         let (mut init_array, mut init_arraysz) = (None, None);
+        let (mut fini_array, mut fini_arraysz) = (None, None);
+        let (mut preinit_array, mut preinit_arraysz) = (None, None);
         let (mut verdef, mut verdefnum, mut verneed, mut verneednum) = (None, None, None, None);
         let mut syment = None;
         let mut flags = 0u64;
@@ -137,6 +145,11 @@ impl Dynamic {
                 d::DT_INIT => out.init = Some(val),
                 d::DT_INIT_ARRAY => init_array = Some(val),
                 d::DT_INIT_ARRAYSZ => init_arraysz = Some(val),
+                d::DT_FINI => out.fini = Some(val),
+                d::DT_FINI_ARRAY => fini_array = Some(val),
+                d::DT_FINI_ARRAYSZ => fini_arraysz = Some(val),
+                d::DT_PREINIT_ARRAY => preinit_array = Some(val),
+                d::DT_PREINIT_ARRAYSZ => preinit_arraysz = Some(val),
                 d::DT_SONAME => out.soname = Some(val),
                 d::DT_RPATH => out.rpath = Some(val),
                 d::DT_RUNPATH => out.runpath = Some(val),
@@ -201,6 +214,10 @@ impl Dynamic {
         out.jmprel = table(jmprel, pltrelsz, "DT_JMPREL", RELA)?;
         out.relr = table(relr, relrsz, "DT_RELR", 8)?;
         out.init_array = table(init_array, init_arraysz, "DT_INIT_ARRAY", 8)?;
+        // Never run by dynplug: an inconsistent pair is ignored here, not refused.
+        out.fini_array = table(fini_array, fini_arraysz, "DT_FINI_ARRAY", 8).unwrap_or(None);
+        out.preinit_array =
+            table(preinit_array, preinit_arraysz, "DT_PREINIT_ARRAY", 8).unwrap_or(None);
         out.verdef = verdef.map(|a| (a, verdefnum.unwrap_or(0)));
         out.verneed = verneed.map(|a| (a, verneednum.unwrap_or(0)));
         if out
