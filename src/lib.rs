@@ -22,10 +22,10 @@ mod registry;
 mod symbol;
 mod symbolize;
 
-pub use error::{Error, Malformed, StaticTlsRefusal, Unsupported};
-pub use loader::{Inspection, Loader, Report};
 /// The facts [`Loader::inspect`] reports (header, segments, dependencies, symbols, ...).
 pub use dynplug_loader::inspect;
+pub use error::{Error, Malformed, StaticTlsRefusal, Unsupported};
+pub use loader::{Inspection, Loader, Report};
 pub use plugin::Plugin;
 pub use symbol::Symbol;
 pub use symbolize::{symbolize, Symbolized};

@@ -241,7 +241,9 @@ pub fn inspect(
         segments: segments(bytes),
         ..Inspection::default()
     };
-    let (problems, _) = examine(bytes, path, opts, extra, |e| describe(e, opts, extra, &mut out))?;
+    let (problems, _) = examine(bytes, path, opts, extra, |e| {
+        describe(e, opts, extra, &mut out)
+    })?;
     out.problems = problems;
     Ok(out)
 }
@@ -255,7 +257,10 @@ fn header(bytes: &[u8]) -> Result<Header, LoadError> {
     let big = byte(eh::EI_DATA) == eh::ELFDATA2MSB;
     let half = |off: u64| {
         read::slice_at(bytes, off, 2).map_or(0, |b| {
-            let pair = [b.first().copied().unwrap_or(0), b.get(1).copied().unwrap_or(0)];
+            let pair = [
+                b.first().copied().unwrap_or(0),
+                b.get(1).copied().unwrap_or(0),
+            ];
             if big {
                 u16::from_be_bytes(pair)
             } else {

@@ -20,7 +20,11 @@ pub fn run(file: &Path, as_json: bool) -> ExitCode {
     let mut out = io::stdout().lock();
     let written = if as_json {
         let v = json::inspection(file, &i);
-        writeln!(out, "{}", serde_json::to_string_pretty(&v).unwrap_or_default())
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&v).unwrap_or_default()
+        )
     } else {
         print_text(&mut out, file, &i)
     };
@@ -42,7 +46,8 @@ fn print_text(o: &mut impl Write, file: &Path, i: &Inspection) -> io::Result<()>
     let f = &i.facts;
     let h = &f.header;
     writeln!(o, "{}", file.display())?;
-    writeln!(o, 
+    writeln!(
+        o,
         "  ELF{} {}-endian {} (e_machine {}), OS ABI {}, type {}",
         h.class, h.endian, h.machine, h.e_machine, h.os_abi_name, h.kind
     )?;
@@ -51,7 +56,8 @@ fn print_text(o: &mut impl Write, file: &Path, i: &Inspection) -> io::Result<()>
     }
     writeln!(o, "segments:")?;
     for s in &f.segments {
-        writeln!(o, 
+        writeln!(
+            o,
             "  {:<16} {} vaddr {:#010x} memsz {:#x} filesz {:#x} offset {:#x} align {:#x}",
             s.kind,
             json::protections(s.flags),
@@ -79,7 +85,11 @@ fn print_text(o: &mut impl Write, file: &Path, i: &Inspection) -> io::Result<()>
     }
     writeln!(o, "imports ({}):", f.imports.len())?;
     for m in &f.imports {
-        let v = m.version.as_ref().map(|v| format!("@{v}")).unwrap_or_default();
+        let v = m
+            .version
+            .as_ref()
+            .map(|v| format!("@{v}"))
+            .unwrap_or_default();
         let weak = if m.weak { " (weak)" } else { "" };
         let (status, module) = json::binding(&m.binding);
         writeln!(o, "  {}{v}{weak}: {}", m.name, module.unwrap_or(status))?;
@@ -92,12 +102,17 @@ fn print_text(o: &mut impl Write, file: &Path, i: &Inspection) -> io::Result<()>
         writeln!(o, "  RELR {}", f.relr)?;
     }
     match &f.tls {
-        Some(t) => writeln!(o, 
+        Some(t) => writeln!(
+            o,
             "TLS: {} bytes ({} initialised), align {}, models: {}",
             t.size,
             t.init_size,
             t.align,
-            if t.models.is_empty() { "none".to_string() } else { t.models.join(", ") }
+            if t.models.is_empty() {
+                "none".to_string()
+            } else {
+                t.models.join(", ")
+            }
         )?,
         None => writeln!(o, "TLS: none")?,
     }
@@ -127,7 +142,11 @@ fn print_init(o: &mut impl Write, i: &Inspection) -> io::Result<()> {
     }
     writeln!(o, "  DT_INIT_ARRAY [{}]", list(&n.init_array))?;
     if !n.preinit_array.is_empty() {
-        writeln!(o, "  DT_PREINIT_ARRAY [{}] (not run)", list(&n.preinit_array))?;
+        writeln!(
+            o,
+            "  DT_PREINIT_ARRAY [{}] (not run)",
+            list(&n.preinit_array)
+        )?;
     }
     writeln!(o, "finalisers (never run: plugins are never closed):")?;
     if let Some(a) = n.fini {

@@ -15,8 +15,12 @@ mod policy;
 /// dynplug's own linker from the command line: what a shared object is, whether it would load,
 /// and calling its functions. Nothing here uses the system's dynamic loader.
 #[derive(Parser)]
-#[command(name = "dynplug", version, after_help = "Exit status: 0 success, 1 a problem found, 2 bad usage.\n\
-    Debug logging of any command (and of any host using dynplug): DYNPLUG_DEBUG=help.")]
+#[command(
+    name = "dynplug",
+    version,
+    after_help = "Exit status: 0 success, 1 a problem found, 2 bad usage.\n\
+    Debug logging of any command (and of any host using dynplug): DYNPLUG_DEBUG=help."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
