@@ -55,6 +55,7 @@ pub(crate) fn examine<R>(
     extra: &[PathBuf],
     visit: impl FnOnce(&Examined<'_, '_>) -> R,
 ) -> Result<(Vec<LoadError>, Option<R>), LoadError> {
+    crate::debug::refresh();
     let obj = match Object::parse(Bytes::Borrowed(bytes), None, page_size()) {
         Ok(o) => o,
         Err(LoadError::NotElf) => return Err(LoadError::NotElf),
@@ -135,6 +136,7 @@ pub(crate) fn examine<R>(
             live: false,
             report_missing: complete,
             tls_modid: modid(i, n),
+            name: n.path.as_deref(),
         };
         let base = base(i, n);
         let found = link(&n.obj, base, opts, &scope, &mut mem, mode);

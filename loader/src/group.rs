@@ -332,7 +332,18 @@ pub(crate) fn find<'a>(
     mapped: bool,
 ) -> Result<New<'a>, LoadError> {
     let tried = candidates(name, &who.requester(), extra);
+    let logging = crate::debug::on(crate::debug::FILES);
+    if logging {
+        crate::debug_log!(
+            crate::debug::FILES,
+            "find library={} [0]; searching",
+            String::from_utf8_lossy(name)
+        );
+    }
     for p in &tried {
+        if logging {
+            crate::debug_log!(crate::debug::FILES, "  trying file={}", p.display());
+        }
         if !p.is_file() {
             continue;
         }
@@ -342,10 +353,18 @@ pub(crate) fn find<'a>(
         match open_file(&c, want, mapped) {
             // `$ORIGIN` of a library found by searching: the directory it was found in.
             Ok(n) => {
+                if logging {
+                    crate::debug_log!(
+                        crate::debug::FILES,
+                        "file={} [0];  found: {}",
+                        String::from_utf8_lossy(name),
+                        c.display()
+                    );
+                }
                 return Ok(New {
                     origin: p.parent().map(Path::to_path_buf),
                     ..n
-                })
+                });
             }
             Err(LoadError::WrongArchitecture { .. } | LoadError::NotElf) => continue,
             Err(e) => return Err(e),
@@ -391,6 +410,9 @@ pub(crate) fn collect<'a>(
     while i < group.len() {
         let needed: Vec<Vec<u8>> = group[i].obj.needed().map(<[u8]>::to_vec).collect();
         for name in needed {
+            if crate::debug::on(crate::debug::FILES) {
+                log_needed(&name, &group[i], modules, &group, shared);
+            }
             if in_process(&name, modules) || group.iter().any(|n| n.answers_to(&name)) {
                 continue;
             }
@@ -422,6 +444,41 @@ pub(crate) fn collect<'a>(
     Ok((group, reused))
 }
 
+/// `files`: who needs `name`, and what satisfies it when nothing has to be searched.
+#[cold]
+fn log_needed(
+    name: &[u8],
+    who: &New<'_>,
+    modules: &[Module<'_>],
+    group: &[New<'_>],
+    shared: &SharedList,
+) {
+    let name_s = String::from_utf8_lossy(name);
+    crate::debug_log!(
+        crate::debug::FILES,
+        "file={name_s} [0];  needed by {} [0]",
+        who.name()
+    );
+    let by = if in_process(name, modules) {
+        let m = modules.iter().find(|m| m.is(name));
+        let m = m.or_else(|| modules.iter().find(|m| m.is(b"libc.so.6")));
+        Some(m.map_or_else(
+            || "the executable".to_string(),
+            |m| format!("{} (the process has it)", String::from_utf8_lossy(&m.name)),
+        ))
+    } else if let Some(g) = group.iter().find(|g| g.answers_to(name)) {
+        Some(format!("{} (in this load)", g.name()))
+    } else {
+        shared
+            .iter()
+            .find(|s| s.module.is(name))
+            .map(|s| format!("{} (loaded by dynplug before)", s.path.display()))
+    };
+    if let Some(by) = by {
+        crate::debug_log!(crate::debug::FILES, "file={name_s} [0];  satisfied by {by}");
+    }
+}
+
 /// A loaded plugin: its image facts, and every initialiser to run (dependencies first).
 pub struct Loaded {
     /// The plugin's own module.
@@ -449,6 +506,8 @@ pub fn load_in(
     extra: &[PathBuf],
     inherited: &[Module<'static>],
 ) -> Result<Box<Loaded>, LoadError> {
+    crate::debug::refresh();
+    let started = crate::debug::on(crate::debug::STATISTICS).then(std::time::Instant::now);
     let want = Machine::host();
     let root = open_input(input, want)?;
     let modules = process::modules();
@@ -456,7 +515,38 @@ pub fn load_in(
     // One load at a time: dependencies are shared, so two loads must not both map one.
     let mut shared = shared();
     let (group, reused) = collect(root, &modules, &shared, extra, want, true)?;
-    link_group(group, &reused, &modules, &mut shared, opts, inherited)
+    let Some(t) = started else {
+        return link_group(group, &reused, &modules, &mut shared, opts, inherited);
+    };
+    let (name, count, mapped) = (group_name(&group), group.len(), crate::debug::ms_since(t));
+    let loaded = link_group(group, &reused, &modules, &mut shared, opts, inherited);
+    crate::debug_log!(
+        crate::debug::STATISTICS,
+        "open of {name}: {count} module(s) mapped in {mapped:.3} ms, linked in {:.3} ms: {:.3} ms{}",
+        crate::debug::ms_since(t) - mapped,
+        crate::debug::ms_since(t),
+        if loaded.is_ok() { "" } else { " (failed)" }
+    );
+    loaded
+}
+
+/// The name of a group's plugin, for debug logging.
+fn group_name(group: &[New<'_>]) -> String {
+    group.first().map_or_else(String::new, New::name)
+}
+
+/// `scope`: the modules a group's imports are searched in, in order.
+#[cold]
+fn log_scope(group: &[New<'_>], scope: &[Module<'_>]) {
+    let names: Vec<String> = scope
+        .iter()
+        .map(|m| match &*m.name {
+            [] => "<executable>".to_string(),
+            n => String::from_utf8_lossy(n).into_owned(),
+        })
+        .collect();
+    crate::debug_log!(crate::debug::SCOPE, "object={} [0]", group_name(group));
+    crate::debug_log!(crate::debug::SCOPE, " scope 0: {}", names.join(" "));
 }
 
 /// Opens and maps the plugin itself. Not inlined, like the steps after it: the frames of the
@@ -543,6 +633,9 @@ fn link_group(
             );
         }
     }
+    if crate::debug::on(crate::debug::SCOPE) {
+        log_scope(&group, &scope);
+    }
     if !matches!(opts.policy, crate::Policy::Any) {
         // The policy is checked for the whole group before anything runs (not even an IFUNC
         // resolver): a dry pass over every module's relocations.
@@ -556,6 +649,7 @@ fn link_group(
                 live: false,
                 report_missing: false,
                 tls_modid: modid,
+                name: n.path.as_deref(),
             };
             for e in link(&n.obj, m.bias, opts, &scope, &mut mem, mode).problems {
                 if let LoadError::ImportsNotAllowed(list) = in_module(e, n, i, group.len()) {
@@ -582,6 +676,7 @@ fn link_group(
             live: true,
             report_missing: true,
             tls_modid: modid,
+            name: n.path.as_deref(),
         };
         // Every module is linked, so that one error names every missing import of the group.
         let linked = link(&n.obj, m.bias, opts, &scope, &mut mem, mode);

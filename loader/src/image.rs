@@ -151,6 +151,15 @@ impl Image {
             crate::initialised::wait(base);
         }
         for (base, functions) in &self.parts.inits {
+            if crate::debug::on(crate::debug::INIT) && !functions.is_empty() {
+                crate::debug_log!(
+                    crate::debug::INIT,
+                    "calling init: {} ({} function(s): {:x?})",
+                    crate::interpose::name_at(*base).unwrap_or_default(),
+                    functions.len(),
+                    functions
+                );
+            }
             // SAFETY: the addresses were checked to lie in executable segments of relocated,
             // protected images.
             unsafe { crate::init::run(functions) };

@@ -171,6 +171,37 @@ pub enum Binding {
     Unknown,
 }
 
+impl Binding {
+    /// What the definition `d` of `name` lies in, among `scope`'s modules, the host's
+    /// `exports` and dynplug's own functions.
+    pub(crate) fn of(
+        d: &Def,
+        name: &[u8],
+        scope: &[Module<'_>],
+        exports: &std::collections::HashMap<Vec<u8>, u64>,
+    ) -> Binding {
+        if d.tls_modid != 0 {
+            return scope
+                .iter()
+                .find(|m| m.tls_modid == d.tls_modid)
+                .map_or(Binding::Unknown, |m| Binding::Module(module_name(m)));
+        }
+        if d.addr == 0 {
+            return Binding::Absent;
+        }
+        if exports.get(name) == Some(&d.addr) {
+            return Binding::Host;
+        }
+        if crate::interpose::lookup(name) == Some(d.addr) || name == b"__tls_get_addr" {
+            return Binding::Dynplug;
+        }
+        scope
+            .iter()
+            .find(|m| d.addr >= m.span.0 && d.addr < m.span.1)
+            .map_or(Binding::Unknown, |m| Binding::Module(module_name(m)))
+    }
+}
+
 /// The PT_TLS segment and the models the object's relocations use.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -470,7 +501,7 @@ fn imports(e: &Examined<'_, '_>, tab: &SymTab<'_>, opts: &Options) -> Vec<Import
                 Binding::Unknown
             } else {
                 match resolver.resolve(i) {
-                    Ok(d) => bound_to(&d, name, e.scope, opts),
+                    Ok(d) => Binding::of(&d, name, e.scope, &opts.exports),
                     Err(Unresolved::Missing) => Binding::Missing,
                     Err(Unresolved::Forbidden) => Binding::Forbidden,
                     Err(Unresolved::Malformed(_)) => Binding::Unknown,
@@ -484,29 +515,6 @@ fn imports(e: &Examined<'_, '_>, tab: &SymTab<'_>, opts: &Options) -> Vec<Import
             }
         })
         .collect()
-}
-
-/// Which module (or host, or dynplug) the definition `d` of `name` lies in.
-fn bound_to(d: &Def, name: &[u8], scope: &[Module<'_>], opts: &Options) -> Binding {
-    if d.tls_modid != 0 {
-        return scope
-            .iter()
-            .find(|m| m.tls_modid == d.tls_modid)
-            .map_or(Binding::Unknown, |m| Binding::Module(module_name(m)));
-    }
-    if d.addr == 0 {
-        return Binding::Absent;
-    }
-    if opts.exports.get(name) == Some(&d.addr) {
-        return Binding::Host;
-    }
-    if crate::interpose::lookup(name) == Some(d.addr) || name == b"__tls_get_addr" {
-        return Binding::Dynplug;
-    }
-    scope
-        .iter()
-        .find(|m| d.addr >= m.span.0 && d.addr < m.span.1)
-        .map_or(Binding::Unknown, |m| Binding::Module(module_name(m)))
 }
 
 /// DT_RELA and DT_JMPREL entries by type name, and the places DT_RELR names.

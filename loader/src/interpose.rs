@@ -46,6 +46,11 @@ pub(crate) fn containing(addr: u64) -> Option<&'static Entry> {
         .find(|e| addr >= e.start && addr < e.end)
 }
 
+/// The name of the module dynplug loaded that holds `addr` (for debug logging).
+pub(crate) fn name_at(addr: u64) -> Option<String> {
+    containing(addr).map(|e| e.name.to_string_lossy().into_owned())
+}
+
 /// The function dynplug serves in place of the system's for an import named `name`. These are
 /// the names a plugin imports; dynplug answers them itself (it never calls the system's to load).
 pub fn lookup(name: &[u8]) -> Option<u64> {

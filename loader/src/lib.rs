@@ -6,6 +6,7 @@
 
 mod backtrace;
 mod check;
+pub mod debug;
 mod debug_elf;
 mod debugger;
 pub mod elf;

@@ -25,7 +25,7 @@ pub struct Options {
 
 /// How to link one object.
 #[derive(Clone, Copy, Debug)]
-pub struct Mode {
+pub struct Mode<'n> {
     /// A real load: the system's IFUNC resolvers run as their symbols bind, and the group's are
     /// left for the caller (`Linked::deferred`). Otherwise no code runs at all.
     pub live: bool,
@@ -33,6 +33,8 @@ pub struct Mode {
     pub report_missing: bool,
     /// The object's TLS module id (0: none).
     pub tls_modid: u64,
+    /// Its path, for debug logging (`None`: from bytes).
+    pub name: Option<&'n std::path::Path>,
 }
 
 /// What linking one object left.
@@ -52,12 +54,13 @@ pub fn link<B: AsRef<[u8]>, M: Memory>(
     opts: &Options,
     modules: &[Module<'_>],
     mem: &mut M,
-    mode: Mode,
+    mode: Mode<'_>,
 ) -> Linked {
     let Mode {
         live,
         report_missing,
         tls_modid,
+        name,
     } = mode;
     // The object's own entry in the scope (when there is one) has its table and code ranges
     // built already; the resolver binds the object's exports where the search reaches it.
@@ -89,10 +92,15 @@ pub fn link<B: AsRef<[u8]>, M: Memory>(
     let mut resolver = Resolver::new(&tab, &refs, bias, obj.dynamic.symbolic, scope, live, code);
     resolver.own_at = own_at;
     resolver.own_modid = tls_modid;
+    resolver.who = name;
     let d = &obj.dynamic;
+    let started = crate::debug::on(crate::debug::RELOCS).then(std::time::Instant::now);
     let mut r = Relocator::new(obj.machine, &obj.layout, obj.view(), bias, &mut resolver);
     r.relative_count = d.relacount;
     r.apply(d.relr, d.rela, d.jmprel, mem);
+    if let Some(t) = started {
+        log_relocations(obj, name, live, t);
+    }
     let mut problems = std::mem::take(&mut r.problems);
     if !r.resolver.forbidden.is_empty() {
         problems.push(LoadError::ImportsNotAllowed(std::mem::take(
@@ -118,6 +126,28 @@ pub fn link<B: AsRef<[u8]>, M: Memory>(
         problems,
         deferred: Vec::new(),
     }
+}
+
+/// `relocs`: how many relocations of each table `obj` has, and how long they took.
+fn log_relocations<B: AsRef<[u8]>>(
+    obj: &Object<B>,
+    name: Option<&std::path::Path>,
+    live: bool,
+    started: std::time::Instant,
+) {
+    let d = &obj.dynamic;
+    let entries = |t: Option<crate::elf::dynamic::Table>| t.map_or(0, |t| t.size / 24);
+    crate::debug_log!(
+        crate::debug::RELOCS,
+        "relocation processing: {}{}: {} RELA ({} RELATIVE first), {} JMPREL, {} bytes of RELR in {:.3} ms",
+        name.map_or_else(|| "<bytes>".into(), |p| p.display().to_string()),
+        if live { "" } else { " (dry run)" },
+        entries(d.rela),
+        d.relacount,
+        entries(d.jmprel),
+        d.relr.map_or(0, |t| t.size),
+        crate::debug::ms_since(started)
+    );
 }
 
 /// The run-time addresses of the initialisers (DT_INIT, then DT_INIT_ARRAY), each checked to lie

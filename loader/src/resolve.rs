@@ -214,6 +214,8 @@ pub struct Resolver<'a> {
     own_code: std::sync::Arc<[(u64, u64)]>,
     /// The object's own entry in the scope's modules, if it has one.
     pub own_at: Option<usize>,
+    /// The object's path, for debug logging (`None`: from bytes).
+    pub who: Option<&'a std::path::Path>,
     /// Answers by symbol index (the table is bounded by the file's size).
     /// Answers by symbol index, packed (16 bytes a symbol: the table is as long as the object's
     /// symbol table); answers that do not fit a slot (TLS, errors) are kept in `rare`.
@@ -246,6 +248,7 @@ impl<'a> Resolver<'a> {
             live,
             own_code,
             own_at: None,
+            who: None,
             cache: SlotTable::new(usize::try_from(tab.count()).unwrap_or(0)),
             rare: HashMap::new(),
             missing: Vec::new(),
@@ -309,6 +312,9 @@ impl<'a> Resolver<'a> {
             Some((SlotState::Unknown, _)) | None => {}
         }
         let r = self.lookup(index);
+        if crate::debug::on(crate::debug::BINDINGS) {
+            self.log_binding(index, &r);
+        }
         match &r {
             Ok(d) if d.tls_modid == 0 && d.tls_tpoff == 0 && d.size >> 62 == 0 => {
                 self.cache.set(i, Slot::of(d));
@@ -320,6 +326,43 @@ impl<'a> Resolver<'a> {
             }
         }
         r
+    }
+
+    /// `bindings`: what symbol `index` bound to, as glibc's `LD_DEBUG=bindings` says it.
+    #[cold]
+    fn log_binding(&self, index: u32, r: &Result<Def, Unresolved>) {
+        use crate::inspect::Binding;
+        let Some(sym) = self.tab.sym(index).filter(|_| index != 0) else {
+            return;
+        };
+        let name = self.tab.name(&sym).unwrap_or_default();
+        let ndx = self.tab.versym(index) & 0x7fff;
+        let version = (ndx >= 2)
+            .then(|| self.refs.name(ndx).or_else(|| self.tab.defs.name(ndx)))
+            .flatten()
+            .map_or_else(String::new, |v| {
+                format!(" [{}]", String::from_utf8_lossy(v))
+            });
+        let who = self
+            .who
+            .map_or_else(|| "<bytes>".into(), |p| p.display().to_string());
+        let to = match r {
+            Ok(d) => match Binding::of(d, name, self.scope.modules, self.scope.exports) {
+                Binding::Module(m) => m,
+                Binding::Host => "the host's exports".into(),
+                Binding::Dynplug => "dynplug".into(),
+                Binding::Absent => "nothing (weak, 0)".into(),
+                _ => "?".into(),
+            },
+            Err(Unresolved::Missing) => "nothing: undefined".into(),
+            Err(Unresolved::Forbidden) => "nothing: forbidden by the policy".into(),
+            Err(Unresolved::Malformed(m)) => format!("nothing: {m}"),
+        };
+        crate::debug_log!(
+            crate::debug::BINDINGS,
+            "binding file {who} [0] to {to} [0]: normal symbol '{}'{version}",
+            String::from_utf8_lossy(name)
+        );
     }
 
     fn own(&self, sym: &Sym) -> Result<Def, Unresolved> {
