@@ -568,7 +568,12 @@ fn call_zlib_compile_flags_prints_what_c_gets() {
     let libz = system_lib("libz.so.1");
     let o = dynplug(&["call", libz.to_str().unwrap(), "zlibCompileFlags"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert_eq!(stdout(&o), zlib_compile_flags_from_c());
+    let from_c = zlib_compile_flags_from_c();
+    assert_eq!(stdout(&o), from_c);
+    // A bare library name is searched as dlopen searches it.
+    let o = dynplug(&["call", "libz.so.1", "zlibCompileFlags"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), from_c);
     let o = dynplug(&[
         "call",
         libz.to_str().unwrap(),

@@ -45,3 +45,4 @@ pub use initialised::{blocked_on, unblocked};
 pub use inspect::{inspect, Inspection};
 pub use link::Options;
 pub use resolve::Policy;
+pub use search::find_library;

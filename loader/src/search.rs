@@ -100,3 +100,15 @@ pub fn candidates(name: &[u8], req: &Requester, extra: &[PathBuf]) -> Vec<PathBu
     );
     out
 }
+
+/// The file a bare library `name` (no `/`) names for an object with no DT_RPATH or DT_RUNPATH:
+/// the first regular file among `LD_LIBRARY_PATH`, `/etc/ld.so.cache` and the default
+/// directories (what `dlopen` of a bare name searches; the command line uses it).
+pub fn find_library(name: &str) -> Option<PathBuf> {
+    if name.contains('/') {
+        return None;
+    }
+    candidates(name.as_bytes(), &Requester::default(), &[])
+        .into_iter()
+        .find(|p| p.is_file())
+}

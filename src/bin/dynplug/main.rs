@@ -34,7 +34,8 @@ enum Command {
     /// why not); exports; imports and the module each binds to; relocation counts by type; TLS;
     /// initialisers and finalisers; every problem that would make an open fail.
     Inspect {
-        /// The shared object.
+        /// The shared object: a path, or a bare library name (`libz.so.1`) searched as dlopen
+        /// searches it.
         file: PathBuf,
         /// Print one JSON object (schema: docs/cli.md).
         #[arg(long)]
@@ -42,7 +43,7 @@ enum Command {
     },
     /// The dry run: every problem an open of each FILE would meet. Exit status 1 if any.
     Check {
-        /// The shared objects.
+        /// The shared objects (paths, or bare library names as for `inspect`).
         #[arg(required = true)]
         files: Vec<PathBuf>,
         /// Allow only the imports named in this file (one name per line; blank lines and
@@ -58,7 +59,8 @@ enum Command {
     /// The plugin's initialisers run: only call code you trust. The result is printed in
     /// decimal (or as a C string, or not at all: --ret).
     Call {
-        /// The shared object.
+        /// The shared object: a path, or a bare library name (`libz.so.1`) searched as dlopen
+        /// searches it.
         file: PathBuf,
         /// The function to call.
         symbol: String,
@@ -72,10 +74,18 @@ enum Command {
     },
 }
 
+/// FILE as the commands take it: a path, or a bare library name (no `/`) that is not a file in
+/// the current directory, searched as `dlopen` searches it (`LD_LIBRARY_PATH`,
+/// `/etc/ld.so.cache`, the default directories).
+fn file_arg(file: PathBuf) -> PathBuf {
+    let bare = file.to_str().filter(|s| !s.contains('/') && !file.exists());
+    bare.and_then(dynplug_loader::find_library).unwrap_or(file)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Inspect { file, json } => inspect::run(&file, json),
+        Command::Inspect { file, json } => inspect::run(&file_arg(file), json),
         Command::Check {
             files,
             policy,
@@ -90,6 +100,7 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
+            let files: Vec<PathBuf> = files.into_iter().map(file_arg).collect();
             inspect::check(&loader, &files, json)
         }
         Command::Call {
@@ -97,6 +108,6 @@ fn main() -> ExitCode {
             symbol,
             args,
             ret,
-        } => call::run(&file, &symbol, &args, ret),
+        } => call::run(&file_arg(file), &symbol, &args, ret),
     }
 }
