@@ -652,3 +652,43 @@ fn usage_errors_exit_2_and_help_exits_0() {
         );
     }
 }
+
+#[test]
+fn inspect_of_files_dynplug_refuses_reports_what_it_can() {
+    let dir = std::env::temp_dir().join(format!("dynplug-cli-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // hello.so marked 32-bit: the header as found, and the refusal.
+    let mut bytes = std::fs::read(dynplug_fixtures::path("hello")).unwrap();
+    bytes[4] = 1;
+    let elf32 = dir.join("elf32.so");
+    std::fs::write(&elf32, &bytes).unwrap();
+    let o = dynplug(&["inspect", "--json", elf32.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let j: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(j["class"], 32);
+    assert_eq!(j["machine"], "X86_64");
+    assert_eq!(j["ok"], false);
+    assert!(
+        str_of(&array(&j["problems"])[0]).contains("32-bit"),
+        "{}",
+        j["problems"]
+    );
+    // An empty file is a malformed object (as for an open); a text file is not ELF at all.
+    let empty = dir.join("empty.so");
+    std::fs::write(&empty, b"").unwrap();
+    let o = dynplug(&["inspect", "--json", empty.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let j: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(
+        str_of(&array(&j["problems"])[0]).contains("too short"),
+        "{}",
+        j["problems"]
+    );
+    let text = dir.join("text.so");
+    std::fs::write(&text, b"hello, world\n").unwrap();
+    let o = dynplug(&["inspect", "--json", text.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).is_empty());
+    assert!(stderr(&o).contains("not an ELF"), "{}", stderr(&o));
+    let _ = std::fs::remove_dir_all(&dir);
+}
