@@ -404,7 +404,8 @@ fn dependencies(e: &Examined<'_, '_>, extra: &[PathBuf]) -> Vec<Dependency> {
     let mut out = Vec::new();
     for who in e.group {
         for name in who.obj.needed() {
-            let found = if in_process(name, e.modules) {
+            // A foreign object (no process modules in its dry run) needs its own C runtime.
+            let found = if !e.modules.is_empty() && in_process(name, e.modules) {
                 let m = e.modules.iter().find(|m| m.is(name));
                 let libc = || e.modules.iter().find(|m| m.is(b"libc.so.6"));
                 Found::Process(m.or_else(libc).map_or_else(|| lossy(name), module_name))
@@ -529,7 +530,10 @@ fn relocations<B: AsRef<[u8]>>(obj: &Object<B>) -> (BTreeMap<String, u64>, u64) 
         let entries = view.slice(t.addr, t.size).unwrap_or(&[]);
         for info in entries.chunks_exact(24).filter_map(|e| read::u64_at(e, 8)) {
             let r_type = u32::try_from(info & 0xffff_ffff).unwrap_or(u32::MAX);
-            let name = obj.machine.reloc_name(r_type).to_string();
+            let name = match obj.machine.classify(r_type) {
+                Some(_) => obj.machine.reloc_name(r_type).to_string(),
+                None => format!("unknown type {r_type}"),
+            };
             *by_type.entry(name).or_insert(0u64) += 1;
         }
     }
