@@ -290,19 +290,9 @@ fn header(bytes: &[u8]) -> Result<Header, LoadError> {
     }
     let byte = |i: usize| bytes.get(i).copied().unwrap_or(0);
     let big = byte(eh::EI_DATA) == eh::ELFDATA2MSB;
-    let half = |off: u64| {
-        read::slice_at(bytes, off, 2).map_or(0, |b| {
-            let pair = [
-                b.first().copied().unwrap_or(0),
-                b.get(1).copied().unwrap_or(0),
-            ];
-            if big {
-                u16::from_be_bytes(pair)
-            } else {
-                u16::from_le_bytes(pair)
-            }
-        })
-    };
+    // Read little-endian; a big-endian file's halves swapped back.
+    let half =
+        |off: u64| read::u16_at(bytes, off).map_or(0, |v| if big { v.swap_bytes() } else { v });
     let (e_type, e_machine) = (half(16), half(18));
     let os_abi = byte(eh::EI_OSABI);
     Ok(Header {
