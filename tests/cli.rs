@@ -611,6 +611,10 @@ fn call_a_fixture_with_arguments_strings_null_and_void() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("cli_nothing"), "{}", stderr(&o));
     assert!(stdout(&o).is_empty());
+    // A variable is not called (it would crash): said, exit 1.
+    let o = dynplug(&["call", f, "cli_variable"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("not code"), "{}", stderr(&o));
     let o = dynplug(&["call", "/nonexistent/plugin.so", "f"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(!stderr(&o).is_empty());

@@ -5,5 +5,6 @@ long cli_sum6(long a, long b, long c, long d, long e, long f) {
 long cli_negate(long a) { return -a; }
 const char *cli_name(void) { return "dynplug \"cli\""; }
 const char *cli_null(void) { return 0; }
+long cli_variable = 5;
 static int touched;
 void cli_touch(void) { touched++; }

@@ -59,6 +59,14 @@ pub fn run(file: &Path, symbol: &str, args: &[i64], ret: Ret) -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    if !executable(sym.addr() as usize) {
+        eprintln!(
+            "dynplug: {symbol} at {:p} in {} is not code (a variable?): not called",
+            sym.addr(),
+            file.display()
+        );
+        return ExitCode::from(1);
+    }
     let mut a = [0i64; 6];
     for (slot, v) in a.iter_mut().zip(args) {
         *slot = *v;
@@ -84,6 +92,29 @@ pub fn run(file: &Path, symbol: &str, args: &[i64], ret: Ret) -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+/// True if `addr` lies in an executable mapping of this process (`/proc/self/maps`): calling a
+/// variable would crash instead of saying so.
+fn executable(addr: usize) -> bool {
+    let Ok(maps) = std::fs::read_to_string("/proc/self/maps") else {
+        // Without /proc there is nothing to check against: the user named a function.
+        return true;
+    };
+    maps.lines().any(|l| {
+        let mut fields = l.split_whitespace();
+        let (Some(range), Some(perms)) = (fields.next(), fields.next()) else {
+            return false;
+        };
+        let Some((lo, hi)) = range.split_once('-') else {
+            return false;
+        };
+        let (Ok(lo), Ok(hi)) = (usize::from_str_radix(lo, 16), usize::from_str_radix(hi, 16))
+        else {
+            return false;
+        };
+        perms.contains('x') && addr >= lo && addr < hi
+    })
 }
 
 #[cfg(test)]
