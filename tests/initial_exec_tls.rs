@@ -138,10 +138,22 @@ fn initialised_data_is_refused_saying_why() {
 fn a_block_larger_than_the_reserve_is_refused() {
     let (symbol, why) = refusal("tls_ie_big");
     assert_eq!(symbol, "ie_big");
-    assert!(
-        matches!(why, StaticTlsRefusal::Exhausted { need: 4096, .. }),
-        "{why:?}"
-    );
+    // `need` is the block (4096 bytes) plus the alignment padding at the reserve's current
+    // fill, which depends on what other tests of this process placed first.
+    match why {
+        StaticTlsRefusal::Exhausted {
+            need,
+            left,
+            reserve,
+        } => {
+            assert!((4096..4096 + 64).contains(&need), "need {need}");
+            assert!(
+                left < need && left <= reserve,
+                "left {left}, reserve {reserve}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]
