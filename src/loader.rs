@@ -88,6 +88,28 @@ impl Loader {
         self
     }
 
+    /// Lets plugins' imports bind to a library the system loader loaded after the program
+    /// started (the host's own `dlopen`), named by soname, file name or path. Such libraries are
+    /// not in the global scope otherwise, as under glibc for a library opened RTLD_LOCAL; this
+    /// is RTLD_GLOBAL after the fact, for this loader's opens. Searched after the global scope
+    /// (the executable, `LD_PRELOAD` and their DT_NEEDED closure). A name the process has no
+    /// library for is ignored. (A plugin that *needs* such a library binds to it without this:
+    /// its dependencies are in its own scope.)
+    pub fn search_system_library(mut self, name: impl AsRef<[u8]>) -> Loader {
+        self.opts.system_libraries.push(name.as_ref().to_vec());
+        self
+    }
+
+    /// With `yes`, a plugin this loader opens joins the global scope with the libraries it needs
+    /// (`RTLD_GLOBAL`, what Go's `plugin.Open` does): later plugins' imports bind to their
+    /// exports. Off by default: a plugin's exports are seen only by itself and by what needs
+    /// it, so two C plugins that both export `init` never capture each other's calls.
+    /// [`Plugin::lookup`] searches only the plugin either way.
+    pub fn global(mut self, yes: bool) -> Loader {
+        self.opts.global = yes;
+        self
+    }
+
     /// Forbids plugins to import `names`; anything else in scope is allowed.
     pub fn deny_imports<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, names: I) -> Loader {
         let mut set = match self.opts.policy {

@@ -30,6 +30,22 @@ fn main() {
     for src in sources {
         build(&src, &out);
     }
+    reference_harness(&out);
+}
+
+/// Compiles `harness/dlref.c`, the program that runs the same steps with glibc's dlopen (the
+/// reference tests compare dynplug against), next to the fixtures directory.
+fn reference_harness(out: &Path) {
+    println!("cargo:rerun-if-changed=harness");
+    let exe = out.with_file_name("dlref");
+    let st = Command::new("cc")
+        .args(["-O1", "-o"])
+        .arg(&exe)
+        .arg("harness/dlref.c")
+        .status()
+        .unwrap_or_else(|e| panic!("running cc: {e}"));
+    assert!(st.success(), "compiling harness/dlref.c");
+    println!("cargo:rustc-env=DYNPLUG_DLREF={}", exe.display());
 }
 
 fn build(src: &Path, out: &Path) {

@@ -185,7 +185,10 @@ fn curl_with_its_dependency_tree() {
 #[test]
 fn python_runs_code_and_imports_extension_modules() {
     // libpython loads its C extension modules (math, _json) with dlopen/dlsym: served by dynplug.
-    let p = unsafe { Plugin::open("/lib/x86_64-linux-gnu/libpython3.11.so.1.0") }.unwrap();
+    // The modules import libpython's functions without needing it: libpython must be in the
+    // global scope, as an embedding host opens it with glibc (RTLD_GLOBAL).
+    let libpython = "/lib/x86_64-linux-gnu/libpython3.11.so.1.0";
+    let p = unsafe { dynplug::Loader::new().global(true).open(libpython) }.unwrap();
     let init: extern "C" fn() = f(p, "Py_Initialize");
     let run: extern "C" fn(*const c_char) -> c_int = f(p, "PyRun_SimpleString");
     init();

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use dynplug_arch::Machine;
 
 use crate::error::LoadError;
-use crate::group::{collect, in_module, shared, Bytes, New};
+use crate::group::{collect, in_module, local_modules, shared, Bytes, Dep, New};
 use crate::image::page_size;
 use crate::link::{foreign, link, Mode, Options};
 use crate::object::Object;
@@ -81,26 +81,31 @@ pub(crate) fn examine<R>(
     let mut root = New::from_bytes(obj);
     root.path = path.map(Path::to_path_buf);
     root.origin = path.and_then(Path::parent).map(Path::to_path_buf);
-    let (group, reused, complete) = if foreign {
-        (vec![root], Vec::new(), false)
+    let shared = shared();
+    let global = if foreign {
+        Vec::new()
     } else {
-        let shared = shared();
-        let reused_modules = |r: &[usize]| {
-            r.iter()
-                .filter_map(|&k| shared.get(k))
-                .map(|s| s.module.clone())
-                .collect::<Vec<_>>()
-        };
+        let global = process::global_scope();
+        crate::group::global_scope(&modules, &global, &shared, opts)
+    };
+    let (group, local, complete) = if foreign {
+        (vec![root], vec![Dep::New(0)], false)
+    } else {
         // A failed search is a problem to report; the plugin itself is still examined.
-        match collect(root, &modules, &shared, extra, Some(machine), false) {
-            Ok((g, r)) => {
-                let m = reused_modules(&r);
-                (g, m, true)
-            }
+        match collect(
+            root,
+            &modules,
+            &global,
+            &shared,
+            extra,
+            Some(machine),
+            false,
+        ) {
+            Ok(c) => (c.group, c.local, true),
             Err(e) => {
                 problems.push(e);
                 let obj = Object::parse(Bytes::Borrowed(bytes), None, page_size())?;
-                (vec![New::from_bytes(obj)], Vec::new(), false)
+                (vec![New::from_bytes(obj)], vec![Dep::New(0)], false)
             }
         }
     };
@@ -116,17 +121,16 @@ pub(crate) fn examine<R>(
             .tls
             .map_or(0, |_| crate::tls::FIRST_MODID + i as u64)
     };
-    let mut scope: Vec<Module<'_>> = modules.clone();
+    let mut own = Vec::with_capacity(group.len());
     for (i, n) in group.iter().enumerate() {
         match n.module(n.obj.view(), base(i, n), modid(i, n)) {
-            Ok(m) => scope.push(m),
+            Ok(m) => own.push(m),
             Err(e) => problems.push(in_module(e, n, i, group.len())),
-        }
-        if i == 0 {
-            scope.extend(reused.iter().cloned());
         }
     }
     let mut root_mem = None;
+    let mut scope: Vec<Module<'_>> = global;
+    scope.extend(local_modules(&local, &own, &shared, &modules));
     for (i, n) in group.iter().enumerate() {
         let mut mem = DryRun {
             view: n.obj.view(),

@@ -46,6 +46,9 @@ pub(crate) struct Shared {
 pub(crate) struct SharedList {
     list: Vec<Shared>,
     by_path: Option<crate::FastMap<Vec<u8>, usize>>,
+    /// Modules of plugins opened with `Options::global` (and their libraries), in the order
+    /// they joined the global scope.
+    pub(crate) global: Vec<Module<'static>>,
 }
 
 impl SharedList {
@@ -76,6 +79,7 @@ impl std::ops::Deref for SharedList {
 static SHARED: Mutex<SharedList> = Mutex::new(SharedList {
     list: Vec::new(),
     by_path: None,
+    global: Vec::new(),
 });
 
 pub(crate) fn shared() -> MutexGuard<'static, SharedList> {
@@ -215,6 +219,7 @@ impl New<'_> {
             code,
             span,
             c_name: 0,
+            needed: self.obj.needed().map(Arc::from).collect(),
         })
     }
 
@@ -391,45 +396,128 @@ pub(crate) fn in_process(needed: &[u8], modules: &[Module<'_>]) -> bool {
     C_RUNTIME.contains(&needed) && modules.iter().any(|m| m.is(b"libc.so.6"))
 }
 
+/// One module of a group's local scope.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Dep {
+    /// `group[i]`: loaded by this open.
+    New(usize),
+    /// The `SharedList` entry `k`: loaded by dynplug for an earlier open.
+    Shared(usize),
+    /// The process's module `j`, outside the global scope (a library the host opened
+    /// RTLD_LOCAL that the plugin needs: glibc puts it in the plugin's local scope).
+    System(usize),
+}
+
+/// A group to load and its local scope.
+pub(crate) struct Collected<'a> {
+    /// The objects to load: the root first, then the libraries found for it.
+    pub(crate) group: Vec<New<'a>>,
+    /// The local scope, as glibc builds a dlopen'ed object's search list: the root, then every
+    /// library it needs, directly or not, breadth-first (libraries loaded before included).
+    pub(crate) local: Vec<Dep>,
+}
+
+/// What satisfies a DT_NEEDED name without a search.
+enum Satisfied {
+    /// The global scope, or the C runtime: nothing to add to the local scope.
+    Global,
+    /// A module loaded already, or one of the group.
+    By(Dep),
+    /// Nothing: search for it.
+    No,
+}
+
+/// What satisfies `name` among the process's `modules`, the `group` and the `shared` libraries.
+fn satisfied(
+    name: &[u8],
+    modules: &[Module<'_>],
+    global: &[Module<'_>],
+    group: &[New<'_>],
+    shared: &SharedList,
+) -> Satisfied {
+    if in_process(name, modules) {
+        return match modules.iter().position(|m| m.is(name)) {
+            Some(j)
+                if !global
+                    .iter()
+                    .any(|g| modules.get(j).is_some_and(|m| m.base == g.base)) =>
+            {
+                Satisfied::By(Dep::System(j))
+            }
+            _ => Satisfied::Global,
+        };
+    }
+    if let Some(i) = group.iter().position(|n| n.answers_to(name)) {
+        return Satisfied::By(Dep::New(i));
+    }
+    match shared.iter().position(|s| s.module.is(name)) {
+        Some(k) => Satisfied::By(Dep::Shared(k)),
+        None => Satisfied::No,
+    }
+}
+
 /// The objects of a group in breadth-first order: the root first, then the libraries it needs
-/// that are neither in the process nor already shared. With `mapped`, each is mapped as it is
-/// opened (a load); without, only read (a dry run).
+/// that are neither in the process nor already shared; and its local scope. With `mapped`,
+/// each is mapped as it is opened (a load); without, only read (a dry run).
 pub(crate) fn collect<'a>(
     root: New<'a>,
     modules: &[Module<'_>],
+    global: &[Module<'_>],
     shared: &SharedList,
     extra: &[PathBuf],
     want: Option<Machine>,
     mapped: bool,
-) -> Result<(Vec<New<'a>>, Vec<usize>), LoadError> {
+) -> Result<Collected<'a>, LoadError> {
     // Room for the root's own libraries: the group is rarely larger, and its entries are big.
     let mut group = Vec::with_capacity(1 + root.obj.dynamic.needed.len());
     group.push(root);
-    let mut reused = Vec::new();
-    let mut i = 0;
-    while i < group.len() {
-        let needed: Vec<Vec<u8>> = group[i].obj.needed().map(<[u8]>::to_vec).collect();
+    let mut local = vec![Dep::New(0)];
+    let mut k = 0;
+    while let Some(&dep) = local.get(k) {
+        k += 1;
+        let needed: Vec<Vec<u8>> = match dep {
+            Dep::New(i) => group
+                .get(i)
+                .map(|n: &New<'_>| n.obj.needed().map(<[u8]>::to_vec).collect()),
+            Dep::Shared(s) => shared
+                .get(s)
+                .map(|s| s.module.needed.iter().map(|n| n.to_vec()).collect()),
+            Dep::System(j) => modules
+                .get(j)
+                .map(|m| m.needed.iter().map(|n| n.to_vec()).collect()),
+        }
+        .unwrap_or_default();
         for name in needed {
             if crate::debug::on(crate::debug::FILES) {
-                log_needed(&name, &group[i], modules, &group, shared);
-            }
-            if in_process(&name, modules) || group.iter().any(|n| n.answers_to(&name)) {
-                continue;
-            }
-            if let Some(k) = shared.iter().position(|s| s.module.is(&name)) {
-                if !reused.contains(&k) {
-                    reused.push(k);
+                if let Some(who) = match dep {
+                    Dep::New(i) => group.get(i),
+                    _ => None,
+                } {
+                    log_needed(&name, who, modules, &group, shared);
                 }
-                continue;
             }
-            let n = find(&name, &group[i], extra, want, mapped)?;
-            let path = n.path.clone().unwrap_or_default();
-            if let Some(k) = shared.at_path(&path) {
-                if !reused.contains(&k) {
-                    reused.push(k);
+            let found = match satisfied(&name, modules, global, &group, shared) {
+                Satisfied::Global => continue,
+                Satisfied::By(d) => d,
+                Satisfied::No => {
+                    let Dep::New(i) = dep else { continue };
+                    let Some(who) = group.get(i) else { continue };
+                    let n = find(&name, who, extra, want, mapped)?;
+                    let path = n.path.clone().unwrap_or_default();
+                    if let Some(s) = shared.at_path(&path) {
+                        Dep::Shared(s)
+                    } else if let Some(g) =
+                        group.iter().position(|g| g.path.as_deref() == Some(&path))
+                    {
+                        Dep::New(g)
+                    } else {
+                        group.push(n);
+                        Dep::New(group.len() - 1)
+                    }
                 }
-            } else if !group.iter().any(|g| g.path.as_deref() == Some(&path)) {
-                group.push(n);
+            };
+            if !local.contains(&found) {
+                local.push(found);
             }
             if group.len() > 4096 {
                 return Err(crate::Malformed::TooMany {
@@ -439,9 +527,8 @@ pub(crate) fn collect<'a>(
                 .into());
             }
         }
-        i += 1;
     }
-    Ok((group, reused))
+    Ok(Collected { group, local })
 }
 
 /// `files`: who needs `name`, and what satisfies it when nothing has to be searched.
@@ -495,31 +582,22 @@ pub struct Loaded {
 
 /// Loads the plugin `input` and the libraries it needs.
 pub fn load(input: Input<'_>, opts: &Options, extra: &[PathBuf]) -> Result<Box<Loaded>, LoadError> {
-    load_in(input, opts, extra, &[])
-}
-
-/// Loads like [`load`], with `inherited` modules searched after the process's own (a library a
-/// plugin opens with `dlopen` sees the modules dynplug loaded, as a plugin's imports would).
-pub fn load_in(
-    input: Input<'_>,
-    opts: &Options,
-    extra: &[PathBuf],
-    inherited: &[Module<'static>],
-) -> Result<Box<Loaded>, LoadError> {
     crate::debug::refresh();
     let started = crate::debug::on(crate::debug::STATISTICS).then(std::time::Instant::now);
     let want = Machine::host();
     let root = open_input(input, want)?;
     let modules = process::modules();
+    let global = process::global_scope();
     use_system_tls_getter(&modules);
     // One load at a time: dependencies are shared, so two loads must not both map one.
     let mut shared = shared();
-    let (group, reused) = collect(root, &modules, &shared, extra, want, true)?;
+    let collected = collect(root, &modules, &global, &shared, extra, want, true)?;
     let Some(t) = started else {
-        return link_group(group, &reused, &modules, &mut shared, opts, inherited);
+        return link_group(collected, &modules, &global, &mut shared, opts);
     };
-    let (name, count, mapped) = (group_name(&group), group.len(), crate::debug::ms_since(t));
-    let loaded = link_group(group, &reused, &modules, &mut shared, opts, inherited);
+    let name = group_name(&collected.group);
+    let (count, mapped) = (collected.group.len(), crate::debug::ms_since(t));
+    let loaded = link_group(collected, &modules, &global, &mut shared, opts);
     crate::debug_log!(
         crate::debug::STATISTICS,
         "open of {name}: {count} module(s) mapped in {mapped:.3} ms, linked in {:.3} ms: {:.3} ms{}",
@@ -547,6 +625,29 @@ fn log_scope(group: &[New<'_>], scope: &[Module<'_>]) {
         .collect();
     crate::debug_log!(crate::debug::SCOPE, "object={} [0]", group_name(group));
     crate::debug_log!(crate::debug::SCOPE, " scope 0: {}", names.join(" "));
+}
+
+/// The global scope an open with `opts` binds against, before the group's local scope: the
+/// process's (`global`), the system's libraries the options name, then the modules dynplug
+/// loaded with [`Options::global`].
+pub(crate) fn global_scope<'m>(
+    modules: &[Module<'m>],
+    global: &[Module<'m>],
+    shared: &SharedList,
+    opts: &Options,
+) -> Vec<Module<'m>> {
+    let mut scope = Vec::with_capacity(global.len() + shared.global.len() + 8);
+    scope.extend(global.iter().cloned());
+    for name in &opts.system_libraries {
+        let named = |m: &&Module<'m>| *m.name == **name || m.is(name);
+        if let Some(m) = modules.iter().find(named) {
+            if !scope.iter().any(|s| s.base == m.base) {
+                scope.push(m.clone());
+            }
+        }
+    }
+    scope.extend(shared.global.iter().cloned());
+    scope
 }
 
 /// Opens and maps the plugin itself. Not inlined, like the steps after it: the frames of the
@@ -585,17 +686,17 @@ fn use_system_tls_getter(modules: &[Module<'_>]) {
     }
 }
 
-/// Links the mapped `group` (with the `reused` libraries of `shared`) against `modules` and
-/// `inherited`, protects it, and registers it: the rest of an open, once every object is mapped.
+/// Links the mapped group of `collected` against the global scope and its local scope,
+/// protects it, and registers it: the rest of an open, once every object is mapped.
 #[inline(never)]
 fn link_group(
-    group: Vec<New<'_>>,
-    reused: &[usize],
+    collected: Collected<'_>,
     modules: &[Module<'static>],
+    global: &[Module<'static>],
     shared: &mut SharedList,
     opts: &Options,
-    inherited: &[Module<'static>],
 ) -> Result<Box<Loaded>, LoadError> {
+    let Collected { group, local } = collected;
     let mut maps = Vec::with_capacity(group.len());
     for n in &group {
         let m = n
@@ -604,12 +705,9 @@ fn link_group(
             .ok_or(LoadError::Map(std::io::Error::other("object not mapped")))?;
         maps.push(m);
     }
-    // Scope: the process's global modules, then the plugin, then its libraries (dlopen's local
-    // scope, breadth-first; libraries shared with earlier plugins come before new ones).
-    let mut scope: Vec<Module<'_>> =
-        Vec::with_capacity(modules.len() + inherited.len() + group.len() + reused.len());
-    scope.extend(modules.iter().cloned());
-    scope.extend(inherited.iter().cloned());
+    // Scope: the global scope, then the plugin's local scope (dlopen's: the plugin, then its
+    // libraries breadth-first, those loaded before included).
+    let mut scope = global_scope(modules, global, shared, opts);
     let mut modids = Vec::with_capacity(group.len());
     for (n, m) in group.iter().zip(&maps) {
         modids.push(n.obj.layout.tls.map_or(0, |t| {
@@ -621,18 +719,12 @@ fn link_group(
             })
         }));
     }
+    let mut own = Vec::with_capacity(group.len());
     for (i, (n, m)) in group.iter().zip(&maps).enumerate() {
         let tls_modid = modids.get(i).copied().unwrap_or(0);
-        scope.push(n.module(n.obj.view(), m.bias, tls_modid)?);
-        if i == 0 {
-            scope.extend(
-                reused
-                    .iter()
-                    .filter_map(|&k| shared.get(k))
-                    .map(|s| s.module.clone()),
-            );
-        }
+        own.push(n.module(n.obj.view(), m.bias, tls_modid)?);
     }
+    scope.extend(local_modules(&local, &own, shared, modules));
     if crate::debug::on(crate::debug::SCOPE) {
         log_scope(&group, &scope);
     }
@@ -740,6 +832,8 @@ fn link_group(
     drop(maps);
     let mut group = group;
     let mut root = None;
+    let mut placed = Vec::with_capacity(group.len());
+    let mut entries = Vec::with_capacity(group.len());
     for (n, modid) in group.iter_mut().zip(modids) {
         let bias = n
             .obj
@@ -757,15 +851,17 @@ fn link_group(
                 }
             }
         }
-        crate::interpose::add(crate::interpose::Entry {
+        entries.push(crate::interpose::Entry {
             name: n.c_name(),
             module: module.clone(),
             phdrs: phdrs(&n.obj),
             start: bias.wrapping_add(n.obj.layout.span_lo),
             end: bias.wrapping_add(n.obj.layout.span_hi),
             eh_frame,
+            local: Arc::from([]),
         });
         announce(n, bias, loads, opts.perf_map);
+        placed.push(module.clone());
         if root.is_none() {
             // A plugin from a file is also there for later plugins that need it, as a library
             // dynplug loaded for a plugin is (and `Plugin::open` of a library loaded as a
@@ -785,15 +881,31 @@ fn link_group(
         }
     }
     let module = root.ok_or(LoadError::Malformed(crate::Malformed::NoLoadSegments))?;
+    let local_scope: Arc<[Module<'static>]> =
+        local_modules(&local, &placed, shared, modules).into();
+    for mut e in entries {
+        e.local = local_scope.clone();
+        crate::interpose::add(e);
+    }
     // Until this thread has run them, an open of these modules from another thread waits.
     for &(base, _) in &inits {
         crate::initialised::starting(base);
     }
-    let uses = reused
+    let uses = local
         .iter()
-        .filter_map(|&k| shared.get(k))
-        .map(|s| s.module.base)
+        .filter_map(|d| match d {
+            Dep::Shared(k) => shared.get(*k).map(|s| s.module.base),
+            _ => None,
+        })
         .collect();
+    if opts.global {
+        // RTLD_GLOBAL: the plugin's whole local scope joins the global scope.
+        for m in local_scope.iter().cloned() {
+            if !shared.global.iter().any(|g| g.base == m.base) {
+                shared.global.push(m);
+            }
+        }
+    }
     Ok(Box::new(Loaded {
         uses,
         module,
@@ -818,6 +930,23 @@ fn written_static_tls(group: &[New<'_>], modids: &[u64]) -> Option<LoadError> {
         }
         .into(),
     )
+}
+
+/// The modules of a `local` scope: `own` are the group's, by index.
+pub(crate) fn local_modules<'m>(
+    local: &[Dep],
+    own: &[Module<'m>],
+    shared: &SharedList,
+    modules: &[Module<'m>],
+) -> Vec<Module<'m>> {
+    local
+        .iter()
+        .filter_map(|d| match *d {
+            Dep::New(i) => own.get(i).cloned(),
+            Dep::Shared(k) => shared.get(k).map(|s| s.module.clone()),
+            Dep::System(j) => modules.get(j).cloned(),
+        })
+        .collect()
 }
 
 /// Names the dependency an error came from, when it is not the plugin itself.

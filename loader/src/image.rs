@@ -97,16 +97,6 @@ impl Image {
         group::loaded(path, id).is_some()
     }
 
-    /// Loads like [`Image::open`], also searching `inherited` modules after the process's own.
-    pub(crate) fn open_in(path: &Path, inherited: &[Module<'static>]) -> Result<Image, LoadError> {
-        Self::from(group::load_in(
-            Input::File(path),
-            &Options::default(),
-            &[],
-            inherited,
-        )?)
-    }
-
     /// Loads a shared object from `bytes` (segments copied into anonymous mappings).
     pub fn from_bytes(bytes: &[u8], opts: &Options, extra: &[PathBuf]) -> Result<Image, LoadError> {
         Self::from(group::load(Input::Bytes(bytes), opts, extra)?)

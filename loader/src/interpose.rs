@@ -26,6 +26,9 @@ pub struct Entry {
     pub end: u64,
     /// Run-time address of `.eh_frame`, or 0.
     pub eh_frame: u64,
+    /// The local scope of the group it was loaded with (the plugin, then its libraries
+    /// breadth-first): what `dlsym(RTLD_DEFAULT)` called from it searches after the global scope.
+    pub local: std::sync::Arc<[Module<'static>]>,
 }
 
 static ENTRIES: RwLock<Vec<&'static Entry>> = RwLock::new(Vec::new());
@@ -59,8 +62,8 @@ pub fn lookup(name: &[u8]) -> Option<u64> {
         b"dladdr" => serve_addr as *const (),
         b"_dl_find_object" => serve_find_object as *const (),
         b"dlopen" => serve_open as *const (),
-        b"dlsym" => serve_symbol as *const (),
-        b"dlvsym" => serve_versioned_symbol as *const (),
+        b"dlsym" => dlsym_entry(),
+        b"dlvsym" => dlvsym_entry(),
         b"dlerror" => serve_error as *const (),
         b"dlinfo" => serve_info as *const (),
         b"dlclose" => serve_close as *const (),
@@ -238,7 +241,7 @@ fn opened() -> MutexGuard<'static, Vec<(std::path::PathBuf, &'static Handle)>> {
 
 /// `dlopen` called by a module dynplug loaded: dynplug loads the library (once per path, never
 /// closed) and runs its initialisers.
-unsafe extern "C" fn serve_open(file: *const c_char, _flags: c_int) -> *mut c_void {
+unsafe extern "C" fn serve_open(file: *const c_char, flags: c_int) -> *mut c_void {
     if file.is_null() {
         return &GLOBAL as *const u8 as *mut c_void;
     }
@@ -284,9 +287,13 @@ unsafe extern "C" fn serve_open(file: *const c_char, _flags: c_int) -> *mut c_vo
     if let Some(h) = handle_of(&list) {
         return h;
     }
-    // The library sees the modules dynplug loaded (the caller among them), after the process's.
-    let inherited: Vec<Module<'static>> = entries().into_iter().map(|e| e.module.clone()).collect();
-    match crate::Image::open_in(Path::new(&path), &inherited) {
+    // As `Plugin::open`: the global scope, then the library's own; RTLD_GLOBAL makes it join
+    // the global scope.
+    let opts = crate::Options {
+        global: flags & libc::RTLD_GLOBAL != 0,
+        ..Default::default()
+    };
+    match crate::Image::open(Path::new(&path), &opts, &[]) {
         Ok(image) => {
             let h: &'static Handle = Box::leak(Box::new(Handle { image }));
             list.push((path, h));
@@ -319,14 +326,74 @@ fn loaded_named(name: &[u8]) -> Option<std::path::PathBuf> {
         .or_else(|| entries().iter().find_map(|e| file(&e.module)))
 }
 
-/// `dlsym` called by a module dynplug loaded.
-unsafe extern "C" fn serve_symbol(handle: *mut c_void, name: *const c_char) -> *mut c_void {
+#[cfg(target_arch = "x86_64")]
+std::arch::global_asm!(
+    // dlsym and dlvsym as plugins call them: the caller's return address (at [rsp] on entry)
+    // goes on as one more argument, so that RTLD_DEFAULT searches the caller's own scope too.
+    ".globl dynplug_serve_dlsym",
+    ".hidden dynplug_serve_dlsym",
+    "dynplug_serve_dlsym:",
+    "mov rdx, [rsp]",
+    "jmp {dlsym}",
+    ".globl dynplug_serve_dlvsym",
+    ".hidden dynplug_serve_dlvsym",
+    "dynplug_serve_dlvsym:",
+    "mov rcx, [rsp]",
+    "jmp {dlvsym}",
+    dlsym = sym serve_symbol,
+    dlvsym = sym serve_versioned_symbol,
+);
+
+#[cfg(target_arch = "x86_64")]
+extern "C" {
+    fn dynplug_serve_dlsym();
+    fn dynplug_serve_dlvsym();
+}
+
+/// The `dlsym` plugins' imports bind to.
+fn dlsym_entry() -> *const () {
+    #[cfg(target_arch = "x86_64")]
+    return dynplug_serve_dlsym as *const ();
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        unsafe extern "C" fn without_caller(h: *mut c_void, n: *const c_char) -> *mut c_void {
+            // SAFETY: forwarded; no caller address on this machine.
+            unsafe { serve_symbol(h, n, 0) }
+        }
+        without_caller as *const ()
+    }
+}
+
+/// The `dlvsym` plugins' imports bind to.
+fn dlvsym_entry() -> *const () {
+    #[cfg(target_arch = "x86_64")]
+    return dynplug_serve_dlvsym as *const ();
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        unsafe extern "C" fn without_caller(
+            h: *mut c_void,
+            n: *const c_char,
+            v: *const c_char,
+        ) -> *mut c_void {
+            // SAFETY: forwarded; no caller address on this machine.
+            unsafe { serve_versioned_symbol(h, n, v, 0) }
+        }
+        without_caller as *const ()
+    }
+}
+
+/// `dlsym` called by a module dynplug loaded, from the return address `caller`.
+unsafe extern "C" fn serve_symbol(
+    handle: *mut c_void,
+    name: *const c_char,
+    caller: usize,
+) -> *mut c_void {
     if name.is_null() {
         return std::ptr::null_mut();
     }
     // SAFETY: dlsym's symbol name is NUL-terminated.
     let n = unsafe { CStr::from_ptr(name) };
-    answer(find_symbol(handle, n, None), n)
+    answer(find_symbol(handle, n, None, caller), n)
 }
 
 /// `dlvsym` called by a module dynplug loaded: `dlsym` of the definition at `version` (what
@@ -335,13 +402,14 @@ unsafe extern "C" fn serve_versioned_symbol(
     handle: *mut c_void,
     name: *const c_char,
     version: *const c_char,
+    caller: usize,
 ) -> *mut c_void {
     if name.is_null() || version.is_null() {
         return std::ptr::null_mut();
     }
     // SAFETY: dlvsym's symbol and version names are NUL-terminated.
     let (n, v) = unsafe { (CStr::from_ptr(name), CStr::from_ptr(version)) };
-    answer(find_symbol(handle, n, Some(v.to_bytes())), n)
+    answer(find_symbol(handle, n, Some(v.to_bytes()), caller), n)
 }
 
 /// The address, or null with the error `dlerror` gives.
@@ -357,18 +425,31 @@ fn answer(found: Option<u64>, name: &CStr) -> *mut c_void {
 
 /// What `dlsym` (`version`: `dlvsym`) gives for `name` and `handle`: a plugin's or library's
 /// own definition for a handle dynplug returned; else (`RTLD_DEFAULT`, `RTLD_NEXT`,
-/// `dlopen(NULL)`, a system handle) the process's global scope, then dynplug's modules.
-fn find_symbol(handle: *mut c_void, name: &CStr, version: Option<&[u8]>) -> Option<u64> {
+/// `dlopen(NULL)`, a system handle) the global scope, then the local scope of the module the
+/// call came from (`caller`, a return address), as glibc searches the caller's scope.
+fn find_symbol(
+    handle: *mut c_void,
+    name: &CStr,
+    version: Option<&[u8]>,
+    caller: usize,
+) -> Option<u64> {
     match (own_handle(handle), version) {
         (Some(h), None) => name.to_str().ok().and_then(|s| h.image.lookup(s)),
         (Some(h), Some(_)) => defined_in(h.image.module(), name, version),
-        (None, _) => crate::process::modules()
+        (None, _) => crate::process::global_scope()
             .iter()
             .find_map(|m| defined_in(m, name, version))
             .or_else(|| {
-                entries()
-                    .into_iter()
-                    .find_map(|e| defined_in(&e.module, name, version))
+                crate::group::shared()
+                    .global
+                    .iter()
+                    .find_map(|m| defined_in(m, name, version))
+            })
+            .or_else(|| {
+                containing(caller as u64)?
+                    .local
+                    .iter()
+                    .find_map(|m| defined_in(m, name, version))
             }),
     }
 }

@@ -21,6 +21,12 @@ pub struct Options {
     /// Write the functions of a plugin opened from memory to `/tmp/perf-PID.map`, where perf
     /// names code outside file mappings (also on with `DYNPLUG_PERFMAP=1`).
     pub perf_map: bool,
+    /// Libraries the system loaded after start-up (by soname, file name or path) that imports
+    /// may bind to, after the global scope (as if the host had opened them RTLD_GLOBAL).
+    pub system_libraries: Vec<Vec<u8>>,
+    /// The plugin and its libraries join the global scope: later plugins' imports bind to
+    /// their exports (RTLD_GLOBAL).
+    pub global: bool,
 }
 
 /// How to link one object.

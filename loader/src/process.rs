@@ -37,6 +37,9 @@ pub struct Module<'a> {
     /// The system loader's NUL-terminated name of a system module (0: none), valid while the
     /// module is loaded.
     pub c_name: usize,
+    /// Its DT_NEEDED names, in order (how the global scope and a plugin's local scope go on
+    /// from it, breadth-first).
+    pub needed: Arc<[Arc<[u8]>]>,
 }
 
 impl Module<'_> {
@@ -272,6 +275,7 @@ fn module(raw: &Raw) -> Option<Module<'static>> {
     let (mut strtab, mut strsz, mut symtab, mut gnu, mut sysv, mut versym, mut verdef, mut soname) =
         (None, None, None, None, None, None, None, None);
     let mut verdefnum = 0;
+    let mut needed = Vec::new();
     for i in 0..dynamic.len() as u64 / 16 {
         let (tag, val) = (
             read::u64_at(dynamic, i * 16)?,
@@ -288,6 +292,7 @@ fn module(raw: &Raw) -> Option<Module<'static>> {
             0x6fff_fffc => verdef = Some(val),
             0x6fff_fffd => verdefnum = val,
             14 => soname = Some(val),
+            1 => needed.push(val),
             _ => {}
         }
     }
@@ -325,6 +330,10 @@ fn module(raw: &Raw) -> Option<Module<'static>> {
         .and_then(|v| Versions::from_verdef(rest(raw, ptr(raw, v)?)?, verdefnum, strtab).ok())
         .unwrap_or_default();
     let soname = soname.and_then(|s| read::cstr_at(strtab, s)).map(Arc::from);
+    let needed = needed
+        .into_iter()
+        .filter_map(|n| read::cstr_at(strtab, n).map(Arc::from))
+        .collect();
     Some(Module {
         name: raw.name.as_slice().into(),
         soname,
@@ -341,6 +350,7 @@ fn module(raw: &Raw) -> Option<Module<'static>> {
         code: Arc::from([]),
         span: (lo, hi),
         c_name: raw.c_name,
+        needed,
     })
 }
 
@@ -379,4 +389,62 @@ fn executable_bias() -> u64 {
         .iter()
         .find(|p| p.p_type == 6)
         .map_or(0, |p| phdr.wrapping_sub(p.p_vaddr))
+}
+
+/// glibc's global scope among the process's modules: the executable, the `LD_PRELOAD`
+/// libraries, then the DT_NEEDED closure of both, breadth-first (the main search list glibc
+/// builds at start-up). A library the system loaded later (`dlopen`, RTLD_LOCAL or not) is not
+/// in it. Made once per module list, like the list.
+pub fn global_scope() -> Modules {
+    static CACHE: Mutex<Option<(Modules, Modules)>> = Mutex::new(None);
+    let list = modules();
+    let mut cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((seen, scope)) = cache.as_ref() {
+        if Arc::ptr_eq(seen, &list) {
+            return scope.clone();
+        }
+    }
+    let preload = std::env::var_os("LD_PRELOAD").unwrap_or_default();
+    let scope = Arc::new(main_search_list(&list, preload.as_encoded_bytes()));
+    *cache = Some((list, scope.clone()));
+    scope
+}
+
+/// The main search list of `list` (executable first) with the `preload` list (names separated
+/// by spaces or colons, as glibc reads `LD_PRELOAD`).
+fn main_search_list(list: &[Module<'static>], preload: &[u8]) -> Vec<Module<'static>> {
+    let mut taken = vec![false; list.len()];
+    let mut order: Vec<usize> = Vec::new();
+    let mut add = |i: usize, order: &mut Vec<usize>| {
+        if let Some(t) = taken.get_mut(i).filter(|t| !**t) {
+            *t = true;
+            order.push(i);
+        }
+    };
+    if list.is_empty() {
+        return Vec::new();
+    }
+    add(0, &mut order);
+    for p in preload
+        .split(|&c| c == b':' || c == b' ')
+        .filter(|p| !p.is_empty())
+    {
+        // By the path glibc reports it under, else by file name or soname.
+        let file = p.rsplit(|&c| c == b'/').next().unwrap_or(p);
+        let at = list.iter().position(|m| &*m.name == p);
+        if let Some(i) = at.or_else(|| list.iter().position(|m| m.is(file))) {
+            add(i, &mut order);
+        }
+    }
+    let mut k = 0;
+    while let Some(&i) = order.get(k) {
+        let needed = list.get(i).map(|m| m.needed.clone()).unwrap_or_default();
+        for n in needed.iter() {
+            if let Some(j) = list.iter().position(|m| m.is(n)) {
+                add(j, &mut order);
+            }
+        }
+        k += 1;
+    }
+    order.iter().filter_map(|&i| list.get(i).cloned()).collect()
 }

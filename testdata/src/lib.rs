@@ -18,6 +18,25 @@ pub fn path(name: &str) -> PathBuf {
     dir().join(format!("{name}.so"))
 }
 
+/// What glibc's `dlopen` does with the same steps, run by the reference harness
+/// (`harness/dlref.c`) in a process of its own: one line of output per step (see its comment).
+/// Panics if the harness cannot run a step.
+pub fn glibc(steps: &[&str]) -> Vec<String> {
+    let out = std::process::Command::new(env!("DYNPLUG_DLREF"))
+        .args(steps)
+        .output()
+        .expect("run the dlref harness");
+    assert!(
+        out.status.success(),
+        "dlref {steps:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
 /// A copy of fixture `name` at a new path (so an open of it is a first open, with its own
 /// registry entry and initialisers).
 pub fn fresh_copy(name: &str) -> PathBuf {

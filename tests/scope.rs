@@ -1,0 +1,147 @@
+//! Symbol scope as glibc builds it, compared with glibc's `dlopen` on the same files (the
+//! reference harness, `dynplug_fixtures::glibc`, runs the same steps in a process of its own).
+// SAFETY (this file): the plugins opened here are the fixtures built from testdata/; every
+// symbol is cast to the type its source declares, and called accordingly. The system's dlopen
+// is used as the host's own, as a host program would.
+use std::ffi::{c_void, CString};
+use std::path::Path;
+
+use dynplug::{Error, Loader, Plugin};
+use dynplug_fixtures::{fresh_copy, glibc, path};
+
+fn text(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// The host's own `dlopen(path, RTLD_NOW | RTLD_LOCAL)`.
+fn host_dlopen_local(p: &Path) -> *mut c_void {
+    let c = CString::new(text(p)).unwrap();
+    let h = unsafe { libc::dlopen(c.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) };
+    assert!(!h.is_null(), "the host's dlopen of {}", p.display());
+    h
+}
+
+fn call(p: &Plugin, name: &str) -> String {
+    let f: extern "C" fn() -> i32 = unsafe { p.lookup(name).unwrap().cast() };
+    f().to_string()
+}
+
+#[test]
+fn a_library_the_host_opened_local_is_not_in_the_global_scope() {
+    let (liba, plugin) = (path("sc_liba"), path("sc_plugin"));
+    let steps = [
+        "local",
+        text(&liba),
+        "local",
+        text(&plugin),
+        "call",
+        "sc_call",
+        "call",
+        "sc_default_sees_a",
+        "call",
+        "sc_default_sees_own",
+    ];
+    let reference = glibc(&steps);
+    assert_eq!(reference, ["ok", "ok", "2", "0", "1"], "glibc's answers");
+    host_dlopen_local(&liba);
+    let p = unsafe { Plugin::open(&plugin) }.unwrap();
+    let ours = [
+        "ok".to_string(),
+        "ok".to_string(),
+        call(p, "sc_call"),
+        call(p, "sc_default_sees_a"),
+        call(p, "sc_default_sees_own"),
+    ];
+    assert_eq!(ours.as_slice(), reference.as_slice());
+}
+
+#[test]
+fn a_plugin_needing_a_library_the_host_opened_local_gets_that_copy() {
+    let (liba, plugin) = (path("sc_liba"), path("sc_needs_a"));
+    let reference = glibc(&[
+        "local",
+        text(&liba),
+        "local",
+        text(&plugin),
+        "call",
+        "sc_call_a",
+    ]);
+    assert_eq!(reference, ["ok", "ok", "1"]);
+    let h = host_dlopen_local(&liba);
+    let p = unsafe { Plugin::open(&plugin) }.unwrap();
+    assert_eq!(call(p, "sc_call_a"), reference[2]);
+    // One copy of the file: the host's.
+    let address: extern "C" fn() -> *mut c_void =
+        unsafe { p.lookup("sc_f_address").unwrap().cast() };
+    let name = CString::new("sc_f").unwrap();
+    assert_eq!(address(), unsafe { libc::dlsym(h, name.as_ptr()) });
+}
+
+#[test]
+fn a_system_library_is_searched_when_the_loader_names_it() {
+    let (liba, plugin) = (path("sc_liba"), path("sc_calls_f"));
+    let reference = glibc(&["local", text(&liba), "local", text(&plugin)]);
+    assert_eq!(
+        reference,
+        ["ok", "error"],
+        "glibc: sc_f is not in the global scope"
+    );
+    host_dlopen_local(&liba);
+    match unsafe { Plugin::open(&plugin) } {
+        Err(Error::UndefinedSymbols { symbols, .. }) => assert_eq!(symbols, ["sc_f"]),
+        other => panic!("{other:?}"),
+    }
+    // Named by its soname: as if the host had opened it RTLD_GLOBAL.
+    let global = glibc(&[
+        "global",
+        text(&liba),
+        "local",
+        text(&plugin),
+        "call",
+        "sc_call_f",
+    ]);
+    let loader = Loader::new().search_system_library("sc_liba.so");
+    let p = unsafe { loader.open(&plugin) }.unwrap();
+    assert_eq!(call(p, "sc_call_f"), global[2]);
+}
+
+#[test]
+fn a_plugin_opened_global_gives_its_exports_to_later_plugins() {
+    let (provider, user) = (path("sc_g_provider"), path("sc_g_user"));
+    let local = glibc(&["local", text(&provider), "local", text(&user)]);
+    assert_eq!(local, ["ok", "error"]);
+    let global = glibc(&[
+        "global",
+        text(&provider),
+        "local",
+        text(&user),
+        "call",
+        "sc_g_call",
+    ]);
+    assert_eq!(global, ["ok", "ok", "7"]);
+
+    // Local (the default): the user's import is not satisfied, through `Plugin::open` or
+    // through the dlopen dynplug serves to plugins.
+    unsafe { Plugin::open(&provider) }.unwrap();
+    match unsafe { Plugin::open(&user) } {
+        Err(Error::UndefinedSymbols { symbols, .. }) => assert_eq!(symbols, ["sc_g_value"]),
+        other => panic!("{other:?}"),
+    }
+    let dlapi = unsafe { Plugin::open(path("dlapi")) }.unwrap();
+    let dlopen: extern "C" fn(*const i8) -> *mut c_void =
+        unsafe { dlapi.lookup("dlapi_open").unwrap().cast() };
+    let user_c = CString::new(text(&user)).unwrap();
+    assert!(
+        dlopen(user_c.as_ptr()).is_null(),
+        "a plugin's dlopen binds as Plugin::open"
+    );
+
+    // Global: a copy of the provider opened with `global(true)` gives it.
+    let provider_copy = fresh_copy("sc_g_provider");
+    unsafe { Loader::new().global(true).open(&provider_copy) }.unwrap();
+    let u = unsafe { Plugin::open(&user) }.unwrap();
+    assert_eq!(call(u, "sc_g_call"), global[2]);
+    assert!(!dlopen(user_c.as_ptr()).is_null());
+    // Lookup never answers from another plugin.
+    assert!(u.lookup("sc_g_value").is_err());
+}
