@@ -2,7 +2,6 @@
 
 use core::ffi::c_void;
 use std::collections::HashSet;
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use dynplug_loader::{Image, Options, Policy};
@@ -137,7 +136,9 @@ impl Loader {
         // registry: if another thread is still running its initialisers, this waits for them,
         // and they may open it too.
         let existing = Image::existing(&canonical, opened.id);
-        let key = Key::File(canonical.as_os_str().as_bytes().to_vec());
+        // Keyed by device and inode, as glibc matches an open object: a hard link to an open
+        // plugin is that plugin.
+        let key = Key::File(opened.id);
         registry::open(key, canonical.clone(), || {
             if let Some(image) = existing {
                 return Ok(Plugin::new(canonical.clone(), image));
@@ -152,8 +153,7 @@ impl Loader {
             let image = Image::open_file(
                 &canonical,
                 &origin,
-                opened.file,
-                opened.len,
+                (opened.file, opened.len, opened.id),
                 &self.opts,
                 &self.dirs,
             )

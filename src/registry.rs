@@ -14,9 +14,8 @@ use crate::plugin::Plugin;
 /// What a registry entry is keyed by.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum Key {
-    /// A file, by the bytes of its canonical path (hashed and compared as bytes: a `Path`
-    /// hashes component by component, and canonical paths need no normalising).
-    File(Vec<u8>),
+    /// A file, by device and inode: every path to it (symbolic or hard links) is one plugin.
+    File((u64, u64)),
     /// Bytes opened under a name.
     Memory(String),
 }

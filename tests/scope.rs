@@ -145,3 +145,29 @@ fn a_plugin_opened_global_gives_its_exports_to_later_plugins() {
     // Lookup never answers from another plugin.
     assert!(u.lookup("sc_g_value").is_err());
 }
+
+/// A new hard link to fixture `name`, on the fixtures' file system but outside their directory.
+fn hard_link(name: &str) -> std::path::PathBuf {
+    let dir = dynplug_fixtures::dir().with_file_name(format!("links-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let link = dir.join(format!("{name}-link.so"));
+    let _ = std::fs::remove_file(&link);
+    std::fs::hard_link(path(name), &link).unwrap();
+    link
+}
+
+#[test]
+fn a_hard_link_to_an_open_plugin_is_that_plugin() {
+    let p = unsafe { Plugin::open(path("sc_hl")) }.unwrap();
+    let q = unsafe { Plugin::open(hard_link("sc_hl")) }.unwrap();
+    assert!(std::ptr::eq(p, q), "the same plugin");
+    assert_eq!(call(q, "sc_hl_inits"), "1", "initialisers ran once");
+}
+
+#[test]
+fn a_hard_link_to_a_dependency_dynplug_loaded_is_that_copy() {
+    let user = unsafe { Plugin::open(path("sc_hl_user")) }.unwrap();
+    let dep = unsafe { Plugin::open(hard_link("sc_hl_dep")) }.unwrap();
+    assert_eq!(call(dep, "sc_hl_dep_inits"), "1", "initialisers ran once");
+    assert_eq!(call(user, "sc_hl_user_dep_inits"), "1");
+}

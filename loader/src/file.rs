@@ -21,7 +21,7 @@ pub fn open_regular_with_len(path: &Path) -> Result<(File, u64), LoadError> {
 }
 
 /// [`open_regular`], with the file's metadata (from the same `fstat`).
-fn open_regular_with_meta(path: &Path) -> Result<(File, std::fs::Metadata), LoadError> {
+pub(crate) fn open_regular_with_meta(path: &Path) -> Result<(File, std::fs::Metadata), LoadError> {
     let file = OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)

@@ -38,6 +38,8 @@ const C_RUNTIME: &[&[u8]] = &[
 /// A dependency dynplug loaded, for the rest of the process.
 pub(crate) struct Shared {
     pub(crate) path: PathBuf,
+    /// Device and inode of its file.
+    id: Option<(u64, u64)>,
     pub(crate) module: Module<'static>,
 }
 
@@ -46,6 +48,7 @@ pub(crate) struct Shared {
 pub(crate) struct SharedList {
     list: Vec<Shared>,
     by_path: Option<crate::FastMap<Vec<u8>, usize>>,
+    by_id: Option<crate::FastMap<(u64, u64), usize>>,
     /// Modules of plugins opened with `Options::global` (and their libraries), in the order
     /// they joined the global scope.
     pub(crate) global: Vec<Module<'static>>,
@@ -57,7 +60,17 @@ impl SharedList {
         self.by_path
             .get_or_insert_with(Default::default)
             .insert(s.path.as_os_str().as_bytes().to_vec(), i);
+        if let Some(id) = s.id {
+            self.by_id
+                .get_or_insert_with(Default::default)
+                .insert(id, i);
+        }
         self.list.push(s);
+    }
+
+    /// The library loaded from the file with device and inode `id` (a hard link to it too).
+    fn with_id(&self, id: (u64, u64)) -> Option<usize> {
+        self.by_id.as_ref()?.get(&id).copied()
     }
 
     /// The library loaded from `path` (canonical).
@@ -79,6 +92,7 @@ impl std::ops::Deref for SharedList {
 static SHARED: Mutex<SharedList> = Mutex::new(SharedList {
     list: Vec::new(),
     by_path: None,
+    by_id: None,
     global: Vec::new(),
 });
 
@@ -104,6 +118,7 @@ pub(crate) fn loaded(canonical: &Path, id: (u64, u64)) -> Option<(Module<'static
         let shared = shared();
         shared
             .at_path(canonical)
+            .or_else(|| shared.with_id(id))
             .and_then(|k| shared.get(k))
             .map(|s| s.module.clone())
     };
@@ -120,8 +135,8 @@ pub enum Input<'a> {
     /// A file, by canonical path.
     File(&'a Path),
     /// A file already open (see `file::open_canonical`), by canonical path, with the directory
-    /// `$ORIGIN` names (that of the path as given) and its length.
-    Opened(&'a Path, &'a Path, File, u64),
+    /// `$ORIGIN` names (that of the path as given), its length, and its device and inode.
+    Opened(&'a Path, &'a Path, File, u64, (u64, u64)),
     /// Bytes in memory.
     Bytes(&'a [u8]),
 }
@@ -151,6 +166,8 @@ pub(crate) struct New<'a> {
     /// The directory `$ORIGIN` names: that of the path the object was opened by (glibc's rule:
     /// symlinks are not resolved), else of its canonical path.
     pub(crate) origin: Option<PathBuf>,
+    /// Device and inode of its file: a hard link is the same file (glibc matches them so).
+    pub(crate) id: Option<(u64, u64)>,
     /// Boxed: an object is large, and moving it through the open path's frames made each
     /// hold a copy (the stack pages a first open touches count as memory it added).
     pub(crate) obj: Box<Object<Bytes<'a>>>,
@@ -228,6 +245,7 @@ impl New<'_> {
         New {
             path: None,
             origin: None,
+            id: None,
             obj,
         }
     }
@@ -237,6 +255,7 @@ impl New<'_> {
         New {
             path: Some(path.to_path_buf()),
             origin: path.parent().map(Path::to_path_buf),
+            id: None,
             obj,
         }
     }
@@ -260,13 +279,18 @@ impl New<'_> {
 /// Opens, parses and maps the object at `path`: the headers are read, the segments mapped, and
 /// the dynamic section and tables read through the mapping.
 fn open_file<'a>(path: &Path, want: Option<Machine>, mapped: bool) -> Result<New<'a>, LoadError> {
-    let (file, len) = crate::file::open_regular_with_len(path)?;
+    use std::os::unix::fs::MetadataExt;
+    let (file, meta) = crate::file::open_regular_with_meta(path)?;
+    let id = Some((meta.dev(), meta.ino()));
     if !mapped {
         // A dry run maps nothing: the whole file is read for parsing.
         let obj = Object::parse(Bytes::File(FileBytes::new(&file)?), want, page_size())?;
-        return Ok(New::from_file(path, obj));
+        return Ok(New {
+            id,
+            ..New::from_file(path, obj)
+        });
     }
-    open_mapped(path, &file, len, want)
+    open_mapped(path, &file, meta.len(), want).map(|n| New { id, ..n })
 }
 
 /// Parses the open `file` (`len` bytes, named `path`) and maps its segments.
@@ -323,6 +347,7 @@ fn open_bytes(bytes: &[u8], want: Option<Machine>) -> Result<New<'_>, LoadError>
     Ok(New {
         path: None,
         origin: None,
+        id: None,
         obj,
     })
 }
@@ -504,11 +529,11 @@ pub(crate) fn collect<'a>(
                     let Some(who) = group.get(i) else { continue };
                     let n = find(&name, who, extra, want, mapped)?;
                     let path = n.path.clone().unwrap_or_default();
-                    if let Some(s) = shared.at_path(&path) {
+                    let same = |g: &New<'_>| g.path.as_deref() == Some(&path) || g.id == n.id;
+                    let known = shared.at_path(&path).or_else(|| shared.with_id(n.id?));
+                    if let Some(s) = known {
                         Dep::Shared(s)
-                    } else if let Some(g) =
-                        group.iter().position(|g| g.path.as_deref() == Some(&path))
-                    {
+                    } else if let Some(g) = group.iter().position(same) {
                         Dep::New(g)
                     } else {
                         group.push(n);
@@ -656,8 +681,9 @@ pub(crate) fn global_scope<'m>(
 fn open_input(input: Input<'_>, want: Option<Machine>) -> Result<New<'_>, LoadError> {
     match input {
         Input::File(p) => open_file(p, want, true),
-        Input::Opened(p, origin, file, len) => open_mapped(p, &file, len, want).map(|n| New {
+        Input::Opened(p, origin, file, len, id) => open_mapped(p, &file, len, want).map(|n| New {
             origin: Some(origin.to_path_buf()),
+            id: Some(id),
             ..n
         }),
         Input::Bytes(b) => open_bytes(b, want),
@@ -869,6 +895,7 @@ fn link_group(
             if let Some(path) = n.path.clone() {
                 shared.push(Shared {
                     path,
+                    id: n.id,
                     module: module.clone(),
                 });
             }
@@ -876,6 +903,7 @@ fn link_group(
         } else {
             shared.push(Shared {
                 path: n.path.clone().unwrap_or_default(),
+                id: n.id,
                 module,
             });
         }

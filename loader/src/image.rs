@@ -44,20 +44,20 @@ impl Image {
         Self::from(group::load(Input::File(path), opts, extra)?)
     }
 
-    /// Loads like [`Image::open`] the shared object already open as `file` (`len` bytes, from
-    /// [`crate::file::open_canonical`]), named `path` (canonical). `origin`: the directory
+    /// Loads like [`Image::open`] the shared object already open (`opened`: the file, its
+    /// length, device and inode, from [`crate::file::open_canonical`]), named `path` (canonical). `origin`: the directory
     /// `$ORIGIN` names in its search paths, that of the path it was opened by (as glibc takes
     /// it: made absolute, symlinks not resolved).
     pub fn open_file(
         path: &Path,
         origin: &Path,
-        file: std::fs::File,
-        len: u64,
+        opened: (std::fs::File, u64, (u64, u64)),
         opts: &Options,
         extra: &[PathBuf],
     ) -> Result<Image, LoadError> {
+        let (file, len, id) = opened;
         Self::from(group::load(
-            Input::Opened(path, origin, file, len),
+            Input::Opened(path, origin, file, len, id),
             opts,
             extra,
         )?)

@@ -279,6 +279,11 @@ unsafe extern "C" fn serve_open(file: *const c_char, flags: c_int) -> *mut c_voi
         if let Some(h) = handle_of(&list) {
             return h;
         }
+        // Another path to a file opened already (a hard link): its handle, as glibc's.
+        let same = list.iter().find(|(_, h)| h.image.bias() == image.bias());
+        if let Some(&(_, h)) = same {
+            return h as *const Handle as *mut c_void;
+        }
         let h: &'static Handle = Box::leak(Box::new(Handle { image }));
         list.push((path, h));
         return h as *const Handle as *mut c_void;
