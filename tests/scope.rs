@@ -171,3 +171,12 @@ fn a_hard_link_to_a_dependency_dynplug_loaded_is_that_copy() {
     assert_eq!(call(dep, "sc_hl_dep_inits"), "1", "initialisers ran once");
     assert_eq!(call(user, "sc_hl_user_dep_inits"), "1");
 }
+
+#[test]
+fn the_rpath_of_the_loader_chain_finds_a_dependency_s_dependency() {
+    let plugin = path("rpc_plugin");
+    let reference = glibc(&["local", text(&plugin), "call", "rp_call"]);
+    assert_eq!(reference, ["ok", "51"], "glibc's answers");
+    let p = unsafe { Plugin::open(&plugin) }.unwrap();
+    assert_eq!(call(p, "rp_call"), reference[1]);
+}

@@ -168,6 +168,8 @@ pub(crate) struct New<'a> {
     pub(crate) origin: Option<PathBuf>,
     /// Device and inode of its file: a hard link is the same file (glibc matches them so).
     pub(crate) id: Option<(u64, u64)>,
+    /// The DT_RPATHs of the objects that loaded it (see `search::Requester::inherited`).
+    pub(crate) loaders: Vec<(Vec<u8>, Option<PathBuf>)>,
     /// Boxed: an object is large, and moving it through the open path's frames made each
     /// hold a copy (the stack pages a first open touches count as memory it added).
     pub(crate) obj: Box<Object<Bytes<'a>>>,
@@ -175,12 +177,29 @@ pub(crate) struct New<'a> {
 
 impl New<'_> {
     fn requester(&self) -> Requester {
-        let string = |o: Option<u64>| o.and_then(|o| self.obj.string(o).ok()).map(<[u8]>::to_vec);
+        let mut inherited = self.loaders.clone();
+        inherited.extend(process::executable_rpath());
         Requester {
             origin: self.origin.clone(),
-            rpath: string(self.obj.dynamic.rpath),
-            runpath: string(self.obj.dynamic.runpath),
+            rpath: self.string(self.obj.dynamic.rpath),
+            runpath: self.string(self.obj.dynamic.runpath),
+            inherited,
         }
+    }
+
+    fn string(&self, at: Option<u64>) -> Option<Vec<u8>> {
+        at.and_then(|o| self.obj.string(o).ok()).map(<[u8]>::to_vec)
+    }
+
+    /// The DT_RPATHs a library this object loads inherits: its own (unless it has a DT_RUNPATH,
+    /// which makes glibc drop it), then those it inherited.
+    fn rpaths_for_dependencies(&self) -> Vec<(Vec<u8>, Option<PathBuf>)> {
+        let own = self.string(self.obj.dynamic.rpath);
+        let own = own.filter(|_| self.obj.dynamic.runpath.is_none());
+        let mut chain = Vec::with_capacity(1 + self.loaders.len());
+        chain.extend(own.map(|r| (r, self.origin.clone())));
+        chain.extend(self.loaders.iter().cloned());
+        chain
     }
 
     pub(crate) fn answers_to(&self, needed: &[u8]) -> bool {
@@ -246,6 +265,7 @@ impl New<'_> {
             path: None,
             origin: None,
             id: None,
+            loaders: Vec::new(),
             obj,
         }
     }
@@ -256,6 +276,7 @@ impl New<'_> {
             path: Some(path.to_path_buf()),
             origin: path.parent().map(Path::to_path_buf),
             id: None,
+            loaders: Vec::new(),
             obj,
         }
     }
@@ -348,6 +369,7 @@ fn open_bytes(bytes: &[u8], want: Option<Machine>) -> Result<New<'_>, LoadError>
         path: None,
         origin: None,
         id: None,
+        loaders: Vec::new(),
         obj,
     })
 }
@@ -393,6 +415,7 @@ pub(crate) fn find<'a>(
                 }
                 return Ok(New {
                     origin: p.parent().map(Path::to_path_buf),
+                    loaders: who.rpaths_for_dependencies(),
                     ..n
                 });
             }

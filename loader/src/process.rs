@@ -448,3 +448,47 @@ fn main_search_list(list: &[Module<'static>], preload: &[u8]) -> Vec<Module<'sta
     }
     order.iter().filter_map(|&i| list.get(i).cloned()).collect()
 }
+
+/// The executable's DT_RPATH with the directory its `$ORIGIN` names, if it has one and no
+/// DT_RUNPATH (glibc searches it for every library loaded on any object's behalf, after the
+/// loader chain's). Read once.
+pub fn executable_rpath() -> Option<(Vec<u8>, Option<std::path::PathBuf>)> {
+    static RPATH: std::sync::OnceLock<Option<(Vec<u8>, Option<std::path::PathBuf>)>> =
+        std::sync::OnceLock::new();
+    RPATH
+        .get_or_init(|| {
+            let raw = raw_modules();
+            let exe = raw.first()?;
+            let rpath = dynamic_string(exe, 15)?;
+            if dynamic_string(exe, 29).is_some() {
+                return None;
+            }
+            let origin = std::fs::read_link("/proc/self/exe")
+                .ok()
+                .and_then(|p| p.parent().map(std::path::Path::to_path_buf));
+            Some((rpath, origin))
+        })
+        .clone()
+}
+
+/// The string of dynamic tag `tag` (an offset into DT_STRTAB) of a loaded module.
+fn dynamic_string(raw: &Raw, tag: u64) -> Option<Vec<u8>> {
+    let &(_, _, dvaddr, dmemsz) = raw.phdrs.iter().find(|p| p.0 == PT_DYNAMIC)?;
+    let dynamic = rest(raw, raw.base.checked_add(dvaddr)?)?;
+    let dynamic = dynamic.get(..usize::try_from(dmemsz).ok()?.min(dynamic.len()))?;
+    let (mut strtab, mut value) = (None, None);
+    for i in 0..dynamic.len() as u64 / 16 {
+        let (t, v) = (
+            read::u64_at(dynamic, i * 16)?,
+            read::u64_at(dynamic, i * 16 + 8)?,
+        );
+        match t {
+            0 => break,
+            5 => strtab = Some(v),
+            t if t == tag => value = Some(v),
+            _ => {}
+        }
+    }
+    let strtab = rest(raw, ptr(raw, strtab?)?)?;
+    read::cstr_at(strtab, value?).map(<[u8]>::to_vec)
+}

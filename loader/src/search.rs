@@ -1,4 +1,5 @@
-//! Finding a DT_NEEDED library as glibc does: DT_RPATH (when there is no DT_RUNPATH),
+//! Finding a DT_NEEDED library as glibc does: DT_RPATH of the object and of the objects that
+//! loaded it, up the chain, and of the executable (when the object has no DT_RUNPATH),
 //! LD_LIBRARY_PATH, DT_RUNPATH, the loader's own directories, /etc/ld.so.cache, then the default
 //! directories; `$ORIGIN`, `$LIB` and `$PLATFORM` expanded.
 
@@ -27,6 +28,10 @@ pub struct Requester {
     pub rpath: Option<Vec<u8>>,
     /// Its DT_RUNPATH.
     pub runpath: Option<Vec<u8>>,
+    /// The DT_RPATHs of the objects that loaded it, nearest first, then the executable's, each
+    /// with the directory its `$ORIGIN` names (objects with a DT_RUNPATH have none: glibc drops
+    /// DT_RPATH where DT_RUNPATH is present).
+    pub inherited: Vec<(Vec<u8>, Option<PathBuf>)>,
 }
 
 fn expand(dir: &[u8], origin: Option<&Path>) -> Option<PathBuf> {
@@ -74,9 +79,14 @@ pub fn candidates(name: &[u8], req: &Requester, extra: &[PathBuf]) -> Vec<PathBu
         return expand(name, origin).into_iter().collect();
     }
     let mut dirs = Vec::new();
+    // glibc's order: the RPATH of the object, then of each object up the loader chain, then of
+    // the executable; all of them only if the object has no RUNPATH.
     if req.runpath.is_none() {
         if let Some(r) = &req.rpath {
             dirs.extend(split(r, origin));
+        }
+        for (r, o) in &req.inherited {
+            dirs.extend(split(r, o.as_deref()));
         }
     }
     if let Some(l) = std::env::var_os("LD_LIBRARY_PATH") {
@@ -111,4 +121,32 @@ pub fn find_library(name: &str) -> Option<PathBuf> {
     candidates(name.as_bytes(), &Requester::default(), &[])
         .into_iter()
         .find(|p| p.is_file())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loader_chain_rpaths_follow_the_object_s_own_and_its_runpath_drops_them_all() {
+        let req = Requester {
+            origin: Some(PathBuf::from("/o")),
+            rpath: Some(b"/own".to_vec()),
+            runpath: None,
+            inherited: vec![(b"$ORIGIN/up".to_vec(), Some(PathBuf::from("/p")))],
+        };
+        let found = candidates(b"libq.so", &req, &[]);
+        assert_eq!(
+            found[..2],
+            [PathBuf::from("/own/libq.so"), "/p/up/libq.so".into()]
+        );
+        let req = Requester {
+            runpath: Some(b"/run".to_vec()),
+            ..req
+        };
+        let found = candidates(b"libq.so", &req, &[]);
+        assert!(!found.contains(&"/own/libq.so".into()), "{found:?}");
+        assert!(!found.contains(&"/p/up/libq.so".into()), "{found:?}");
+        assert!(found.contains(&"/run/libq.so".into()), "{found:?}");
+    }
 }
