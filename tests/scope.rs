@@ -180,3 +180,40 @@ fn the_rpath_of_the_loader_chain_finds_a_dependency_s_dependency() {
     let p = unsafe { Plugin::open(&plugin) }.unwrap();
     assert_eq!(call(p, "rp_call"), reference[1]);
 }
+
+#[test]
+fn gnu_unique_symbols_are_one_per_process() {
+    let (a, b) = (path("uq_a"), path("uq_b"));
+    let steps = [
+        "local",
+        text(&a),
+        "call",
+        "uq_a_bump",
+        "call",
+        "uq_a_bump_member",
+        "local",
+        text(&b),
+        "call",
+        "uq_b_bump",
+        "call",
+        "uq_b_bump_member",
+    ];
+    let reference = glibc(&steps);
+    assert_eq!(
+        reference,
+        ["ok", "1", "1", "ok", "2", "2"],
+        "glibc's answers"
+    );
+    let pa = unsafe { Plugin::open(&a) }.unwrap();
+    let ours_a = [call(pa, "uq_a_bump"), call(pa, "uq_a_bump_member")];
+    let pb = unsafe { Plugin::open(&b) }.unwrap();
+    let ours_b = [call(pb, "uq_b_bump"), call(pb, "uq_b_bump_member")];
+    assert_eq!(
+        ["ok", &ours_a[0], &ours_a[1], "ok", &ours_b[0], &ours_b[1]],
+        reference
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .as_slice()
+    );
+}

@@ -131,6 +131,8 @@ pub(crate) fn examine<R>(
     let mut root_mem = None;
     let mut scope: Vec<Module<'_>> = global;
     scope.extend(local_modules(&local, &own, &shared, &modules));
+    // Nothing is committed: a dry run binds nothing for the process.
+    let unique = crate::unique::Unique::default();
     for (i, n) in group.iter().enumerate() {
         let mut mem = DryRun {
             view: n.obj.view(),
@@ -143,7 +145,7 @@ pub(crate) fn examine<R>(
             name: n.path.as_deref(),
         };
         let base = base(i, n);
-        let found = link(&n.obj, base, opts, &scope, &mut mem, mode);
+        let found = link(&n.obj, base, opts, &scope, &unique, &mut mem, mode);
         problems.extend(
             found
                 .problems

@@ -777,6 +777,7 @@ fn link_group(
     if crate::debug::on(crate::debug::SCOPE) {
         log_scope(&group, &scope);
     }
+    let unique = crate::unique::Unique::default();
     if !matches!(opts.policy, crate::Policy::Any) {
         // The policy is checked for the whole group before anything runs (not even an IFUNC
         // resolver): a dry pass over every module's relocations.
@@ -792,7 +793,7 @@ fn link_group(
                 tls_modid: modid,
                 name: n.path.as_deref(),
             };
-            for e in link(&n.obj, m.bias, opts, &scope, &mut mem, mode).problems {
+            for e in link(&n.obj, m.bias, opts, &scope, &unique, &mut mem, mode).problems {
                 if let LoadError::ImportsNotAllowed(list) = in_module(e, n, i, group.len()) {
                     forbidden.extend(list);
                 }
@@ -820,7 +821,7 @@ fn link_group(
             name: n.path.as_deref(),
         };
         // Every module is linked, so that one error names every missing import of the group.
-        let linked = link(&n.obj, m.bias, opts, &scope, &mut mem, mode);
+        let linked = link(&n.obj, m.bias, opts, &scope, &unique, &mut mem, mode);
         for e in linked.problems {
             match in_module(e, n, i, group.len()) {
                 LoadError::UndefinedSymbols(list) => missing.extend(list),
@@ -877,6 +878,7 @@ fn link_group(
         }
     }
     // Success: every image stays mapped for the rest of the process.
+    unique.commit();
     drop(scope);
     drop(maps);
     let mut group = group;

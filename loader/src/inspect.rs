@@ -477,11 +477,14 @@ fn imports(e: &Examined<'_, '_>, tab: &SymTab<'_>, opts: &Options) -> Vec<Import
         .scope
         .iter()
         .position(|m| m.base == e.base && m.tab.syms.as_ptr() == syms_at);
+    // Unique symbols bound here are recorded nowhere: nothing is loaded.
+    let unique = crate::unique::Unique::default();
     let scope = Scope {
         exports: &opts.exports,
         policy: &opts.policy,
         modules: e.scope,
         exe: crate::process::static_symbols(e.scope),
+        unique: &unique,
     };
     let code = obj.layout.code_ranges(e.base).collect();
     let mut resolver = Resolver::new(tab, &refs, e.base, obj.dynamic.symbolic, scope, false, code);

@@ -33,6 +33,7 @@ mod static_exe;
 mod static_tls;
 pub mod symbols;
 mod tls;
+mod unique;
 mod unwind;
 
 pub use backtrace::{symbolize, Symbolized};

@@ -54,11 +54,13 @@ pub struct Linked {
 }
 
 /// Resolves and relocates `obj` loaded at `bias` into `mem`.
+/// `unique` holds the `STB_GNU_UNIQUE` symbols the load binds (one per process).
 pub fn link<B: AsRef<[u8]>, M: Memory>(
     obj: &Object<B>,
     bias: u64,
     opts: &Options,
     modules: &[Module<'_>],
+    unique: &crate::unique::Unique,
     mem: &mut M,
     mode: Mode<'_>,
 ) -> Linked {
@@ -94,6 +96,7 @@ pub fn link<B: AsRef<[u8]>, M: Memory>(
         policy: &opts.policy,
         modules,
         exe: crate::process::static_symbols(modules),
+        unique,
     };
     let mut resolver = Resolver::new(&tab, &refs, bias, obj.dynamic.symbolic, scope, live, code);
     resolver.own_at = own_at;

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::error::Malformed;
 use crate::process::Module;
-use crate::symbols::{Name, Sym, SymTab, Versions, SYM_SIZE};
+use crate::symbols::{Name, Sym, SymTab, Versions, STB_GNU_UNIQUE, SYM_SIZE};
 
 /// Which names a plugin may import.
 #[derive(Clone, Debug, Default)]
@@ -43,6 +43,8 @@ pub struct Scope<'a> {
     pub modules: &'a [Module<'a>],
     /// A static host's own symbols (from its `.symtab`), searched before the modules.
     pub exe: Option<&'a crate::static_exe::ExeSymbols>,
+    /// The process's `STB_GNU_UNIQUE` definitions, and the load's.
+    pub(crate) unique: &'a crate::unique::Unique,
 }
 
 /// What a symbol reference binds to.
@@ -444,15 +446,22 @@ impl<'a> Resolver<'a> {
             return Ok(Def::default());
         }
         let sym = self.sym(index).map_err(Unresolved::Malformed)?;
-        if sym.is_defined() && (sym.binds_locally() || self.symbolic || sym.visibility() == 3) {
-            return self.own(&sym);
-        }
         // The name and its hash in one pass over its bytes.
-        let key = Name::at(self.tab.strtab, u64::from(sym.name)).ok_or(Unresolved::Malformed(
-            Malformed::StringOutOfRange {
-                offset: u64::from(sym.name),
-            },
-        ))?;
+        let key = || {
+            Name::at(self.tab.strtab, u64::from(sym.name)).ok_or(Unresolved::Malformed(
+                Malformed::StringOutOfRange {
+                    offset: u64::from(sym.name),
+                },
+            ))
+        };
+        if sym.is_defined() && (sym.binds_locally() || self.symbolic || sym.visibility() == 3) {
+            let own = self.own(&sym);
+            return match sym.bind() {
+                STB_GNU_UNIQUE if !sym.binds_locally() => self.unique(&sym, key()?.bytes, own),
+                _ => own,
+            };
+        }
+        let key = key()?;
         let name = key.bytes;
         let ndx = self.tab.versym(index) & 0x7fff;
         let want = if ndx >= 2 {
@@ -507,24 +516,45 @@ impl<'a> Resolver<'a> {
         let own_export = sym.is_export();
         for (i, m) in self.scope.modules.iter().enumerate() {
             if own_export && self.own_at == Some(i) {
-                return self.own(&sym);
+                return self.unique(&sym, name, self.own(&sym));
             }
             // Most modules of the scope lack most names: their bloom filter says so cheaply.
             if !m.tab.may_define(&key) {
                 continue;
             }
             if let Some((_, d)) = m.tab.find(&key, want) {
-                return self.definition(&d, d.address(m.base), (m.tls_modid, m.tls_tpoff), &m.code);
+                let found =
+                    self.definition(&d, d.address(m.base), (m.tls_modid, m.tls_tpoff), &m.code);
+                return self.unique(&d, name, found);
             }
         }
         if sym.is_defined() {
-            return self.own(&sym);
+            return self.unique(&sym, name, self.own(&sym));
         }
         if sym.is_weak() {
             return Ok(Def::default());
         }
         self.missing.push(display(name, want));
         Err(Unresolved::Missing)
+    }
+}
+
+impl Resolver<'_> {
+    /// What a reference binds to when the search `found` definition `d` of `name`: for an
+    /// `STB_GNU_UNIQUE` one, the process's first (glibc's unique-symbol table), else `found`.
+    fn unique(
+        &self,
+        d: &Sym,
+        name: &[u8],
+        found: Result<Def, Unresolved>,
+    ) -> Result<Def, Unresolved> {
+        match found {
+            Ok(def) if d.bind() == STB_GNU_UNIQUE && !d.is_tls() && !def.local_ifunc => {
+                let (addr, size) = self.scope.unique.bind(name, def.addr, def.size);
+                Ok(Def { addr, size, ..def })
+            }
+            other => other,
+        }
     }
 }
 
