@@ -217,3 +217,17 @@ fn gnu_unique_symbols_are_one_per_process() {
             .as_slice()
     );
 }
+
+#[test]
+fn an_unversioned_reference_binds_the_oldest_version_as_glibc() {
+    let user = path("unv_user");
+    let object = dynplug_fixtures::inspect::Object::read(&user);
+    assert!(
+        object.tag(0x6fff_fffe).is_none(),
+        "the fixture needs no version"
+    );
+    let reference = glibc(&["local", text(&user), "call", "unv_call"]);
+    assert_eq!(reference, ["ok", "1"], "glibc's answers");
+    let p = unsafe { Plugin::open(&user) }.unwrap();
+    assert_eq!(call(p, "unv_call"), reference[1]);
+}

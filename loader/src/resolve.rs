@@ -522,7 +522,7 @@ impl<'a> Resolver<'a> {
             if !m.tab.may_define(&key) {
                 continue;
             }
-            if let Some((_, d)) = m.tab.find(&key, want) {
+            if let Some((_, d)) = m.tab.find_for_relocation(&key, want) {
                 let found =
                     self.definition(&d, d.address(m.base), (m.tls_modid, m.tls_tpoff), &m.code);
                 return self.unique(&d, name, found);

@@ -227,9 +227,19 @@ impl<'a> SymTab<'a> {
         }
     }
 
-    /// Finds the exported definition of `name` that a reference asking for `want` binds to.
+    /// Finds the exported definition of `name` that `dlsym` (`dlvsym` for `want`) gives: for
+    /// an unversioned name, the default version.
     pub fn find(&self, name: &Name<'_>, want: Option<&[u8]>) -> Option<(u32, Sym)> {
-        let mut m = VersionMatch::new(want);
+        self.find_with(name, VersionMatch::new(want))
+    }
+
+    /// The definition a symbol reference asking for `name` at `want` binds to in this table
+    /// (glibc's rule for relocations: an unversioned reference takes the oldest version).
+    pub fn find_for_relocation(&self, name: &Name<'_>, want: Option<&[u8]>) -> Option<(u32, Sym)> {
+        self.find_with(name, VersionMatch::for_relocation(want))
+    }
+
+    fn find_with(&self, name: &Name<'_>, mut m: VersionMatch<'_>) -> Option<(u32, Sym)> {
         let mut visit = |i: u32| -> bool {
             let Some(sym) = self.sym(i) else { return true };
             if !sym.is_export() || !self.name_is(&sym, name.bytes) {

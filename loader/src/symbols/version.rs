@@ -170,17 +170,32 @@ impl<'a> Versions<'a> {
 #[derive(Debug)]
 pub struct VersionMatch<'w> {
     want: Option<&'w [u8]>,
+    /// An unversioned reference being relocated (else `dlsym`): glibc takes the base versions,
+    /// indices 1 and 2, directly (`check_match`), where `dlsym` wants the newest.
+    relocation: bool,
     exact: Option<(u32, Sym)>,
     fallback: Option<(u32, Sym)>,
+    /// Non-hidden versioned candidates an unversioned reference saw.
+    versions: u32,
 }
 
 impl<'w> VersionMatch<'w> {
-    /// A match for a reference asking for version `want` (`None`: unversioned).
+    /// A match for `dlsym` asking for version `want` (`None`: unversioned, the newest).
     pub fn new(want: Option<&'w [u8]>) -> VersionMatch<'w> {
         VersionMatch {
             want,
+            relocation: false,
             exact: None,
             fallback: None,
+            versions: 0,
+        }
+    }
+
+    /// A match for a symbol reference being relocated, asking for version `want`.
+    pub fn for_relocation(want: Option<&'w [u8]>) -> VersionMatch<'w> {
+        VersionMatch {
+            relocation: true,
+            ..VersionMatch::new(want)
         }
     }
 
@@ -206,13 +221,17 @@ impl<'w> VersionMatch<'w> {
                 false
             }
             None => {
-                if ndx <= 1 {
+                // glibc's `check_match`: below this index a definition is taken as it is (an
+                // old unversioned reference gets the oldest version, index 2).
+                let direct = if self.relocation { 3 } else { 2 };
+                if ndx < direct {
                     self.exact = Some((i, sym));
                     return true;
                 }
-                // Otherwise the default (non-hidden) version; hidden ones are never bound.
-                if !hidden && self.fallback.is_none() {
-                    self.fallback = Some((i, sym));
+                // Otherwise a non-hidden version, if it is the only one; hidden ones never.
+                if !hidden {
+                    self.versions += 1;
+                    self.fallback.get_or_insert((i, sym));
                 }
                 false
             }
@@ -221,6 +240,40 @@ impl<'w> VersionMatch<'w> {
 
     /// The chosen definition.
     pub fn result(self) -> Option<(u32, Sym)> {
-        self.exact.or(self.fallback)
+        match self.want {
+            Some(_) => self.exact.or(self.fallback),
+            None => self.exact.or(self.fallback.filter(|_| self.versions == 1)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Offers (versym) candidates 1, 2, ... in order; the chosen candidate's number.
+    fn chosen(mut m: VersionMatch<'_>, versyms: &[u16]) -> Option<u32> {
+        let defs = Versions::default();
+        for (i, &v) in (1u32..).zip(versyms) {
+            if m.offer(i, Sym::default(), Some(v), &defs) {
+                break;
+            }
+        }
+        m.result().map(|(i, _)| i)
+    }
+
+    #[test]
+    fn unversioned_references_follow_glibc_s_check_match() {
+        // foo@V1 (index 2, hidden) and foo@@V2 (index 3), in either order.
+        for order in [[0x8002, 3], [3, 0x8002]] {
+            let v1 = 1 + order.iter().position(|&v| v == 0x8002).unwrap() as u32;
+            let v2 = 3 - v1;
+            assert_eq!(chosen(VersionMatch::for_relocation(None), &order), Some(v1));
+            assert_eq!(chosen(VersionMatch::new(None), &order), Some(v2));
+        }
+        // Two non-hidden versions past the base: ambiguous, neither is taken.
+        assert_eq!(chosen(VersionMatch::for_relocation(None), &[3, 4]), None);
+        // Hidden ones are never taken past the base.
+        assert_eq!(chosen(VersionMatch::new(None), &[0x8003]), None);
     }
 }
