@@ -170,6 +170,13 @@ fn a_hard_link_to_a_dependency_dynplug_loaded_is_that_copy() {
     let dep = unsafe { Plugin::open(hard_link("sc_hl_dep")) }.unwrap();
     assert_eq!(call(dep, "sc_hl_dep_inits"), "1", "initialisers ran once");
     assert_eq!(call(user, "sc_hl_user_dep_inits"), "1");
+    // One copy: the user's dependency is the plugin the hard link opened.
+    let bound: extern "C" fn() -> usize =
+        unsafe { user.lookup("sc_hl_user_dep_address").unwrap().cast() };
+    assert_eq!(
+        bound(),
+        dep.lookup("sc_hl_dep_inits").unwrap().addr() as usize
+    );
 }
 
 #[test]
