@@ -86,7 +86,7 @@ pub(crate) fn examine<R>(
         Vec::new()
     } else {
         let global = process::global_scope();
-        crate::group::global_scope(&modules, &global, &shared, opts)
+        crate::group::global_scope(&modules, &global, opts)
     };
     let (group, local, complete) = if foreign {
         (vec![root], vec![Dep::New(0)], false)

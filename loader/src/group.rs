@@ -49,9 +49,16 @@ pub(crate) struct SharedList {
     list: Vec<Shared>,
     by_path: Option<crate::FastMap<Vec<u8>, usize>>,
     by_id: Option<crate::FastMap<(u64, u64), usize>>,
-    /// Modules of plugins opened with `Options::global` (and their libraries), in the order
-    /// they joined the global scope.
-    pub(crate) global: Vec<Module<'static>>,
+}
+
+/// Modules of plugins opened with `Options::global` (and their libraries), in the order they
+/// joined the global scope. Its own lock: the `dlsym` served to plugins reads it, and may be
+/// called while a load holds the list of shared libraries.
+static JOINED: std::sync::RwLock<Vec<Module<'static>>> = std::sync::RwLock::new(Vec::new());
+
+/// The modules that joined the global scope (`Options::global`), in order.
+pub(crate) fn joined() -> Vec<Module<'static>> {
+    JOINED.read().unwrap_or_else(|p| p.into_inner()).clone()
 }
 
 impl SharedList {
@@ -93,7 +100,6 @@ static SHARED: Mutex<SharedList> = Mutex::new(SharedList {
     list: Vec::new(),
     by_path: None,
     by_id: None,
-    global: Vec::new(),
 });
 
 pub(crate) fn shared() -> MutexGuard<'static, SharedList> {
@@ -681,10 +687,10 @@ fn log_scope(group: &[New<'_>], scope: &[Module<'_>]) {
 pub(crate) fn global_scope<'m>(
     modules: &[Module<'m>],
     global: &[Module<'m>],
-    shared: &SharedList,
     opts: &Options,
 ) -> Vec<Module<'m>> {
-    let mut scope = Vec::with_capacity(global.len() + shared.global.len() + 8);
+    let joined = JOINED.read().unwrap_or_else(|p| p.into_inner());
+    let mut scope = Vec::with_capacity(global.len() + joined.len() + 8);
     scope.extend(global.iter().cloned());
     for name in &opts.system_libraries {
         let named = |m: &&Module<'m>| *m.name == **name || m.is(name);
@@ -694,7 +700,7 @@ pub(crate) fn global_scope<'m>(
             }
         }
     }
-    scope.extend(shared.global.iter().cloned());
+    scope.extend(joined.iter().cloned());
     scope
 }
 
@@ -756,7 +762,7 @@ fn link_group(
     }
     // Scope: the global scope, then the plugin's local scope (dlopen's: the plugin, then its
     // libraries breadth-first, those loaded before included).
-    let mut scope = global_scope(modules, global, shared, opts);
+    let mut scope = global_scope(modules, global, opts);
     let mut modids = Vec::with_capacity(group.len());
     for (n, m) in group.iter().zip(&maps) {
         modids.push(n.obj.layout.tls.map_or(0, |t| {
@@ -953,9 +959,10 @@ fn link_group(
         .collect();
     if opts.global {
         // RTLD_GLOBAL: the plugin's whole local scope joins the global scope.
+        let mut joined = JOINED.write().unwrap_or_else(|p| p.into_inner());
         for m in local_scope.iter().cloned() {
-            if !shared.global.iter().any(|g| g.base == m.base) {
-                shared.global.push(m);
+            if !joined.iter().any(|g| g.base == m.base) {
+                joined.push(m);
             }
         }
     }

@@ -445,8 +445,7 @@ fn find_symbol(
             .iter()
             .find_map(|m| defined_in(m, name, version))
             .or_else(|| {
-                crate::group::shared()
-                    .global
+                crate::group::joined()
                     .iter()
                     .find_map(|m| defined_in(m, name, version))
             })
