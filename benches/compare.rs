@@ -72,6 +72,9 @@ fn ratio(a: &str, b: &str) -> String {
 
 /// Plugins opened one after the other in the "many plugins" measurement.
 const MANY: usize = 1000;
+/// Copies of a library the host opens RTLD_LOCAL with the system loader before the timed opens
+/// of the "crowded" measurement.
+const CROWD: usize = 30;
 
 /// Child runs of each open and lookup measurement, the loaders interleaved round by round (a
 /// slow spell of the machine then hits every loader, not one).
@@ -291,6 +294,31 @@ fn parent() {
         md.push_str(&format!("| {loader} | {} |\n", cells.join(" | ")));
         eprintln!("many {loader}: {out}");
     }
+    md.push_str("\n## Open in a crowded process\n\n");
+    md.push_str(&format!(
+        "The host first opens {CROWD} copies of libcrypto.so.3 with the system's \
+         `dlopen(RTLD_NOW|RTLD_LOCAL)`; then the open of further copies is timed (25 repetitions), \
+         against the same opens in a clean process. They are outside the global scope: an open \
+         should not slow down with them.\n\n"
+    ));
+    md.push_str("| loader | clean process | crowded process | crowded ÷ clean |\n|---|---|---|---|\n");
+    let crypto = Path::new(LIBDIR).join("libcrypto.so.3");
+    let crypto = crypto.to_str().unwrap();
+    for loader in ["dynplug", "glibc"] {
+        let [clean, crowded] = rounds(|| {
+            [
+                run_child(&["open", loader, crypto, "25"]),
+                run_child(&["crowded", loader, crypto, "25"]),
+            ]
+        });
+        md.push_str(&format!(
+            "| {loader} | {} | {} | {} |\n",
+            fmt_us(&clean),
+            fmt_us(&crowded),
+            ratio(&crowded, &clean)
+        ));
+        eprintln!("crowded {loader}: clean {clean} crowded {crowded}");
+    }
     println!("{md}");
     let doc = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/benchmarks.md");
     let analysis = std::fs::read_to_string(&doc)
@@ -387,6 +415,18 @@ fn child(args: &[String]) {
             let (dir, files) = copies(path, reps);
             let times = timed_opens(&files, |f| open_with(loader, f));
             std::fs::remove_dir_all(dir).ok();
+            println!("{:.1}", median(times));
+        }
+        "crowded" => {
+            let reps: usize = args[3].parse().unwrap();
+            let (crowd_dir, crowd) = copies::copies("crowd", path, CROWD);
+            for f in &crowd {
+                open_with("glibc", f);
+            }
+            let (dir, files) = copies(path, reps);
+            let times = timed_opens(&files, |f| open_with(loader, f));
+            std::fs::remove_dir_all(dir).ok();
+            std::fs::remove_dir_all(crowd_dir).ok();
             println!("{:.1}", median(times));
         }
         "many" => {
