@@ -301,7 +301,9 @@ fn parent() {
          against the same opens in a clean process. They are outside the global scope: an open \
          should not slow down with them.\n\n"
     ));
-    md.push_str("| loader | clean process | crowded process | crowded ÷ clean |\n|---|---|---|---|\n");
+    md.push_str(
+        "| loader | clean process | crowded process | crowded ÷ clean |\n|---|---|---|---|\n",
+    );
     let crypto = Path::new(LIBDIR).join("libcrypto.so.3");
     let crypto = crypto.to_str().unwrap();
     for loader in ["dynplug", "glibc"] {
