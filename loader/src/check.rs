@@ -64,11 +64,8 @@ pub(crate) fn examine<R>(
     let mut problems = Vec::new();
     let foreign = foreign(obj.machine);
     let machine = obj.machine;
-    let modules = if foreign {
-        Vec::new()
-    } else {
-        process::modules().to_vec()
-    };
+    let list = process::modules();
+    let modules = if foreign { Vec::new() } else { list.to_vec() };
     if foreign {
         let expected = Machine::host()
             .map_or("an unknown machine", Machine::name)
@@ -85,7 +82,7 @@ pub(crate) fn examine<R>(
     let global = if foreign {
         Vec::new()
     } else {
-        let global = process::global_scope();
+        let global = process::global_scope(&list);
         crate::group::global_scope(&modules, &global, opts)
     };
     let (group, local, complete) = if foreign {
@@ -124,13 +121,21 @@ pub(crate) fn examine<R>(
     let mut own = Vec::with_capacity(group.len());
     for (i, n) in group.iter().enumerate() {
         match n.module(n.obj.view(), base(i, n), modid(i, n)) {
-            Ok(m) => own.push(m),
-            Err(e) => problems.push(in_module(e, n, i, group.len())),
+            Ok(m) => own.push(Some(m)),
+            Err(e) => {
+                problems.push(in_module(e, n, i, group.len()));
+                own.push(None);
+            }
         }
     }
     let mut root_mem = None;
     let mut scope: Vec<Module<'_>> = global;
-    scope.extend(local_modules(&local, &own, &shared, &modules));
+    scope.extend(local_modules(
+        &local,
+        |i| own.get(i).cloned().flatten(),
+        &shared,
+        &modules,
+    ));
     // Nothing is committed: a dry run binds nothing for the process.
     let unique = crate::unique::Unique::default();
     for (i, n) in group.iter().enumerate() {

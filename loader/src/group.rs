@@ -641,7 +641,7 @@ pub fn load(input: Input<'_>, opts: &Options, extra: &[PathBuf]) -> Result<Box<L
     let want = Machine::host();
     let root = open_input(input, want)?;
     let modules = process::modules();
-    let global = process::global_scope();
+    let global = process::global_scope(&modules);
     use_system_tls_getter(&modules);
     // One load at a time: dependencies are shared, so two loads must not both map one.
     let mut shared = shared();
@@ -779,7 +779,12 @@ fn link_group(
         let tls_modid = modids.get(i).copied().unwrap_or(0);
         own.push(n.module(n.obj.view(), m.bias, tls_modid)?);
     }
-    scope.extend(local_modules(&local, &own, shared, modules));
+    scope.extend(local_modules(
+        &local,
+        |i| own.get(i).cloned(),
+        shared,
+        modules,
+    ));
     if crate::debug::on(crate::debug::SCOPE) {
         log_scope(&group, &scope);
     }
@@ -941,7 +946,7 @@ fn link_group(
     }
     let module = root.ok_or(LoadError::Malformed(crate::Malformed::NoLoadSegments))?;
     let local_scope: Arc<[Module<'static>]> =
-        local_modules(&local, &placed, shared, modules).into();
+        local_modules(&local, |i| placed.get(i).cloned(), shared, modules).into();
     for mut e in entries {
         e.local = local_scope.clone();
         crate::interpose::add(e);
@@ -992,17 +997,17 @@ fn written_static_tls(group: &[New<'_>], modids: &[u64]) -> Option<LoadError> {
     )
 }
 
-/// The modules of a `local` scope: `own` are the group's, by index.
+/// The modules of a `local` scope: `own` gives the group's, by index (`None`: left out).
 pub(crate) fn local_modules<'m>(
     local: &[Dep],
-    own: &[Module<'m>],
+    own: impl Fn(usize) -> Option<Module<'m>>,
     shared: &SharedList,
     modules: &[Module<'m>],
 ) -> Vec<Module<'m>> {
     local
         .iter()
         .filter_map(|d| match *d {
-            Dep::New(i) => own.get(i).cloned(),
+            Dep::New(i) => own(i),
             Dep::Shared(k) => shared.get(k).map(|s| s.module.clone()),
             Dep::System(j) => modules.get(j).cloned(),
         })

@@ -441,7 +441,7 @@ fn find_symbol(
     match (own_handle(handle), version) {
         (Some(h), None) => name.to_str().ok().and_then(|s| h.image.lookup(s)),
         (Some(h), Some(_)) => defined_in(h.image.module(), name, version),
-        (None, _) => crate::process::global_scope()
+        (None, _) => crate::process::global_scope(&crate::process::modules())
             .iter()
             .find_map(|m| defined_in(m, name, version))
             .or_else(|| {

@@ -394,19 +394,18 @@ fn executable_bias() -> u64 {
 /// glibc's global scope among the process's modules: the executable, the `LD_PRELOAD`
 /// libraries, then the DT_NEEDED closure of both, breadth-first (the main search list glibc
 /// builds at start-up). A library the system loaded later (`dlopen`, RTLD_LOCAL or not) is not
-/// in it. Made once per module list, like the list.
-pub fn global_scope() -> Modules {
+/// in it. Made once per module list (`list`, from [`modules`]), like the list.
+pub fn global_scope(list: &Modules) -> Modules {
     static CACHE: Mutex<Option<(Modules, Modules)>> = Mutex::new(None);
-    let list = modules();
     let mut cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
     if let Some((seen, scope)) = cache.as_ref() {
-        if Arc::ptr_eq(seen, &list) {
+        if Arc::ptr_eq(seen, list) {
             return scope.clone();
         }
     }
     let preload = std::env::var_os("LD_PRELOAD").unwrap_or_default();
-    let scope = Arc::new(main_search_list(&list, preload.as_encoded_bytes()));
-    *cache = Some((list, scope.clone()));
+    let scope = Arc::new(main_search_list(list, preload.as_encoded_bytes()));
+    *cache = Some((list.clone(), scope.clone()));
     scope
 }
 
