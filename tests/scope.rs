@@ -238,3 +238,38 @@ fn an_unversioned_reference_binds_the_oldest_version_as_glibc() {
     let p = unsafe { Plugin::open(&user) }.unwrap();
     assert_eq!(call(p, "unv_call"), reference[1]);
 }
+
+#[test]
+fn an_ld_preload_library_is_in_the_global_scope() {
+    let (liba, plugin) = (path("sc_liba"), path("sc_calls_f"));
+    if std::env::var_os("DYNPLUG_SCOPE_PRELOADED").is_some() {
+        // In the child below, which the system loader started with sc_liba.so preloaded.
+        let p = unsafe { Plugin::open(&plugin) }.unwrap();
+        println!("sc_call_f={}", call(p, "sc_call_f"));
+        return;
+    }
+    let preload = [("LD_PRELOAD", liba.as_os_str())];
+    let reference =
+        dynplug_fixtures::glibc_env(&preload, &["local", text(&plugin), "call", "sc_call_f"]);
+    assert_eq!(reference, ["ok", "1"], "glibc's answers");
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "an_ld_preload_library_is_in_the_global_scope",
+            "--nocapture",
+        ])
+        .env("LD_PRELOAD", &liba)
+        .env("DYNPLUG_SCOPE_PRELOADED", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(&format!("sc_call_f={}", reference[1])),
+        "{stdout}"
+    );
+}

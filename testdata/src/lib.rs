@@ -22,10 +22,22 @@ pub fn path(name: &str) -> PathBuf {
 /// (`harness/dlref.c`) in a process of its own: one line of output per step (see its comment).
 /// Panics if the harness cannot run a step.
 pub fn glibc(steps: &[&str]) -> Vec<String> {
-    let out = std::process::Command::new(env!("DYNPLUG_DLREF"))
-        .args(steps)
-        .output()
-        .expect("run the dlref harness");
+    glibc_with(std::process::Command::new(env!("DYNPLUG_DLREF")).args(steps))
+}
+
+/// [`glibc`] with these environment variables set for the harness.
+pub fn glibc_env(env: &[(&str, &std::ffi::OsStr)], steps: &[&str]) -> Vec<String> {
+    let mut c = std::process::Command::new(env!("DYNPLUG_DLREF"));
+    c.envs(env.iter().copied()).args(steps);
+    glibc_with(&mut c)
+}
+
+fn glibc_with(c: &mut std::process::Command) -> Vec<String> {
+    let steps: Vec<_> = c
+        .get_args()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let out = c.output().expect("run the dlref harness");
     assert!(
         out.status.success(),
         "dlref {steps:?}: {}",
