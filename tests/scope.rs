@@ -273,3 +273,12 @@ fn an_ld_preload_library_is_in_the_global_scope() {
         "{stdout}"
     );
 }
+
+#[test]
+fn a_plugin_s_dlopen_of_a_bare_name_searches_the_caller_s_paths() {
+    let user = path("dlsub_user");
+    let reference = glibc(&["local", text(&user), "call", "dlsub_call"]);
+    assert_eq!(reference, ["ok", "77"], "glibc's answers");
+    let p = unsafe { Plugin::open(&user) }.unwrap();
+    assert_eq!(call(p, "dlsub_call"), reference[1]);
+}

@@ -921,6 +921,7 @@ fn link_group(
             end: bias.wrapping_add(n.obj.layout.span_hi),
             eh_frame,
             local: Arc::from([]),
+            search: n.requester(),
         });
         announce(n, bias, loads, opts.perf_map);
         placed.push(module.clone());

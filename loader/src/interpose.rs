@@ -29,6 +29,8 @@ pub struct Entry {
     /// The local scope of the group it was loaded with (the plugin, then its libraries
     /// breadth-first): what `dlsym(RTLD_DEFAULT)` called from it searches after the global scope.
     pub local: std::sync::Arc<[Module<'static>]>,
+    /// Where a library it opens by a bare name is looked for: its RPATH chain and RUNPATH.
+    pub search: crate::search::Requester,
 }
 
 static ENTRIES: RwLock<Vec<&'static Entry>> = RwLock::new(Vec::new());
@@ -61,7 +63,7 @@ pub fn lookup(name: &[u8]) -> Option<u64> {
         b"dl_iterate_phdr" => serve_iterate_phdr as *const (),
         b"dladdr" => serve_addr as *const (),
         b"_dl_find_object" => serve_find_object as *const (),
-        b"dlopen" => serve_open as *const (),
+        b"dlopen" => dlopen_entry(),
         b"dlsym" => dlsym_entry(),
         b"dlvsym" => dlvsym_entry(),
         b"dlerror" => serve_error as *const (),
@@ -239,15 +241,16 @@ fn opened() -> MutexGuard<'static, Vec<(std::path::PathBuf, &'static Handle)>> {
         .unwrap_or_else(|p| p.into_inner())
 }
 
-/// `dlopen` called by a module dynplug loaded: dynplug loads the library (once per path, never
-/// closed) and runs its initialisers.
-unsafe extern "C" fn serve_open(file: *const c_char, flags: c_int) -> *mut c_void {
+/// `dlopen` called by a module dynplug loaded, from the return address `caller`: dynplug loads
+/// the library (once per path, never closed) and runs its initialisers.
+unsafe extern "C" fn serve_open(file: *const c_char, flags: c_int, caller: usize) -> *mut c_void {
     if file.is_null() {
         return &GLOBAL as *const u8 as *mut c_void;
     }
     // SAFETY: dlopen's argument is a NUL-terminated path.
     let name = unsafe { CStr::from_ptr(file) }.to_bytes().to_vec();
-    let req = crate::search::Requester::default();
+    // The caller's RPATH chain and RUNPATH, as glibc searches for the caller.
+    let req = containing(caller as u64).map_or_else(Default::default, |e| e.search.clone());
     // A bare name the process already has (its soname or file name) is that library, wherever
     // it was found (glibc matches loaded objects before searching); else the search paths.
     let found = loaded_named(&name).or_else(|| {
@@ -333,26 +336,48 @@ fn loaded_named(name: &[u8]) -> Option<std::path::PathBuf> {
 
 #[cfg(target_arch = "x86_64")]
 std::arch::global_asm!(
-    // dlsym and dlvsym as plugins call them: the caller's return address (at [rsp] on entry)
-    // goes on as one more argument, so that RTLD_DEFAULT searches the caller's own scope too.
+    // dlopen, dlsym and dlvsym as plugins call them: the caller's return address (at [rsp] on
+    // entry) goes on as one more argument, so that a bare name is searched for in the caller's
+    // paths and RTLD_DEFAULT searches the caller's own scope too, as glibc does.
     ".globl dynplug_serve_dlsym",
     ".hidden dynplug_serve_dlsym",
     "dynplug_serve_dlsym:",
     "mov rdx, [rsp]",
     "jmp {dlsym}",
+    ".globl dynplug_serve_dlopen",
+    ".hidden dynplug_serve_dlopen",
+    "dynplug_serve_dlopen:",
+    "mov rdx, [rsp]",
+    "jmp {dlopen}",
     ".globl dynplug_serve_dlvsym",
     ".hidden dynplug_serve_dlvsym",
     "dynplug_serve_dlvsym:",
     "mov rcx, [rsp]",
     "jmp {dlvsym}",
+    dlopen = sym serve_open,
     dlsym = sym serve_symbol,
     dlvsym = sym serve_versioned_symbol,
 );
 
 #[cfg(target_arch = "x86_64")]
 extern "C" {
+    fn dynplug_serve_dlopen();
     fn dynplug_serve_dlsym();
     fn dynplug_serve_dlvsym();
+}
+
+/// The `dlopen` plugins' imports bind to.
+fn dlopen_entry() -> *const () {
+    #[cfg(target_arch = "x86_64")]
+    return dynplug_serve_dlopen as *const ();
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        unsafe extern "C" fn without_caller(f: *const c_char, flags: c_int) -> *mut c_void {
+            // SAFETY: forwarded; no caller address on this machine.
+            unsafe { serve_open(f, flags, 0) }
+        }
+        without_caller as *const ()
+    }
 }
 
 /// The `dlsym` plugins' imports bind to.
