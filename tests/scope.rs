@@ -146,20 +146,33 @@ fn a_plugin_opened_global_gives_its_exports_to_later_plugins() {
     assert!(u.lookup("sc_g_value").is_err());
 }
 
-/// A new hard link to fixture `name`, on the fixtures' file system but outside their directory.
-fn hard_link(name: &str) -> std::path::PathBuf {
-    let dir = dynplug_fixtures::dir().with_file_name(format!("links-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let link = dir.join(format!("{name}-link.so"));
-    let _ = std::fs::remove_file(&link);
-    std::fs::hard_link(path(name), &link).unwrap();
-    link
+/// A new hard link to fixture `name`, on the fixtures' file system but outside their directory
+/// (removed when dropped: an open plugin's mapping keeps the file).
+struct HardLink(std::path::PathBuf);
+
+impl HardLink {
+    fn to(name: &str) -> HardLink {
+        let dir = dynplug_fixtures::dir().with_file_name(format!("links-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let link = dir.join(format!("{name}-link.so"));
+        std::fs::hard_link(path(name), &link).unwrap();
+        HardLink(link)
+    }
+}
+
+impl Drop for HardLink {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+        // Only once empty: the other test's link may still be there.
+        let _ = self.0.parent().map(std::fs::remove_dir);
+    }
 }
 
 #[test]
 fn a_hard_link_to_an_open_plugin_is_that_plugin() {
     let p = unsafe { Plugin::open(path("sc_hl")) }.unwrap();
-    let q = unsafe { Plugin::open(hard_link("sc_hl")) }.unwrap();
+    let link = HardLink::to("sc_hl");
+    let q = unsafe { Plugin::open(&link.0) }.unwrap();
     assert!(std::ptr::eq(p, q), "the same plugin");
     assert_eq!(call(q, "sc_hl_inits"), "1", "initialisers ran once");
 }
@@ -167,7 +180,8 @@ fn a_hard_link_to_an_open_plugin_is_that_plugin() {
 #[test]
 fn a_hard_link_to_a_dependency_dynplug_loaded_is_that_copy() {
     let user = unsafe { Plugin::open(path("sc_hl_user")) }.unwrap();
-    let dep = unsafe { Plugin::open(hard_link("sc_hl_dep")) }.unwrap();
+    let link = HardLink::to("sc_hl_dep");
+    let dep = unsafe { Plugin::open(&link.0) }.unwrap();
     assert_eq!(call(dep, "sc_hl_dep_inits"), "1", "initialisers ran once");
     assert_eq!(call(user, "sc_hl_user_dep_inits"), "1");
     // One copy: the user's dependency is the plugin the hard link opened.
