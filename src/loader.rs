@@ -103,7 +103,8 @@ impl Loader {
     /// (`RTLD_GLOBAL`, what Go's `plugin.Open` does): later plugins' imports bind to their
     /// exports. Off by default: a plugin's exports are seen only by itself and by what needs
     /// it, so two C plugins that both export `init` never capture each other's calls.
-    /// [`Plugin::lookup`] searches only the plugin either way.
+    /// [`Plugin::lookup`] searches only the plugin either way. A plugin open already (local)
+    /// that this loader opens again joins the global scope then, as glibc promotes it.
     pub fn global(mut self, yes: bool) -> Loader {
         self.opts.global = yes;
         self
@@ -139,7 +140,7 @@ impl Loader {
         // Keyed by device and inode, as glibc matches an open object: a hard link to an open
         // plugin is that plugin.
         let key = Key::File(opened.id);
-        registry::open(key, canonical.clone(), || {
+        let plugin = registry::open(key, canonical.clone(), || {
             if let Some(image) = existing {
                 return Ok(Plugin::new(canonical.clone(), image));
             }
@@ -159,7 +160,17 @@ impl Loader {
             )
             .map_err(|e| Error::from_load(canonical.clone(), e))?;
             Ok(Plugin::new(canonical.clone(), image))
-        })
+        })?;
+        self.promote(plugin);
+        Ok(plugin)
+    }
+
+    /// With [`Loader::global`], a plugin open already (local) joins the global scope too, as
+    /// glibc promotes an object opened again with RTLD_GLOBAL.
+    fn promote(&self, plugin: &Plugin) {
+        if self.opts.global {
+            plugin.join_global_scope();
+        }
     }
 
     /// Opens a plugin from `bytes`, registered under `name`: no file is involved. Its segments
@@ -169,11 +180,13 @@ impl Loader {
     /// Runs the plugin's initialisers: the plugin's code is trusted once opened.
     pub unsafe fn open_bytes(&self, name: &str, bytes: &[u8]) -> Result<&'static Plugin, Error> {
         let path = PathBuf::from(name);
-        registry::open(Key::Memory(name.to_string()), path.clone(), || {
+        let plugin = registry::open(Key::Memory(name.to_string()), path.clone(), || {
             let image = Image::from_bytes(bytes, &self.opts, &self.dirs)
                 .map_err(|e| Error::from_load(path.clone(), e))?;
             Ok(Plugin::new(path.clone(), image))
-        })
+        })?;
+        self.promote(plugin);
+        Ok(plugin)
     }
 
     /// Dry run of the file at `path`: every problem an open would meet, without mapping or running

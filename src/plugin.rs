@@ -52,6 +52,11 @@ impl Plugin {
         &self.path
     }
 
+    /// Makes the plugin join the global scope (see [`Loader::global`]).
+    pub(crate) fn join_global_scope(&self) {
+        self.image.join_global_scope();
+    }
+
     /// Runs the initialisers.
     ///
     /// # Safety

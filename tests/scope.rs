@@ -7,7 +7,7 @@ use std::ffi::{c_void, CString};
 use std::path::Path;
 
 use dynplug::{Error, Loader, Plugin};
-use dynplug_fixtures::{fresh_copy, glibc, path};
+use dynplug_fixtures::{glibc, path};
 
 fn text(p: &Path) -> &str {
     p.to_str().unwrap()
@@ -136,9 +136,21 @@ fn a_plugin_opened_global_gives_its_exports_to_later_plugins() {
         "a plugin's dlopen binds as Plugin::open"
     );
 
-    // Global: a copy of the provider opened with `global(true)` gives it.
-    let provider_copy = fresh_copy("sc_g_provider");
-    unsafe { Loader::new().global(true).open(&provider_copy) }.unwrap();
+    // Global: the provider opened again with `global(true)` joins the global scope (glibc
+    // promotes an object dlopen'ed again with RTLD_GLOBAL).
+    let again = glibc(&[
+        "local",
+        text(&provider),
+        "global",
+        text(&provider),
+        "local",
+        text(&user),
+        "call",
+        "sc_g_call",
+    ]);
+    assert_eq!(again, ["ok", "ok", "ok", "7"]);
+    let p = unsafe { Loader::new().global(true).open(&provider) }.unwrap();
+    assert!(std::ptr::eq(p, unsafe { Plugin::open(&provider) }.unwrap()));
     let u = unsafe { Plugin::open(&user) }.unwrap();
     assert_eq!(call(u, "sc_g_call"), global[2]);
     assert!(!dlopen(user_c.as_ptr()).is_null());
@@ -152,7 +164,8 @@ struct HardLink(std::path::PathBuf);
 
 impl HardLink {
     fn to(name: &str) -> HardLink {
-        let dir = dynplug_fixtures::dir().with_file_name(format!("links-{}", std::process::id()));
+        let dir = format!("links-{}-{name}", std::process::id());
+        let dir = dynplug_fixtures::dir().with_file_name(dir);
         std::fs::create_dir_all(&dir).unwrap();
         let link = dir.join(format!("{name}-link.so"));
         std::fs::hard_link(path(name), &link).unwrap();
@@ -162,9 +175,7 @@ impl HardLink {
 
 impl Drop for HardLink {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-        // Only once empty: the other test's link may still be there.
-        let _ = self.0.parent().map(std::fs::remove_dir);
+        let _ = self.0.parent().map(std::fs::remove_dir_all);
     }
 }
 

@@ -56,6 +56,25 @@ pub(crate) struct SharedList {
 /// called while a load holds the list of shared libraries.
 static JOINED: std::sync::RwLock<Vec<Module<'static>>> = std::sync::RwLock::new(Vec::new());
 
+/// Makes `scope` (a plugin's local scope) join the global scope, after what joined before.
+fn join(scope: &[Module<'static>]) {
+    let mut joined = JOINED.write().unwrap_or_else(|p| p.into_inner());
+    for m in scope {
+        if !joined.iter().any(|g| g.base == m.base) {
+            joined.push(m.clone());
+        }
+    }
+}
+
+/// Makes the module dynplug loaded at `base`, with its local scope, join the global scope (an
+/// open with RTLD_GLOBAL of one open already local, as glibc promotes it). A module the system
+/// loaded is left alone: it is the system's.
+pub(crate) fn join_loaded(base: u64) {
+    if let Some(local) = crate::interpose::local_scope_of(base) {
+        join(&local[..]);
+    }
+}
+
 /// The modules that joined the global scope (`Options::global`), in order.
 pub(crate) fn joined() -> Vec<Module<'static>> {
     JOINED.read().unwrap_or_else(|p| p.into_inner()).clone()
@@ -965,12 +984,7 @@ fn link_group(
         .collect();
     if opts.global {
         // RTLD_GLOBAL: the plugin's whole local scope joins the global scope.
-        let mut joined = JOINED.write().unwrap_or_else(|p| p.into_inner());
-        for m in local_scope.iter().cloned() {
-            if !joined.iter().any(|g| g.base == m.base) {
-                joined.push(m);
-            }
-        }
+        join(&local_scope);
     }
     Ok(Box::new(Loaded {
         uses,

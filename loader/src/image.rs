@@ -119,6 +119,13 @@ impl Image {
         &self.parts.module
     }
 
+    /// Makes the image, with the libraries it needs, join the global scope if dynplug loaded it
+    /// (an open with `Options::global` of a plugin open already: glibc promotes an object
+    /// dlopen'ed again with RTLD_GLOBAL). Nothing for a library the system loaded.
+    pub fn join_global_scope(&self) {
+        crate::group::join_loaded(self.bias());
+    }
+
     /// The load bias.
     pub fn bias(&self) -> u64 {
         self.parts.module.base

@@ -45,6 +45,13 @@ fn entries() -> Vec<&'static Entry> {
     ENTRIES.read().unwrap_or_else(|p| p.into_inner()).clone()
 }
 
+/// The local scope of the module dynplug loaded at `base`, if it is one of dynplug's.
+pub(crate) fn local_scope_of(base: u64) -> Option<std::sync::Arc<[Module<'static>]>> {
+    let entries = ENTRIES.read().unwrap_or_else(|p| p.into_inner());
+    let e = entries.iter().find(|e| e.module.base == base)?;
+    Some(e.local.clone())
+}
+
 pub(crate) fn containing(addr: u64) -> Option<&'static Entry> {
     entries()
         .into_iter()
@@ -270,8 +277,9 @@ unsafe extern "C" fn serve_open(file: *const c_char, flags: c_int, caller: usize
             .find(|(p, _)| *p == path)
             .map(|(_, h)| *h as *const Handle as *mut c_void)
     };
+    let global = flags & libc::RTLD_GLOBAL != 0;
     if let Some(h) = handle_of(&opened()) {
-        return h;
+        return promoted(h, global);
     }
     // A library the process has (the system's, or one dynplug loaded) is that copy, as dlopen
     // returns it: loading a second libc, say, would run its initialisers again. Looked up
@@ -280,25 +288,25 @@ unsafe extern "C" fn serve_open(file: *const c_char, flags: c_int, caller: usize
     if let Some(image) = crate::file::id(&path).and_then(|id| crate::Image::existing(&path, id)) {
         let mut list = opened();
         if let Some(h) = handle_of(&list) {
-            return h;
+            return promoted(h, global);
         }
         // Another path to a file opened already (a hard link): its handle, as glibc's.
         let same = list.iter().find(|(_, h)| h.image.bias() == image.bias());
         if let Some(&(_, h)) = same {
-            return h as *const Handle as *mut c_void;
+            return promoted(h as *const Handle as *mut c_void, global);
         }
         let h: &'static Handle = Box::leak(Box::new(Handle { image }));
         list.push((path, h));
-        return h as *const Handle as *mut c_void;
+        return promoted(h as *const Handle as *mut c_void, global);
     }
     let mut list = opened();
     if let Some(h) = handle_of(&list) {
-        return h;
+        return promoted(h, global);
     }
     // As `Plugin::open`: the global scope, then the library's own; RTLD_GLOBAL makes it join
     // the global scope.
     let opts = crate::Options {
-        global: flags & libc::RTLD_GLOBAL != 0,
+        global,
         ..Default::default()
     };
     match crate::Image::open(Path::new(&path), &opts, &[]) {
@@ -315,6 +323,17 @@ unsafe extern "C" fn serve_open(file: *const c_char, flags: c_int, caller: usize
             std::ptr::null_mut()
         }
     }
+}
+
+/// `handle`, its library made to join the global scope first when `global` (RTLD_GLOBAL on a
+/// library open already, as glibc promotes it).
+fn promoted(handle: *mut c_void, global: bool) -> *mut c_void {
+    if global {
+        // SAFETY: every handle given here is a leaked `Handle` of the opened list.
+        let h = unsafe { &*(handle as *const Handle) };
+        crate::group::join_loaded(h.image.bias());
+    }
+    handle
 }
 
 /// The file of the module the process has that answers to the bare name `name` (no `/`): its
