@@ -307,3 +307,14 @@ fn a_plugin_s_dlopen_of_a_bare_name_searches_the_caller_s_paths() {
     let p = unsafe { Plugin::open(&user) }.unwrap();
     assert_eq!(call(p, "dlsub_call"), reference[1]);
 }
+
+#[test]
+fn a_library_a_plugin_dlopens_does_not_inherit_the_plugin_s_rpath() {
+    // glibc's dlopen searches the caller's RPATH for the library, but the library it opens has
+    // no loader chain (`__RTLD_CALLMAP`): what that library needs is not looked for there.
+    let user = path("dlxc_user");
+    let reference = glibc(&["local", text(&user), "call", "dlxc_call"]);
+    assert_eq!(reference, ["ok", "-1"], "glibc's answers");
+    let p = unsafe { Plugin::open(&user) }.unwrap();
+    assert_eq!(call(p, "dlxc_call"), reference[1]);
+}
