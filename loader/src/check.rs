@@ -136,6 +136,8 @@ pub(crate) fn examine<R>(
         &shared,
         &modules,
     ));
+    // Not held while the visitor runs: it may look at what the process has loaded.
+    drop(shared);
     // Nothing is committed: a dry run binds nothing for the process.
     let unique = crate::unique::Unique::default();
     for (i, n) in group.iter().enumerate() {
