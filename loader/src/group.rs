@@ -748,22 +748,24 @@ fn link_group(
         let loads: &'static [_] = Box::leak(n.obj.layout.loads.clone().into_boxed_slice());
         // SAFETY: mapped at `bias` and never unmapped (leaked just above).
         let module = n.module(unsafe { View::mapped(bias, loads) }, bias, modid)?;
-        let mut eh_frame = 0;
+        let mut eh_frame_hdr = 0;
         if let Some(hdr) = n.obj.layout.eh_frame_hdr {
+            eh_frame_hdr = bias.wrapping_add(hdr.vaddr);
             if let Some(eh) = crate::unwind::eh_frame(&n.obj.view(), hdr.vaddr) {
                 if n.obj.layout.loaded(eh, 4) {
-                    eh_frame = bias.wrapping_add(eh);
-                    crate::unwind::register(modules, eh_frame);
+                    crate::unwind::register(modules, bias.wrapping_add(eh));
                 }
             }
         }
+        let last_end = n.obj.layout.loads.last().map_or(0, |l| l.end());
         crate::interpose::add(crate::interpose::Entry {
             name: n.c_name(),
             module: module.clone(),
             phdrs: phdrs(&n.obj),
             start: bias.wrapping_add(n.obj.layout.span_lo),
             end: bias.wrapping_add(n.obj.layout.span_hi),
-            eh_frame,
+            map_end: bias.wrapping_add(last_end),
+            eh_frame_hdr,
         });
         announce(n, bias, loads, opts.perf_map);
         if root.is_none() {

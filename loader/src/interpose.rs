@@ -22,10 +22,12 @@ pub struct Entry {
     pub phdrs: Vec<libc::Elf64_Phdr>,
     /// Run-time span of the image.
     pub start: u64,
-    /// End of the span.
+    /// End of the span (page-rounded).
     pub end: u64,
-    /// Run-time address of `.eh_frame`, or 0.
-    pub eh_frame: u64,
+    /// End of the last PT_LOAD's memory, unrounded (glibc's `l_map_end`).
+    pub map_end: u64,
+    /// Run-time address of PT_GNU_EH_FRAME (`.eh_frame_hdr`), or 0.
+    pub eh_frame_hdr: u64,
 }
 
 static ENTRIES: RwLock<Vec<&'static Entry>> = RwLock::new(Vec::new());
@@ -183,19 +185,22 @@ pub struct DlFindObject {
     reserved: [u64; 7],
 }
 
-/// `_dl_find_object`: dynplug's modules answer for themselves (without a link map).
+/// `_dl_find_object`: dynplug's modules answer for themselves, as glibc fills the struct: the
+/// map from the first page to the unrounded end of the last segment, the link map `dlinfo`
+/// gives for the module, and PT_GNU_EH_FRAME (an unwinder reads `.eh_frame_hdr` there).
 unsafe extern "C" fn serve_find_object(pc: *mut c_void, out: *mut DlFindObject) -> c_int {
     if let Some(e) = containing(pc as u64) {
         if out.is_null() {
             return -1;
         }
+        let map = link_map(e.module.base).unwrap_or(std::ptr::null_mut());
         // SAFETY: `out` is the caller's struct to fill.
         unsafe {
             (*out).flags = 0;
             (*out).map_start = e.start as *mut c_void;
-            (*out).map_end = e.end as *mut c_void;
-            (*out).link_map = std::ptr::null_mut();
-            (*out).eh_frame = e.eh_frame as *mut c_void;
+            (*out).map_end = e.map_end as *mut c_void;
+            (*out).link_map = map as *mut c_void;
+            (*out).eh_frame = e.eh_frame_hdr as *mut c_void;
         }
         return 0;
     }
