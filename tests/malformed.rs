@@ -297,3 +297,27 @@ fn not_elf_directory_unreadable() {
         assert!(matches!(r, Err(Error::Io { .. })), "{r:?}");
     }
 }
+
+#[test]
+fn relro_outside_the_image_once_rounded_to_pages() {
+    // RELRO is protected in whole pages, its end rounded down (LLD pads it to its page's end,
+    // past its PT_LOAD's memsz: accepted, tests/linkers.rs). Whole pages past the pages of its
+    // PT_LOAD are outside the image.
+    let mut e = hello();
+    let (relro, _) = e.phdrs().into_iter().find(|p| p.1 == 0x6474_e552).unwrap();
+    let vaddr = e.u64(relro + ph::VADDR);
+    let load = e
+        .loads()
+        .into_iter()
+        .find(|&l| {
+            let (v, m) = (e.u64(l + ph::VADDR), e.u64(l + ph::MEMSZ));
+            (v..v + m).contains(&vaddr)
+        })
+        .unwrap();
+    let load_end = e.u64(load + ph::VADDR) + e.u64(load + ph::MEMSZ);
+    let pages_end = (load_end + 0xfff) & !0xfff;
+    e.set_u64(relro + ph::MEMSZ, pages_end + 0x1000 - vaddr);
+    expect("relro-past-pages", &e.bytes, |m| {
+        matches!(m, Malformed::SegmentNotLoaded { what: "PT_GNU_RELRO" })
+    });
+}

@@ -730,9 +730,8 @@ fn link_group(
         ));
     }
     for (n, m) in group.iter().zip(&maps) {
-        if let Some(relro) = n.obj.layout.relro {
-            m.protect_relro(relro, n.obj.layout.page)
-                .map_err(LoadError::Map)?;
+        if let Some(pages) = n.obj.layout.relro.and_then(|r| n.obj.layout.relro_pages(r)) {
+            m.protect_relro(pages).map_err(LoadError::Map)?;
         }
     }
     // Success: every image stays mapped for the rest of the process.
