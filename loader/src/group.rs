@@ -79,6 +79,7 @@ static SHARED: Mutex<SharedList> = Mutex::new(SharedList {
 });
 
 pub(crate) fn shared() -> MutexGuard<'static, SharedList> {
+    crate::fork::install();
     SHARED.lock().unwrap_or_else(|p| p.into_inner())
 }
 

@@ -170,10 +170,10 @@ impl Image {
     /// The address of the exported function or variable `name` (default version), or `None`.
     /// The first lookup indexes the exports; later ones are one hash probe.
     pub fn lookup(&self, name: &str) -> Option<u64> {
-        self.parts
-            .exports
-            .get_or_init(|| crate::exports::index(&self.parts.module))
-            .get(name.as_bytes())
-            .copied()
+        // Made without blocking (two first lookups may both index): see `fork::once`.
+        let exports = crate::fork::once(&self.parts.exports, || {
+            crate::exports::index(&self.parts.module)
+        });
+        exports.get(name.as_bytes()).copied()
     }
 }

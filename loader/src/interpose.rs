@@ -7,7 +7,7 @@
 
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard, OnceLock, RwLock};
+use std::sync::{Mutex, MutexGuard, RwLock};
 
 use crate::process::Module;
 use crate::symbols::Name;
@@ -34,6 +34,7 @@ static ENTRIES: RwLock<Vec<&'static Entry>> = RwLock::new(Vec::new());
 
 /// Records a module dynplug loaded (for the rest of the process).
 pub fn add(e: Entry) {
+    crate::fork::install();
     let e: &'static Entry = Box::leak(Box::new(e));
     ENTRIES.write().unwrap_or_else(|p| p.into_inner()).push(e);
 }
@@ -233,12 +234,32 @@ struct Handle {
 /// The handle for `dlopen(NULL)`: the global scope.
 static GLOBAL: u8 = 0;
 
+/// The libraries `dlopen` gave, by canonical path.
+static OPENED: Mutex<Vec<(std::path::PathBuf, &'static Handle)>> = Mutex::new(Vec::new());
+/// The link maps made for modules dynplug loaded: (load bias, record).
+static MADE: Mutex<Vec<(u64, usize)>> = Mutex::new(Vec::new());
+/// The strings `dlerror` returned (each must outlive the call that returned it).
+static KEEP: Mutex<Vec<CString>> = Mutex::new(Vec::new());
+
 fn opened() -> MutexGuard<'static, Vec<(std::path::PathBuf, &'static Handle)>> {
-    static OPENED: OnceLock<Mutex<Vec<(std::path::PathBuf, &'static Handle)>>> = OnceLock::new();
-    OPENED
-        .get_or_init(|| Mutex::new(Vec::new()))
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
+    OPENED.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Takes the locks held around others for a fork (`fork::prepare`): `dlopen`'s list (held
+/// while it loads) and the link maps (held while reading the entries).
+pub(crate) fn lock_all(held: &mut Vec<Box<dyn std::any::Any>>) {
+    held.push(Box::new(opened()));
+    held.push(Box::new(MADE.lock().unwrap_or_else(|p| p.into_inner())));
+}
+
+/// Takes the entries' lock for a fork (taken while a load holds the shared list).
+pub(crate) fn lock_entries(held: &mut Vec<Box<dyn std::any::Any>>) {
+    held.push(Box::new(ENTRIES.write().unwrap_or_else(|p| p.into_inner())));
+}
+
+/// Takes the locks held around no other for a fork.
+pub(crate) fn lock_leaves(held: &mut Vec<Box<dyn std::any::Any>>) {
+    held.push(Box::new(KEEP.lock().unwrap_or_else(|p| p.into_inner())));
 }
 
 /// `dlopen` called by a module dynplug loaded: dynplug loads the library (once per path, never
@@ -498,7 +519,6 @@ fn link_map(base: u64) -> Option<*mut LinkMap> {
     if let Some(m) = system_link_maps().find(|&m| unsafe { (*m).l_addr } == base) {
         return Some(m);
     }
-    static MADE: Mutex<Vec<(u64, usize)>> = Mutex::new(Vec::new());
     let mut made = MADE.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(&(_, m)) = made.iter().find(|(b, _)| *b == base) {
         return Some(m as *mut LinkMap);
@@ -527,8 +547,7 @@ fn link_map(base: u64) -> Option<*mut LinkMap> {
 unsafe extern "C" fn serve_error() -> *mut c_char {
     LAST_ERROR.with(|e| {
         let mut e = e.borrow_mut();
-        // The string must outlive this call: it stays until the next error replaces it.
-        static KEEP: Mutex<Vec<CString>> = Mutex::new(Vec::new());
+        // The string must outlive this call: it is kept (KEEP).
         match e.take() {
             Some(c) => {
                 let p = c.as_ptr() as *mut c_char;

@@ -21,7 +21,7 @@ const HEADER: u64 = 48;
 /// is mapped once (its pages stay clean and shared) and scanned at each look-up.
 pub fn lookup(name: &[u8]) -> Option<PathBuf> {
     static CACHE: OnceLock<Option<memmap2::Mmap>> = OnceLock::new();
-    let map = CACHE.get_or_init(|| {
+    let map = crate::fork::once(&CACHE, || {
         let f = std::fs::File::open("/etc/ld.so.cache").ok()?;
         // SAFETY: a private read-only mapping of a root-owned file that ldconfig replaces by
         // rename, never rewrites in place.
