@@ -321,3 +321,29 @@ fn relro_outside_the_image_once_rounded_to_pages() {
         matches!(m, Malformed::SegmentNotLoaded { what: "PT_GNU_RELRO" })
     });
 }
+
+#[test]
+fn finaliser_pointing_into_data() {
+    // Finalisers are checked at open as initialisers are: DT_FINI, then the first
+    // DT_FINI_ARRAY entry, made to point at the string table.
+    let mut e = hello();
+    let strtab = e.dyn_val(5);
+    let fini = e.dyn_val_at(13);
+    e.set_u64(fini, strtab);
+    expect("fini", &e.bytes, |m| {
+        matches!(m, Malformed::CodeOutsideText { what: "DT_FINI", .. })
+    });
+    let mut e = hello();
+    let entry = e.dyn_val(26);
+    let rela = e.rela_at_place(entry).expect("the entry is relocated");
+    e.set_u64(rela + 16, strtab);
+    expect("fini-array", &e.bytes, |m| {
+        matches!(
+            m,
+            Malformed::CodeOutsideText {
+                what: "DT_FINI_ARRAY entry",
+                ..
+            }
+        )
+    });
+}

@@ -72,6 +72,7 @@ extern "C" fn prepare() {
     crate::tls::lock_all(&mut held);
     crate::initialised::lock_all(&mut held);
     crate::interpose::lock_leaves(&mut held);
+    crate::init::lock_all(&mut held);
     HELD.with(|h| *h.borrow_mut() = held);
 }
 

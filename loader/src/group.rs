@@ -16,7 +16,7 @@ use crate::elf::view::View;
 use crate::error::{LoadError, Unsupported};
 use crate::file::FileBytes;
 use crate::image::page_size;
-use crate::link::{initialisers, link, Mode, Options};
+use crate::link::{finalisers, initialisers, link, Mode, Options};
 use crate::map::{Mapping, Source};
 use crate::object::{symtab_in, Object};
 use crate::process::{self, Module};
@@ -486,9 +486,9 @@ pub struct Loaded {
     pub module: Module<'static>,
     /// Machine.
     pub machine: Machine,
-    /// Initialisers of the plugin and of the dependencies loaded for it, in the order to run,
-    /// by module (load bias).
-    pub inits: Vec<(u64, Vec<u64>)>,
+    /// Initialisers (and finalisers) of the plugin and of the dependencies loaded for it, in
+    /// the order to run, by module.
+    pub inits: Vec<crate::init::Calls>,
     /// Load biases of the libraries loaded earlier that the group uses: their initialisers
     /// must have run before the group's.
     pub uses: Vec<u64>,
@@ -724,11 +724,12 @@ fn link_group(
             continue;
         };
         let mem = Live { bias: m.bias };
-        inits.push((
-            m.bias,
-            initialisers(&n.obj, m.bias, &mem, &scope)
-                .map_err(|e| in_module(e, n, i, group.len()))?,
-        ));
+        let named = |e| in_module(e, n, i, group.len());
+        inits.push(crate::init::Calls {
+            base: m.bias,
+            inits: initialisers(&n.obj, m.bias, &mem, &scope).map_err(named)?,
+            finis: finalisers(&n.obj, m.bias, &mem, &scope).map_err(named)?,
+        });
     }
     for (n, m) in group.iter().zip(&maps) {
         if let Some(pages) = n.obj.layout.relro.and_then(|r| n.obj.layout.relro_pages(r)) {
@@ -788,8 +789,8 @@ fn link_group(
     }
     let module = root.ok_or(LoadError::Malformed(crate::Malformed::NoLoadSegments))?;
     // Until this thread has run them, an open of these modules from another thread waits.
-    for &(base, _) in &inits {
-        crate::initialised::starting(base);
+    for calls in &inits {
+        crate::initialised::starting(calls.base);
     }
     let uses = reused
         .iter()

@@ -21,7 +21,7 @@ pub struct Image {
 struct Parts {
     module: Module<'static>,
     machine: Machine,
-    inits: Vec<(u64, Vec<u64>)>,
+    inits: Vec<crate::init::Calls>,
     /// Libraries loaded earlier that this image uses (their initialisers run first).
     uses: Vec<u64>,
     exports: std::sync::OnceLock<crate::exports::Exports>,
@@ -150,7 +150,8 @@ impl Image {
         for &base in &self.parts.uses {
             crate::initialised::wait(base);
         }
-        for (base, functions) in &self.parts.inits {
+        for calls in &self.parts.inits {
+            let (base, functions) = (&calls.base, &calls.inits);
             if crate::debug::on(crate::debug::INIT) && !functions.is_empty() {
                 crate::debug_log!(
                     crate::debug::INIT,
@@ -162,8 +163,8 @@ impl Image {
             }
             // SAFETY: the addresses were checked to lie in executable segments of relocated,
             // protected images.
-            unsafe { crate::init::run(functions) };
-            crate::initialised::finished(*base);
+            unsafe { crate::init::run_module(calls) };
+            crate::initialised::finished(calls.base);
         }
     }
 
