@@ -114,6 +114,14 @@ fn lock(r: &Registry) -> MutexGuard<'_, FastMap<Key, State>> {
     r.map.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// The plugin open under `key`, if one is (not one still loading or initialising).
+pub(crate) fn get(key: &Key) -> Option<&'static Plugin> {
+    match lock(registry()).get(key) {
+        Some(State::Ready(p)) => Some(p),
+        _ => None,
+    }
+}
+
 /// Returns the plugin registered under `key`, or loads it with `load` and runs its initialisers.
 ///
 /// `load` runs without the lock held and must not run any plugin code; `Plugin::initialise`

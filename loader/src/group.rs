@@ -95,6 +95,14 @@ pub(crate) fn existing(canonical: &Path, id: (u64, u64)) -> Option<(Module<'stat
     Some((m, system))
 }
 
+/// The module dynplug loaded at load bias `base`.
+pub(crate) fn module_at(base: u64) -> Option<Module<'static>> {
+    shared()
+        .iter()
+        .find(|s| s.module.base == base)
+        .map(|s| s.module.clone())
+}
+
 /// What [`existing`] finds, without waiting for initialisers.
 pub(crate) fn loaded(canonical: &Path, id: (u64, u64)) -> Option<(Module<'static>, bool)> {
     let own = {
@@ -741,6 +749,9 @@ fn link_group(
     drop(maps);
     let mut group = group;
     let mut root = None;
+    // The options the group was loaded under: what its modules' `dlopen` loads is held to them.
+    let loaded_under = (!matches!(opts.policy, crate::Policy::Any) || !opts.exports.is_empty())
+        .then(|| Arc::new(opts.clone()));
     for (n, modid) in group.iter_mut().zip(modids) {
         let bias = n
             .obj
@@ -767,6 +778,7 @@ fn link_group(
             end: bias.wrapping_add(n.obj.layout.span_hi),
             map_end: bias.wrapping_add(last_end),
             eh_frame_hdr,
+            opts: loaded_under.clone(),
         });
         announce(n, bias, loads, opts.perf_map);
         if root.is_none() {

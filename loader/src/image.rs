@@ -98,13 +98,41 @@ impl Image {
     }
 
     /// Loads like [`Image::open`], also searching `inherited` modules after the process's own.
-    pub(crate) fn open_in(path: &Path, inherited: &[Module<'static>]) -> Result<Image, LoadError> {
-        Self::from(group::load_in(
-            Input::File(path),
-            &Options::default(),
-            &[],
-            inherited,
-        )?)
+    pub(crate) fn open_in(
+        path: &Path,
+        opts: &Options,
+        inherited: &[Module<'static>],
+    ) -> Result<Image, LoadError> {
+        Self::from(group::load_in(Input::File(path), opts, &[], inherited)?)
+    }
+
+    /// The imports `opts` forbids of this image and of the libraries dynplug loaded for it
+    /// (each but the image's own named with its library): an image opened earlier under more
+    /// permissive options is held to the policy of a later open.
+    pub fn breaches(&self, opts: &Options) -> Vec<String> {
+        let (policy, exports) = (&opts.policy, &opts.exports);
+        let me = &self.parts.module;
+        let mut out = crate::resolve::breaches(me, policy, exports);
+        let libraries = self.parts.inits.iter().map(|c| c.base);
+        for base in libraries.chain(self.parts.uses.iter().copied()) {
+            let Some(m) = group::module_at(base).filter(|m| m.base != me.base) else {
+                continue;
+            };
+            let name = String::from_utf8_lossy(&m.name).into_owned();
+            out.extend(
+                crate::resolve::breaches(&m, policy, exports)
+                    .into_iter()
+                    .map(|b| format!("{b} (in {name})")),
+            );
+        }
+        out
+    }
+
+    /// The imports `opts` forbids of the library at `path` (canonical; device and inode `id`)
+    /// if the process has it (`None` if not): what an open of it under `opts` would refuse.
+    pub fn loaded_breaches(path: &Path, id: (u64, u64), opts: &Options) -> Option<Vec<String>> {
+        let (m, _) = group::loaded(path, id)?;
+        Some(crate::resolve::breaches(&m, &opts.policy, &opts.exports))
     }
 
     /// Loads a shared object from `bytes` (segments copied into anonymous mappings).

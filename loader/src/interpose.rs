@@ -28,6 +28,9 @@ pub struct Entry {
     pub map_end: u64,
     /// Run-time address of PT_GNU_EH_FRAME (`.eh_frame_hdr`), or 0.
     pub eh_frame_hdr: u64,
+    /// The options it was loaded under (`None`: the defaults): a library its `dlopen` loads,
+    /// or returns, is held to them.
+    pub opts: Option<std::sync::Arc<crate::Options>>,
 }
 
 static ENTRIES: RwLock<Vec<&'static Entry>> = RwLock::new(Vec::new());
@@ -61,7 +64,7 @@ pub fn lookup(name: &[u8]) -> Option<u64> {
         b"dl_iterate_phdr" => serve_iterate_phdr as *const (),
         b"dladdr" => serve_addr as *const (),
         b"_dl_find_object" => serve_find_object as *const (),
-        b"dlopen" => serve_open as *const (),
+        b"dlopen" => open_entry(),
         b"dlsym" => serve_symbol as *const (),
         b"dlvsym" => serve_versioned_symbol as *const (),
         b"dlerror" => serve_error as *const (),
@@ -262,9 +265,42 @@ pub(crate) fn lock_leaves(held: &mut Vec<Box<dyn std::any::Any>>) {
     held.push(Box::new(KEEP.lock().unwrap_or_else(|p| p.into_inner())));
 }
 
-/// `dlopen` called by a module dynplug loaded: dynplug loads the library (once per path, never
-/// closed) and runs its initialisers.
-unsafe extern "C" fn serve_open(file: *const c_char, _flags: c_int) -> *mut c_void {
+#[cfg(target_arch = "x86_64")]
+std::arch::global_asm!(
+    // `dlopen(file, flags)` for modules dynplug loaded: passes the caller's return address (the
+    // module that called) as a third argument to `serve_open`.
+    ".globl dynplug_dlopen",
+    ".hidden dynplug_dlopen",
+    "dynplug_dlopen:",
+    "mov rdx, [rsp]",
+    "jmp {serve}",
+    serve = sym serve_open,
+);
+
+#[cfg(target_arch = "x86_64")]
+extern "C" {
+    fn dynplug_dlopen();
+}
+
+/// The `dlopen` modules dynplug loads bind to.
+fn open_entry() -> *const () {
+    #[cfg(target_arch = "x86_64")]
+    return dynplug_dlopen as *const ();
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        unsafe extern "C" fn without_caller(file: *const c_char, flags: c_int) -> *mut c_void {
+            // SAFETY: forwarded; no caller known: the default options.
+            unsafe { serve_open(file, flags, 0) }
+        }
+        without_caller as *const ()
+    }
+}
+
+/// `dlopen` called by a module dynplug loaded (the code at `caller`): dynplug loads the library
+/// (once per path, never closed) and runs its initialisers. A library loaded for a module
+/// opened under an import policy is held to it, loaded now or earlier.
+unsafe extern "C" fn serve_open(file: *const c_char, _flags: c_int, caller: u64) -> *mut c_void {
+    let opts = containing(caller).and_then(|e| e.opts.clone());
     if file.is_null() {
         return &GLOBAL as *const u8 as *mut c_void;
     }
@@ -286,12 +322,10 @@ unsafe extern "C" fn serve_open(file: *const c_char, _flags: c_int) -> *mut c_vo
         return std::ptr::null_mut();
     };
     let handle_of = |list: &[(std::path::PathBuf, &'static Handle)]| {
-        list.iter()
-            .find(|(p, _)| *p == path)
-            .map(|(_, h)| *h as *const Handle as *mut c_void)
+        list.iter().find(|(p, _)| *p == path).map(|(_, h)| *h)
     };
     if let Some(h) = handle_of(&opened()) {
-        return h;
+        return held_to(h, opts.as_deref(), &path);
     }
     // A library the process has (the system's, or one dynplug loaded) is that copy, as dlopen
     // returns it: loading a second libc, say, would run its initialisers again. Looked up
@@ -299,20 +333,27 @@ unsafe extern "C" fn serve_open(file: *const c_char, _flags: c_int) -> *mut c_vo
     // and that thread's initialisers may call dlopen too.
     if let Some(image) = crate::file::id(&path).and_then(|id| crate::Image::existing(&path, id)) {
         let mut list = opened();
-        if let Some(h) = handle_of(&list) {
-            return h;
-        }
-        let h: &'static Handle = Box::leak(Box::new(Handle { image }));
-        list.push((path, h));
-        return h as *const Handle as *mut c_void;
+        let h = match handle_of(&list) {
+            Some(h) => h,
+            None => {
+                let h: &'static Handle = Box::leak(Box::new(Handle { image }));
+                list.push((path.clone(), h));
+                h
+            }
+        };
+        drop(list);
+        return held_to(h, opts.as_deref(), &path);
     }
     let mut list = opened();
     if let Some(h) = handle_of(&list) {
-        return h;
+        drop(list);
+        return held_to(h, opts.as_deref(), &path);
     }
-    // The library sees the modules dynplug loaded (the caller among them), after the process's.
+    // The library sees the modules dynplug loaded (the caller among them), after the process's,
+    // and is loaded under the caller's options.
     let inherited: Vec<Module<'static>> = entries().into_iter().map(|e| e.module.clone()).collect();
-    match crate::Image::open_in(Path::new(&path), &inherited) {
+    let default = crate::Options::default();
+    match crate::Image::open_in(Path::new(&path), opts.as_deref().unwrap_or(&default), &inherited) {
         Ok(image) => {
             let h: &'static Handle = Box::leak(Box::new(Handle { image }));
             list.push((path, h));
@@ -326,6 +367,22 @@ unsafe extern "C" fn serve_open(file: *const c_char, _flags: c_int) -> *mut c_vo
             std::ptr::null_mut()
         }
     }
+}
+
+/// The handle `h` of a library loaded earlier, for a caller loaded under `opts`: null (and the
+/// error `dlerror` gives) if the library, or one dynplug loaded for it, imports what the
+/// caller's policy forbids.
+fn held_to(h: &'static Handle, opts: Option<&crate::Options>, path: &Path) -> *mut c_void {
+    let breaches = opts.map(|o| h.image.breaches(o)).unwrap_or_default();
+    if breaches.is_empty() {
+        return h as *const Handle as *mut c_void;
+    }
+    set_error(format!(
+        "{}: {}",
+        path.display(),
+        crate::LoadError::ImportsNotAllowed(breaches)
+    ));
+    std::ptr::null_mut()
 }
 
 /// The file of the module the process has that answers to the bare name `name` (no `/`): its
