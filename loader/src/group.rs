@@ -379,13 +379,11 @@ pub(crate) fn find<'a>(
             Err(e) => return Err(e),
         }
     }
-    let looked: Vec<String> = tried.iter().map(|p| p.display().to_string()).collect();
-    Err(LoadError::MissingDependency(format!(
-        "{} (needed by {}; looked in: {})",
-        String::from_utf8_lossy(name),
-        who.name(),
-        looked.join(", ")
-    )))
+    Err(LoadError::MissingDependency {
+        library: String::from_utf8_lossy(name).into_owned(),
+        needed_by: who.name().into(),
+        searched: tried,
+    })
 }
 
 /// True if a module of the process (or the C runtime, when libc is present) satisfies `needed`.
