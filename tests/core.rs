@@ -410,6 +410,15 @@ fn wrong_architecture_is_named() {
         unsafe { Plugin::open(&p) },
         Err(Error::WrongArchitecture { .. })
     ));
+    // A 32-bit x86 file: its machine named, as for the others.
+    e.set_u16(18, 3); // EM_386
+    std::fs::write(&p, &e.bytes).unwrap();
+    match unsafe { Plugin::open(&p) } {
+        Err(Error::WrongArchitecture { found, .. }) => {
+            assert_eq!(found, "32-bit little-endian i386")
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]

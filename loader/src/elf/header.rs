@@ -44,16 +44,22 @@ pub fn parse(bytes: &[u8], want: Option<Machine>) -> Result<Parsed, LoadError> {
     let data = bytes[eh::EI_DATA];
     let host = Machine::host().map_or("an unknown machine", Machine::name);
     if class != eh::ELFCLASS64 || data != eh::ELFDATA2LSB {
-        let e_machine = u16::from_le_bytes([bytes[18], bytes[19]]);
+        // e_machine sits at the same place in both classes; read in the file's byte order.
+        let e_machine = if data == eh::ELFDATA2MSB {
+            u16::from_be_bytes([bytes[18], bytes[19]])
+        } else {
+            u16::from_le_bytes([bytes[18], bytes[19]])
+        };
         return Err(LoadError::WrongArchitecture {
             found: format!(
-                "{}-bit {} e_machine {e_machine}",
+                "{}-bit {} {}",
                 if class == eh::ELFCLASS32 { 32 } else { 64 },
                 if data == eh::ELFDATA2MSB {
                     "big-endian"
                 } else {
                     "little-endian"
-                }
+                },
+                machine_name(e_machine)
             ),
             expected: format!("64-bit little-endian {host}"),
         });
