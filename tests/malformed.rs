@@ -44,8 +44,8 @@ fn truncated_header() {
     expect("truncated", &e.bytes[..40], |m| {
         matches!(m, Malformed::TruncatedHeader { len: 40 })
     });
-    expect("empty", &[], |m| {
-        matches!(m, Malformed::TruncatedHeader { len: 0 })
+    expect("magic", &e.bytes[..4], |m| {
+        matches!(m, Malformed::TruncatedHeader { len: 4 })
     });
 }
 
@@ -273,6 +273,24 @@ fn not_elf_directory_unreadable() {
         Loader::new().check_bytes(b"just text"),
         Err(Error::NotElf { .. })
     ));
+    // One rule for what is not ELF: what does not begin with the ELF magic, however short (an
+    // empty file, part of the magic) or long (text), is `NotElf`, from an open and from the dry
+    // run of the file and of its bytes alike.
+    for bytes in [&b""[..], b"\x7fEL", b"some text"] {
+        let p = write("not-elf", bytes);
+        assert!(
+            matches!(unsafe { Plugin::open(&p) }, Err(Error::NotElf { .. })),
+            "open of {bytes:?}"
+        );
+        assert!(
+            matches!(Loader::new().check(&p), Err(Error::NotElf { .. })),
+            "check of {bytes:?}"
+        );
+        assert!(
+            matches!(Loader::new().check_bytes(bytes), Err(Error::NotElf { .. })),
+            "check_bytes of {bytes:?}"
+        );
+    }
     assert!(matches!(
         unsafe { Plugin::open(std::env::temp_dir()) },
         Err(Error::IsDirectory { .. })

@@ -28,13 +28,9 @@ pub struct Parsed {
 /// `want` is the machine the caller can run (`None` accepts any machine dynplug knows, for dry
 /// runs of foreign images).
 pub fn parse(bytes: &[u8], want: Option<Machine>) -> Result<Parsed, LoadError> {
-    if bytes.len() < 4 || &bytes[..4] != eh::ELFMAG {
-        if bytes.len() < 4 && eh::ELFMAG.starts_with(bytes) && !bytes.is_empty() {
-            return Err(Malformed::TruncatedHeader { len: bytes.len() }.into());
-        }
-        if bytes.is_empty() {
-            return Err(Malformed::TruncatedHeader { len: 0 }.into());
-        }
+    // One rule: what does not begin with the whole ELF magic is not ELF (an empty file, part of
+    // the magic, text); what does but is cut short is a truncated header.
+    if bytes.get(..4) != Some(&eh::ELFMAG[..]) {
         return Err(LoadError::NotElf);
     }
     if bytes.len() < EHDR64 {
