@@ -409,7 +409,7 @@ unsafe extern "C" fn serve_symbol(handle: *mut c_void, name: *const c_char) -> *
     }
     // SAFETY: dlsym's symbol name is NUL-terminated.
     let n = unsafe { CStr::from_ptr(name) };
-    answer(find_symbol(handle, n, None), n)
+    answer(find_symbol(handle, n, None), handle, n)
 }
 
 /// `dlvsym` called by a module dynplug loaded: `dlsym` of the definition at `version` (what
@@ -424,18 +424,44 @@ unsafe extern "C" fn serve_versioned_symbol(
     }
     // SAFETY: dlvsym's symbol and version names are NUL-terminated.
     let (n, v) = unsafe { (CStr::from_ptr(name), CStr::from_ptr(version)) };
-    answer(find_symbol(handle, n, Some(v.to_bytes())), n)
+    answer(find_symbol(handle, n, Some(v.to_bytes())), handle, n)
 }
 
 /// The address, or null with the error `dlerror` gives.
-fn answer(found: Option<u64>, name: &CStr) -> *mut c_void {
-    match found {
-        Some(a) => a as *mut c_void,
-        None => {
-            set_error(format!("undefined symbol: {}", name.to_string_lossy()));
-            std::ptr::null_mut()
-        }
+fn answer(found: Option<u64>, handle: *mut c_void, name: &CStr) -> *mut c_void {
+    if let Some(a) = found {
+        return a as *mut c_void;
     }
+    // As glibc words it: the object searched (the handle's library; the program, named by
+    // argv[0], for `dlopen(NULL)`'s), then the symbol.
+    let object = match own_handle(handle) {
+        Some(h) => Some(String::from_utf8_lossy(&h.image.module().name).into_owned()),
+        None if std::ptr::eq(handle as *const u8, &GLOBAL) => Some(program_name()),
+        None => None,
+    };
+    let symbol = name.to_string_lossy();
+    set_error(match object {
+        Some(o) => format!("{o}: undefined symbol: {symbol}"),
+        None => format!("undefined symbol: {symbol}"),
+    });
+    std::ptr::null_mut()
+}
+
+/// The program's name as glibc gives it in errors: argv[0], else `<main program>`.
+fn program_name() -> String {
+    let (argc, argv, _) = crate::init::args();
+    if argc < 1 || argv.is_null() {
+        return "<main program>".into();
+    }
+    // SAFETY: argv holds argc pointers, from the C runtime; argv[0] is null or a C string.
+    let first = unsafe { *argv };
+    if first.is_null() {
+        return "<main program>".into();
+    }
+    // SAFETY: as above, a NUL-terminated string that lives as long as the process.
+    unsafe { CStr::from_ptr(first) }
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// What `dlsym` (`version`: `dlvsym`) gives for `name` and `handle`: a plugin's or library's
