@@ -15,6 +15,9 @@ fn main() {
     }
     std::fs::create_dir_all(&out).expect("create fixtures dir");
     println!("cargo:rustc-env=DYNPLUG_FIXTURES_DIR={}", out.display());
+    // Where tests copy fixtures (`fresh_copy`): under the build directory, never /tmp.
+    let copies = out.with_file_name("copies");
+    println!("cargo:rustc-env=DYNPLUG_COPIES_DIR={}", copies.display());
     println!("cargo:rerun-if-changed=c");
     let mut sources: Vec<PathBuf> = std::fs::read_dir("c")
         .expect("read testdata/c")
