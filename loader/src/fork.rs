@@ -6,7 +6,7 @@
 //! (in one order, the order the code nests them), so none is held half-way through an update,
 //! and releases them in the parent and the child; then the child forgets the work of threads
 //! it does not have (see `initialised::forget_other_threads`). Lazily made values use
-//! [`once`], which never blocks, so none is caught half-made either.
+//! `once`, which never blocks, so none is caught half-made either.
 
 use std::any::Any;
 use std::cell::RefCell;
