@@ -1,10 +1,10 @@
 //! The process-wide registry of plugins, keyed by canonical path (or by name for plugins opened
 //! from memory). It gives Go's semantics: one load per key, initialisers once, waiters wait.
 
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::cell::RefCell;
 use std::hash::BuildHasherDefault;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::thread::{self, ThreadId};
 

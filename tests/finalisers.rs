@@ -38,7 +38,11 @@ fn lines(mode: &str, dir: &Path) -> Vec<String> {
     let out = dir.join(format!("fini-{mode}.txt"));
     let _ = std::fs::remove_file(&out);
     let st = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_opens_the_plugins_and_exits", "--test-threads=1"])
+        .args([
+            "--exact",
+            "child_opens_the_plugins_and_exits",
+            "--test-threads=1",
+        ])
         .env(MODE, mode)
         .env(OUT, &out)
         .status()

@@ -25,7 +25,11 @@ fn a_plugin_with_a_static_unwinder_catches_its_throw() {
 /// What the plugin's `static_rt_find` reports, called through `find`.
 fn report(find: Find) -> [i64; 4] {
     let mut out = [0i64; 4];
-    assert_eq!(find(out.as_mut_ptr()), 0, "_dl_find_object or dlinfo failed");
+    assert_eq!(
+        find(out.as_mut_ptr()),
+        0,
+        "_dl_find_object or dlinfo failed"
+    );
     out
 }
 

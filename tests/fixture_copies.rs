@@ -17,7 +17,12 @@ fn child_makes_a_copy() {
 #[test]
 fn copies_are_under_the_build_directory_and_removed_at_exit() {
     let out = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_makes_a_copy", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "child_makes_a_copy",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CHILD, "1")
         .output()
         .unwrap();

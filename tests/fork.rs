@@ -74,8 +74,11 @@ fn wait(pid: libc::pid_t) -> Option<i32> {
 #[test]
 fn a_child_forked_while_threads_open_plugins_opens_plugins() {
     // Made before any thread starts: the children read these, never change them.
-    let busy: Arc<Vec<PathBuf>> =
-        Arc::new((0..FORKS * 4).map(|_| fresh_copy("fork_slow_init")).collect());
+    let busy: Arc<Vec<PathBuf>> = Arc::new(
+        (0..FORKS * 4)
+            .map(|_| fresh_copy("fork_slow_init"))
+            .collect(),
+    );
     let new: Vec<PathBuf> = (0..FORKS).map(|_| fresh_copy("fork_slow_init")).collect();
     let next = Arc::new(AtomicUsize::new(0));
     let stop = Arc::new(AtomicBool::new(false));

@@ -12,14 +12,26 @@ use std::process::Command;
 use dynplug::Plugin;
 
 /// (label, compiler, linker flags, the marker the linker leaves in the file, Debian package).
-type Linker = (&'static str, &'static str, &'static [&'static str], &'static str, &'static str);
+type Linker = (
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+    &'static str,
+    &'static str,
+);
 
 const LINKERS: &[Linker] = &[
     ("bfd", "gcc", &["-fuse-ld=bfd"], "", "binutils"),
     ("gold", "gcc", &["-fuse-ld=gold"], "gold 1.", "binutils"),
     ("mold", "gcc", &["-fuse-ld=mold"], "mold ", "mold"),
     ("lld14-gcc", "gcc", &["-fuse-ld=lld"], "LLD 14.", "lld"),
-    ("lld14-clang", "clang", &["-fuse-ld=lld"], "LLD 14.", "clang lld"),
+    (
+        "lld14-clang",
+        "clang",
+        &["-fuse-ld=lld"],
+        "LLD 14.",
+        "clang lld",
+    ),
     (
         "lld19",
         "gcc",
@@ -36,7 +48,11 @@ fn source() -> PathBuf {
 /// Links the plugin with `linker`, `separate` code or not; panics naming what to install.
 fn link(dir: &Path, linker: &Linker, separate: bool) -> PathBuf {
     let (label, cc, flags, marker, package) = *linker;
-    let z = if separate { "separate-code" } else { "noseparate-code" };
+    let z = if separate {
+        "separate-code"
+    } else {
+        "noseparate-code"
+    };
     // gold has no `-z separate-code`: its `--rosegment` puts read-only data in a segment of its
     // own, away from the code; without it, code and read-only data share one segment.
     let layout = match (label, separate) {
@@ -62,7 +78,11 @@ fn link(dir: &Path, linker: &Linker, separate: bool) -> PathBuf {
     let has = |m: &str| bytes.windows(m.len()).any(|w| w == m.as_bytes());
     let linked_by_other = ["gold 1.", "mold ", "LLD "].iter().any(|m| has(m));
     assert!(
-        if marker.is_empty() { !linked_by_other } else { has(marker) },
+        if marker.is_empty() {
+            !linked_by_other
+        } else {
+            has(marker)
+        },
         "{label}: the file was not linked by the linker asked for (install {package})"
     );
     out

@@ -336,7 +336,12 @@ fn relro_outside_the_image_once_rounded_to_pages() {
     let pages_end = (load_end + 0xfff) & !0xfff;
     e.set_u64(relro + ph::MEMSZ, pages_end + 0x1000 - vaddr);
     expect("relro-past-pages", &e.bytes, |m| {
-        matches!(m, Malformed::SegmentNotLoaded { what: "PT_GNU_RELRO" })
+        matches!(
+            m,
+            Malformed::SegmentNotLoaded {
+                what: "PT_GNU_RELRO"
+            }
+        )
     });
 }
 
@@ -349,7 +354,13 @@ fn finaliser_pointing_into_data() {
     let fini = e.dyn_val_at(13);
     e.set_u64(fini, strtab);
     expect("fini", &e.bytes, |m| {
-        matches!(m, Malformed::CodeOutsideText { what: "DT_FINI", .. })
+        matches!(
+            m,
+            Malformed::CodeOutsideText {
+                what: "DT_FINI",
+                ..
+            }
+        )
     });
     let mut e = hello();
     let entry = e.dyn_val(26);

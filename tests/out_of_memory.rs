@@ -64,8 +64,11 @@ fn child() -> Result<(), String> {
     }
     set_soft_limit(u64::MAX);
     let p = unsafe { Plugin::open(&user) }.map_err(|e| format!("after the limit: {e}"))?;
-    let value: extern "C" fn() -> i32 =
-        unsafe { p.lookup("big_user_value").map_err(|e| e.to_string())?.cast() };
+    let value: extern "C" fn() -> i32 = unsafe {
+        p.lookup("big_user_value")
+            .map_err(|e| e.to_string())?
+            .cast()
+    };
     let d = unsafe { Plugin::open(&dep) }.map_err(|e| format!("after the limit: {e}"))?;
     let inits: extern "C" fn() -> i32 =
         unsafe { d.lookup("big_dep_inits").map_err(|e| e.to_string())?.cast() };
@@ -128,8 +131,11 @@ fn mapping_limit_child() -> Result<(), String> {
         Some(p) => p,
         None => unsafe { Plugin::open(path("big_user")) }.map_err(|e| e.to_string())?,
     };
-    let value: extern "C" fn() -> i32 =
-        unsafe { p.lookup("big_user_value").map_err(|e| e.to_string())?.cast() };
+    let value: extern "C" fn() -> i32 = unsafe {
+        p.lookup("big_user_value")
+            .map_err(|e| e.to_string())?
+            .cast()
+    };
     let d = unsafe { Plugin::open(path("a_big_dep")) }.map_err(|e| e.to_string())?;
     let inits: extern "C" fn() -> i32 =
         unsafe { d.lookup("big_dep_inits").map_err(|e| e.to_string())?.cast() };
@@ -144,7 +150,9 @@ fn mapping_limit_child() -> Result<(), String> {
     }
     match (value(), inits(), freed > 1) {
         (43, 1, true) => Ok(()),
-        other => Err(format!("(value, initialiser runs, failed first) = {other:?}")),
+        other => Err(format!(
+            "(value, initialiser runs, failed first) = {other:?}"
+        )),
     }
 }
 

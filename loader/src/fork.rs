@@ -70,9 +70,13 @@ extern "C" fn prepare() {
     crate::process::lock_all(&mut held);
     crate::interpose::lock_entries(&mut held);
     crate::tls::lock_all(&mut held);
+    crate::static_tls::lock_all(&mut held);
     crate::initialised::lock_all(&mut held);
     crate::interpose::lock_leaves(&mut held);
     crate::init::lock_all(&mut held);
+    crate::debugger::lock_all(&mut held);
+    crate::perf_map::lock_all(&mut held);
+    crate::debug::lock_all(&mut held);
     HELD.with(|h| *h.borrow_mut() = held);
 }
 
@@ -122,5 +126,6 @@ pub(crate) fn once<T>(cell: &OnceLock<T>, make: impl FnOnce() -> T) -> &T {
     }
     let _ = cell.set(make());
     // Set just above, by this thread or another: never empty here.
-    cell.get().unwrap_or_else(|| unreachable!("a OnceLock set above is empty"))
+    cell.get()
+        .unwrap_or_else(|| unreachable!("a OnceLock set above is empty"))
 }

@@ -353,7 +353,11 @@ unsafe extern "C" fn serve_open(file: *const c_char, _flags: c_int, caller: u64)
     // and is loaded under the caller's options.
     let inherited: Vec<Module<'static>> = entries().into_iter().map(|e| e.module.clone()).collect();
     let default = crate::Options::default();
-    match crate::Image::open_in(Path::new(&path), opts.as_deref().unwrap_or(&default), &inherited) {
+    match crate::Image::open_in(
+        Path::new(&path),
+        opts.as_deref().unwrap_or(&default),
+        &inherited,
+    ) {
         Ok(image) => {
             let h: &'static Handle = Box::leak(Box::new(Handle { image }));
             list.push((path, h));

@@ -35,11 +35,7 @@ impl Policy {
 /// The imports of the loaded module `m` that `policy` forbids (host `exports` are allowed):
 /// its undefined symbols but weak ones, which the resolver would refuse (an open already
 /// done by a more permissive loader is held to the policy of a later one).
-pub fn breaches(
-    m: &Module<'_>,
-    policy: &Policy,
-    exports: &HashMap<Vec<u8>, u64>,
-) -> Vec<String> {
+pub fn breaches(m: &Module<'_>, policy: &Policy, exports: &HashMap<Vec<u8>, u64>) -> Vec<String> {
     if matches!(policy, Policy::Any) {
         return Vec::new();
     }
