@@ -486,7 +486,7 @@ fn inspect_of_a_missing_dependency_says_where_it_looked() {
 }
 
 fn write_policy(name: &str, text: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("dynplug-cli-{}", std::process::id()));
+    let dir = dynplug_fixtures::scratch_dir().join("cli");
     std::fs::create_dir_all(&dir).unwrap();
     let p = dir.join(name);
     std::fs::write(&p, text).unwrap();
@@ -540,7 +540,7 @@ fn check_without_and_with_a_policy() {
 /// What a C program linked against libz gets from `zlibCompileFlags()`.
 fn zlib_compile_flags_from_c() -> String {
     let libz = system_lib("libz.so.1");
-    let dir = std::env::temp_dir().join(format!("dynplug-cli-c-{}", std::process::id()));
+    let dir = dynplug_fixtures::scratch_dir().join("cli-c");
     std::fs::create_dir_all(&dir).unwrap();
     let src = dir.join("zflags.c");
     std::fs::write(
@@ -659,7 +659,7 @@ fn usage_errors_exit_2_and_help_exits_0() {
 
 #[test]
 fn inspect_of_files_dynplug_refuses_reports_what_it_can() {
-    let dir = std::env::temp_dir().join(format!("dynplug-cli-bad-{}", std::process::id()));
+    let dir = dynplug_fixtures::scratch_dir().join("cli-bad");
     std::fs::create_dir_all(&dir).unwrap();
     // hello.so marked 32-bit: the header as found, and the refusal.
     let mut bytes = std::fs::read(dynplug_fixtures::path("hello")).unwrap();

@@ -216,7 +216,7 @@ fn modules_are_announced_to_a_listening_debugger_or_when_asked() {
 #[test]
 fn a_debugger_attached_later_sees_earlier_modules_at_the_next_open() {
     use std::io::{BufRead, BufReader};
-    let go = std::env::temp_dir().join(format!("dynplug-gdb-go-{}", std::process::id()));
+    let go = dynplug_fixtures::scratch_dir().join("gdb-go");
     let _ = std::fs::remove_file(&go);
     let mut host = Command::new(std::env::current_exe().unwrap())
         .args(["--exact", "host", "--nocapture", "--test-threads=1"])
