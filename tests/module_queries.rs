@@ -180,9 +180,27 @@ fn dlerror_after_a_failed_dlsym_is_glibc_s() {
     let h = unsafe { libc::dlopen(copy.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) };
     assert!(!h.is_null());
     let sym = |n: &CStr| unsafe { libc::dlsym(h, n.as_ptr()) } as usize;
+    let glibc_error = unsafe { std::mem::transmute::<usize, Error>(sym(c"dlapi_error")) };
     let glibc = message(
         unsafe { std::mem::transmute::<usize, OpenCall>(sym(c"dlapi_open_call")) },
-        unsafe { std::mem::transmute::<usize, Error>(sym(c"dlapi_error")) },
+        glibc_error,
     );
     assert_eq!(ours, glibc);
+    // RTLD_DEFAULT: glibc names the caller (each copy names itself).
+    type Default = extern "C" fn(*const c_char) -> usize;
+    let default_message = |default: Default, error: Error| {
+        assert_eq!(default(missing.as_ptr()), 0);
+        unsafe { CStr::from_ptr(error()) }
+            .to_string_lossy()
+            .into_owned()
+    };
+    let ours = default_message(f("dlapi_default"), f("dlapi_error"));
+    let glibc = default_message(
+        unsafe { std::mem::transmute::<usize, Default>(sym(c"dlapi_default")) },
+        glibc_error,
+    );
+    let copy = copy.to_str().unwrap();
+    let me = plugin().path().to_str().unwrap();
+    assert!(glibc.starts_with(copy), "{glibc}");
+    assert_eq!(ours, glibc.replace(copy, me));
 }

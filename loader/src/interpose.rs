@@ -64,9 +64,9 @@ pub fn lookup(name: &[u8]) -> Option<u64> {
         b"dl_iterate_phdr" => serve_iterate_phdr as *const (),
         b"dladdr" => serve_addr as *const (),
         b"_dl_find_object" => serve_find_object as *const (),
-        b"dlopen" => open_entry(),
-        b"dlsym" => serve_symbol as *const (),
-        b"dlvsym" => serve_versioned_symbol as *const (),
+        b"dlopen" => entries_with_caller().0,
+        b"dlsym" => entries_with_caller().1,
+        b"dlvsym" => entries_with_caller().2,
         b"dlerror" => serve_error as *const (),
         b"dlinfo" => serve_info as *const (),
         b"dlclose" => serve_close as *const (),
@@ -267,32 +267,67 @@ pub(crate) fn lock_leaves(held: &mut Vec<Box<dyn std::any::Any>>) {
 
 #[cfg(target_arch = "x86_64")]
 std::arch::global_asm!(
-    // `dlopen(file, flags)` for modules dynplug loaded: passes the caller's return address (the
-    // module that called) as a third argument to `serve_open`.
+    // The served `dlopen`, `dlsym` and `dlvsym`: each passes its caller's return address (in
+    // the module that called) as one more argument, after the function's own.
     ".globl dynplug_dlopen",
     ".hidden dynplug_dlopen",
     "dynplug_dlopen:",
     "mov rdx, [rsp]",
-    "jmp {serve}",
-    serve = sym serve_open,
+    "jmp {open}",
+    ".globl dynplug_dlsym",
+    ".hidden dynplug_dlsym",
+    "dynplug_dlsym:",
+    "mov rdx, [rsp]",
+    "jmp {symbol}",
+    ".globl dynplug_dlvsym",
+    ".hidden dynplug_dlvsym",
+    "dynplug_dlvsym:",
+    "mov rcx, [rsp]",
+    "jmp {versioned}",
+    open = sym serve_open,
+    symbol = sym serve_symbol,
+    versioned = sym serve_versioned_symbol,
 );
 
 #[cfg(target_arch = "x86_64")]
 extern "C" {
     fn dynplug_dlopen();
+    fn dynplug_dlsym();
+    fn dynplug_dlvsym();
 }
 
-/// The `dlopen` modules dynplug loads bind to.
-fn open_entry() -> *const () {
+/// The `dlopen`, `dlsym` and `dlvsym` modules dynplug loads bind to.
+fn entries_with_caller() -> (*const (), *const (), *const ()) {
     #[cfg(target_arch = "x86_64")]
-    return dynplug_dlopen as *const ();
+    return (
+        dynplug_dlopen as *const (),
+        dynplug_dlsym as *const (),
+        dynplug_dlvsym as *const (),
+    );
+    // Elsewhere the caller is not known: no module's options, no caller's name.
     #[cfg(not(target_arch = "x86_64"))]
     {
-        unsafe extern "C" fn without_caller(file: *const c_char, flags: c_int) -> *mut c_void {
-            // SAFETY: forwarded; no caller known: the default options.
+        unsafe extern "C" fn open(file: *const c_char, flags: c_int) -> *mut c_void {
+            // SAFETY: forwarded.
             unsafe { serve_open(file, flags, 0) }
         }
-        without_caller as *const ()
+        unsafe extern "C" fn symbol(h: *mut c_void, name: *const c_char) -> *mut c_void {
+            // SAFETY: forwarded.
+            unsafe { serve_symbol(h, name, 0) }
+        }
+        unsafe extern "C" fn versioned(
+            h: *mut c_void,
+            name: *const c_char,
+            version: *const c_char,
+        ) -> *mut c_void {
+            // SAFETY: forwarded.
+            unsafe { serve_versioned_symbol(h, name, version, 0) }
+        }
+        (
+            open as *const (),
+            symbol as *const (),
+            versioned as *const (),
+        )
     }
 }
 
@@ -407,13 +442,17 @@ fn loaded_named(name: &[u8]) -> Option<std::path::PathBuf> {
 }
 
 /// `dlsym` called by a module dynplug loaded.
-unsafe extern "C" fn serve_symbol(handle: *mut c_void, name: *const c_char) -> *mut c_void {
+unsafe extern "C" fn serve_symbol(
+    handle: *mut c_void,
+    name: *const c_char,
+    caller: u64,
+) -> *mut c_void {
     if name.is_null() {
         return std::ptr::null_mut();
     }
     // SAFETY: dlsym's symbol name is NUL-terminated.
     let n = unsafe { CStr::from_ptr(name) };
-    answer(find_symbol(handle, n, None), handle, n)
+    answer(find_symbol(handle, n, None), handle, caller, n)
 }
 
 /// `dlvsym` called by a module dynplug loaded: `dlsym` of the definition at `version` (what
@@ -422,25 +461,34 @@ unsafe extern "C" fn serve_versioned_symbol(
     handle: *mut c_void,
     name: *const c_char,
     version: *const c_char,
+    caller: u64,
 ) -> *mut c_void {
     if name.is_null() || version.is_null() {
         return std::ptr::null_mut();
     }
     // SAFETY: dlvsym's symbol and version names are NUL-terminated.
     let (n, v) = unsafe { (CStr::from_ptr(name), CStr::from_ptr(version)) };
-    answer(find_symbol(handle, n, Some(v.to_bytes())), handle, n)
+    answer(
+        find_symbol(handle, n, Some(v.to_bytes())),
+        handle,
+        caller,
+        n,
+    )
 }
 
 /// The address, or null with the error `dlerror` gives.
-fn answer(found: Option<u64>, handle: *mut c_void, name: &CStr) -> *mut c_void {
+fn answer(found: Option<u64>, handle: *mut c_void, caller: u64, name: &CStr) -> *mut c_void {
     if let Some(a) = found {
         return a as *mut c_void;
     }
-    // As glibc words it: the object searched (the handle's library; the program, named by
-    // argv[0], for `dlopen(NULL)`'s), then the symbol.
+    // As glibc words it: the object searched from (the handle's library; the program, named by
+    // argv[0], for `dlopen(NULL)`'s; the caller for RTLD_DEFAULT and RTLD_NEXT), then the
+    // symbol.
+    let default_or_next = handle.is_null() || handle as usize == usize::MAX;
     let object = match own_handle(handle) {
         Some(h) => Some(String::from_utf8_lossy(&h.image.module().name).into_owned()),
         None if std::ptr::eq(handle as *const u8, &GLOBAL) => Some(program_name()),
+        None if default_or_next => containing(caller).map(|e| e.name.to_string_lossy().into()),
         None => None,
     };
     let symbol = name.to_string_lossy();
