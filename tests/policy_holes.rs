@@ -80,3 +80,31 @@ fn a_strict_open_of_a_plugin_opened_permissively_is_refused() {
     // Under no policy it is the same plugin, as before.
     assert!(unsafe { Loader::new().open(&user) }.is_ok());
 }
+
+#[test]
+fn a_plugin_under_a_policy_cannot_dlsym_what_it_may_not_import() {
+    type Default = extern "C" fn(*const c_char) -> usize;
+    let default_of = |loader: &Loader| -> (Default, extern "C" fn() -> *const c_char) {
+        let p = unsafe { loader.open(fresh_copy("dlapi")) }.unwrap();
+        unsafe {
+            (
+                p.lookup("dlapi_default").unwrap().cast(),
+                p.lookup("dlapi_error").unwrap().cast(),
+            )
+        }
+    };
+    let (default, error) = default_of(&strict());
+    assert_eq!(
+        default(c"getpid".as_ptr()),
+        0,
+        "dlsym(RTLD_DEFAULT, getpid)"
+    );
+    let msg = unsafe { CStr::from_ptr(error()) }
+        .to_string_lossy()
+        .into_owned();
+    assert!(msg.contains("getpid"), "{msg}");
+    // What the policy allows, and what a permissive plugin asks for, are found.
+    assert_ne!(default(c"strlen".as_ptr()), 0);
+    let (default, _) = default_of(&Loader::new());
+    assert_ne!(default(c"getpid".as_ptr()), 0);
+}

@@ -452,7 +452,10 @@ unsafe extern "C" fn serve_symbol(
     }
     // SAFETY: dlsym's symbol name is NUL-terminated.
     let n = unsafe { CStr::from_ptr(name) };
-    answer(find_symbol(handle, n, None), handle, caller, n)
+    match allowed_for(caller, n, find_symbol(handle, n, None)) {
+        Ok(found) => answer(found, handle, caller, n),
+        Err(refused) => refused,
+    }
 }
 
 /// `dlvsym` called by a module dynplug loaded: `dlsym` of the definition at `version` (what
@@ -468,12 +471,36 @@ unsafe extern "C" fn serve_versioned_symbol(
     }
     // SAFETY: dlvsym's symbol and version names are NUL-terminated.
     let (n, v) = unsafe { (CStr::from_ptr(name), CStr::from_ptr(version)) };
-    answer(
-        find_symbol(handle, n, Some(v.to_bytes())),
-        handle,
-        caller,
-        n,
-    )
+    match allowed_for(caller, n, find_symbol(handle, n, Some(v.to_bytes()))) {
+        Ok(found) => answer(found, handle, caller, n),
+        Err(refused) => refused,
+    }
+}
+
+/// `found` for a caller loaded under an import policy if the policy allows `name` (or the host
+/// exports it), or the definition lies in a module loaded under the same policy (the caller's
+/// own, or a library loaded on its behalf, checked then): else null, with the error `dlerror`
+/// gives. Without a policy, `found`.
+fn allowed_for(caller: u64, name: &CStr, found: Option<u64>) -> Result<Option<u64>, *mut c_void> {
+    let Some(addr) = found else {
+        return Ok(None);
+    };
+    let Some(opts) = containing(caller).and_then(|e| e.opts.clone()) else {
+        return Ok(found);
+    };
+    let n = name.to_bytes();
+    let same_policy = || {
+        containing(addr)
+            .and_then(|e| e.opts.clone())
+            .is_some_and(|o| o.policy == opts.policy)
+    };
+    if opts.exports.contains_key(n) || opts.policy.allows(n) || same_policy() {
+        return Ok(found);
+    }
+    set_error(
+        crate::LoadError::ImportsNotAllowed(vec![name.to_string_lossy().into_owned()]).to_string(),
+    );
+    Err(std::ptr::null_mut())
 }
 
 /// The address, or null with the error `dlerror` gives.

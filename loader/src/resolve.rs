@@ -10,7 +10,7 @@ use crate::process::Module;
 use crate::symbols::{Name, Sym, SymTab, Versions, SYM_SIZE};
 
 /// Which names a plugin may import.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum Policy {
     /// Anything in scope.
     #[default]
