@@ -174,7 +174,9 @@ fn in_child(f: fn() -> Result<(), String>) {
         let code = match std::panic::catch_unwind(f) {
             Ok(Ok(())) => 0,
             Ok(Err(e)) => {
-                eprintln!("child: {e}");
+                // Straight to the descriptor: the harness's capture does not reach the parent.
+                let msg = format!("child: {e}\n");
+                unsafe { libc::write(2, msg.as_ptr().cast(), msg.len()) };
                 1
             }
             Err(_) => 2,
