@@ -67,6 +67,13 @@ pub fn parse(bytes: &[u8], want: Option<Machine>) -> Result<Parsed, LoadError> {
         return Err(bad("e_version", h.e_version.into()));
     }
     let machine = match Machine::from_e_machine(h.e_machine) {
+        // Another float ABI is another machine to glibc (riscv's `elf_machine_matches_host`).
+        Some(m) if !m.e_flags_match(h.e_flags) => {
+            return Err(LoadError::WrongArchitecture {
+                found: format!("{} with e_flags {:#x}", m.name(), h.e_flags),
+                expected: host.to_string(),
+            })
+        }
         Some(m) if want.is_none() || want == Some(m) => m,
         _ => {
             return Err(LoadError::WrongArchitecture {
@@ -124,7 +131,6 @@ fn machine_name(e_machine: u16) -> String {
         None => match e_machine {
             3 => "i386".into(),
             40 => "arm".into(),
-            243 => "riscv".into(),
             m => format!("e_machine {m}"),
         },
     }

@@ -103,7 +103,11 @@ impl Layout {
         let mut eh_frame_hdr = None;
         let mut max_align = page;
         for (index, p) in phdrs.iter().enumerate() {
-            if p.p_filesz > p.p_memsz && p.p_type != ph::PT_NOTE {
+            // Notes and processor-specific segments (riscv's PT_RISCV_ATTRIBUTES has memsz 0)
+            // describe file bytes only; glibc does not compare their sizes either.
+            let file_only =
+                p.p_type == ph::PT_NOTE || (ph::PT_LOPROC..=ph::PT_HIPROC).contains(&p.p_type);
+            if p.p_filesz > p.p_memsz && !file_only {
                 return Err(Malformed::FileszExceedsMemsz {
                     index,
                     filesz: p.p_filesz,
