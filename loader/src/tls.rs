@@ -313,6 +313,15 @@ pub fn thread_pointer() -> u64 {
     tp
 }
 
+/// The thread pointer (register `tp` on riscv64).
+#[cfg(target_arch = "riscv64")]
+pub fn thread_pointer() -> u64 {
+    let tp: u64;
+    // SAFETY: copying the tp register has no side effects.
+    unsafe { std::arch::asm!("mv {}, tp", out(reg) tp, options(nostack, nomem, preserves_flags)) };
+    tp
+}
+
 /// Called by the TLS descriptor resolver: the variable's offset from the thread pointer.
 extern "C" fn tlsdesc_slow(arg: *const TlsIndex) -> u64 {
     // SAFETY: `arg` is the leaked tls_index the descriptor was made with.
