@@ -40,6 +40,35 @@ fn main() {
     for src in sources {
         build(&src, &out, &target);
     }
+    build_oracle(&out, &target);
+}
+
+/// `oracle/harness.c` → `$OUT/oracle_harness`, a program (see `dynplug_fixtures::oracle`);
+/// on x86_64 also `oracle_harness-aarch64` and `-riscv64`, for the foreign fixtures, where their
+/// cross compiler is installed.
+fn build_oracle(out: &Path, target: &Target) {
+    println!("cargo:rerun-if-changed=oracle");
+    let mut builds = vec![(target.cc.clone(), out.join("oracle_harness"))];
+    if target.arch == "x86_64" {
+        for arch in ["aarch64", "riscv64"] {
+            let cc = format!("{arch}-linux-gnu-gcc");
+            if Command::new(&cc).arg("--version").output().is_err() {
+                println!("cargo:warning=skipping oracle_harness-{arch}: {cc} is not installed");
+                continue;
+            }
+            builds.push((cc, out.join(format!("oracle_harness-{arch}"))));
+        }
+    }
+    for (cc, exe) in builds {
+        let st = Command::new(&cc)
+            .args(["-O1", "-g", "-Wall", "-Wextra", "-Werror", "-o"])
+            .arg(&exe)
+            .arg("oracle/harness.c")
+            .arg("-ldl")
+            .status()
+            .unwrap_or_else(|e| panic!("running {cc}: {e}"));
+        assert!(st.success(), "compiling oracle/harness.c with {cc}");
+    }
 }
 
 /// The architecture fixtures are built for, and its compilers.

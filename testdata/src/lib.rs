@@ -1,10 +1,11 @@
 //! Fixtures for dynplug's tests and example: shared objects compiled by `build.rs` from the
 //! sources in `testdata/c`, [`edit`] to derive malformed or unusual objects from them, and
-//! [`inspect`] to check what a fixture carries.
+//! [`inspect`] to check what a fixture carries, and [`oracle`] for what glibc's ld.so made of one.
 #![warn(missing_docs)]
 
 pub mod edit;
 pub mod inspect;
+pub mod oracle;
 
 use std::path::PathBuf;
 
