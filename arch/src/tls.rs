@@ -17,19 +17,19 @@ pub enum TlsVariant {
     II,
 }
 
-/// A machine's TLS layout and the constants its TLS relocations use (glibc's names in brackets).
+/// A machine's TLS layout and the constants its TLS relocations use (with glibc's names).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TlsAbi {
     /// Where the blocks are relative to the thread pointer.
     pub variant: TlsVariant,
     /// Variant I: bytes between the thread pointer and the first block, before rounding up to
-    /// the block's alignment [`TLS_TCB_SIZE`]. Unused (0) in variant II.
+    /// the block's alignment (glibc `TLS_TCB_SIZE`). Unused (0) in variant II.
     pub tcb_size: u64,
     /// Subtracted from DTPREL values: DTV entries point this far past each block's start
-    /// [`TLS_DTV_OFFSET`].
+    /// (glibc `TLS_DTV_OFFSET`).
     pub dtv_offset: u64,
     /// Subtracted from TPREL values: the thread pointer sits this far past the TCB
-    /// [`TLS_TP_OFFSET`].
+    /// (glibc `TLS_TP_OFFSET`).
     pub tp_offset: u64,
 }
 
