@@ -66,12 +66,20 @@ pub enum Error {
         symbols: Vec<String>,
     },
     /// A DT_NEEDED library is not available.
-    #[error("plugin.Open(\"{path}\"): missing library {library}")]
+    #[error(
+        "plugin.Open(\"{path}\"): missing library {library} (needed by {}; looked in: {})",
+        needed_by.display(),
+        searched.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+    )]
     MissingDependency {
         /// The path.
         path: PathBuf,
         /// The DT_NEEDED name.
         library: String,
+        /// The object that needs it (the plugin, or a library loaded for it).
+        needed_by: PathBuf,
+        /// Every path dynplug tried, in order.
+        searched: Vec<PathBuf>,
     },
     /// Reserving or mapping memory failed.
     #[error("plugin.Open(\"{path}\"): mapping failed: {source}")]
@@ -121,7 +129,16 @@ impl Error {
             LoadError::Malformed(reason) => Error::Malformed { path, reason },
             LoadError::Unsupported(feature) => Error::Unsupported { path, feature },
             LoadError::UndefinedSymbols(symbols) => Error::UndefinedSymbols { path, symbols },
-            LoadError::MissingDependency(library) => Error::MissingDependency { path, library },
+            LoadError::MissingDependency {
+                library,
+                needed_by,
+                searched,
+            } => Error::MissingDependency {
+                path,
+                library,
+                needed_by,
+                searched,
+            },
             LoadError::Map(source) => Error::Map { path, source },
             LoadError::ImportsNotAllowed(imports) => Error::ImportsNotAllowed { path, imports },
             // LoadError is non-exhaustive; a new cause is reported as an I/O-style error rather

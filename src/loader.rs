@@ -140,10 +140,15 @@ impl Loader {
         // Keyed by device and inode, as glibc matches an open object: a hard link to an open
         // plugin is that plugin.
         let key = Key::File(opened.id);
+        // A plugin loaded by this open was held to this loader's policy as it was linked; one
+        // the process had already (opened by another loader, or loaded for a plugin) is held
+        // to it now.
+        let mut linked_here = false;
         let plugin = registry::open(key, canonical.clone(), || {
             if let Some(image) = existing {
                 return Ok(Plugin::new(canonical.clone(), image));
             }
+            linked_here = true;
             // `$ORIGIN`: the directory of the path as given, as glibc takes it (a plugin
             // symlinked into a directory finds the libraries next to the link).
             let origin = std::path::absolute(given)
@@ -161,6 +166,9 @@ impl Loader {
             .map_err(|e| Error::from_load(canonical.clone(), e))?;
             Ok(Plugin::new(canonical.clone(), image))
         })?;
+        if !linked_here {
+            self.held_to_policy(plugin)?;
+        }
         self.promote(plugin);
         Ok(plugin)
     }
@@ -173,6 +181,19 @@ impl Loader {
         }
     }
 
+    /// `plugin` (opened before) if it and the libraries dynplug loaded for it import nothing
+    /// this loader's policy forbids.
+    fn held_to_policy(&self, plugin: &'static Plugin) -> Result<&'static Plugin, Error> {
+        let imports = plugin.breaches(&self.opts);
+        if imports.is_empty() {
+            return Ok(plugin);
+        }
+        Err(Error::ImportsNotAllowed {
+            path: plugin.path().into(),
+            imports,
+        })
+    }
+
     /// Opens a plugin from `bytes`, registered under `name`: no file is involved. Its segments
     /// live in anonymous mappings with the same protections as file-backed ones.
     ///
@@ -180,11 +201,16 @@ impl Loader {
     /// Runs the plugin's initialisers: the plugin's code is trusted once opened.
     pub unsafe fn open_bytes(&self, name: &str, bytes: &[u8]) -> Result<&'static Plugin, Error> {
         let path = PathBuf::from(name);
+        let mut linked_here = false;
         let plugin = registry::open(Key::Memory(name.to_string()), path.clone(), || {
+            linked_here = true;
             let image = Image::from_bytes(bytes, &self.opts, &self.dirs)
                 .map_err(|e| Error::from_load(path.clone(), e))?;
             Ok(Plugin::new(path.clone(), image))
         })?;
+        if !linked_here {
+            self.held_to_policy(plugin)?;
+        }
         self.promote(plugin);
         Ok(plugin)
     }
@@ -199,12 +225,24 @@ impl Loader {
         let bytes = dynplug_loader::FileBytes::new(&opened.file)
             .map_err(|e| Error::from_load(path.clone(), e))?;
         let canonical = opened.canonical;
-        if Image::is_loaded(&canonical, opened.id) {
-            // An open returns the copy the process has: it meets no problem. (A dry run of the
-            // file as a second copy would bind its own symbols to the first.)
-            return Ok(Report {
-                problems: Vec::new(),
-            });
+        // An open returns the copy the process has: it meets no problem but the imports this
+        // loader's policy forbids, of the plugin and of the libraries loaded for it. (A dry run
+        // of the file as a second copy would bind its own symbols to the first.)
+        let key = Key::File(opened.id);
+        let open = match registry::get(&key) {
+            Some(p) => Some(p.breaches(&self.opts)),
+            None => Image::loaded_breaches(&canonical, opened.id, &self.opts),
+        };
+        if let Some(imports) = open {
+            let problems = if imports.is_empty() {
+                Vec::new()
+            } else {
+                vec![Error::ImportsNotAllowed {
+                    path: canonical.as_path().into(),
+                    imports,
+                }]
+            };
+            return Ok(Report { problems });
         }
         self.check_in(path, Some(&canonical), bytes.as_ref())
     }

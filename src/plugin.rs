@@ -61,6 +61,11 @@ impl Plugin {
     ///
     /// # Safety
     /// Exactly once per plugin (the registry sees to it).
+    /// The imports `opts` forbids of this plugin and the libraries dynplug loaded for it.
+    pub(crate) fn breaches(&self, opts: &dynplug_loader::Options) -> Vec<String> {
+        self.image.breaches(opts)
+    }
+
     pub(crate) unsafe fn initialise(&self) {
         // SAFETY: forwarded: called once.
         unsafe { self.image.run_initialisers() }

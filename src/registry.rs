@@ -1,9 +1,11 @@
 //! The process-wide registry of plugins, keyed by canonical path (or by name for plugins opened
 //! from memory). It gives Go's semantics: one load per key, initialisers once, waiters wait.
 
+use std::cell::RefCell;
+use std::hash::BuildHasherDefault;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard};
 use std::thread::{self, ThreadId};
 
 use dynplug_loader::FastMap;
@@ -24,7 +26,7 @@ enum State {
     /// Being loaded (no plugin code has run) by this thread.
     Loading(ThreadId),
     /// Its initialisers are running on this thread.
-    Initialising(ThreadId),
+    Initialising(ThreadId, &'static Plugin),
     /// Open.
     Ready(&'static Plugin),
 }
@@ -46,19 +48,77 @@ impl Registry {
     }
 }
 
+static REGISTRY: Registry = Registry {
+    map: Mutex::new(FastMap::with_hasher(BuildHasherDefault::new())),
+    changed: Condvar::new(),
+    waiting: AtomicUsize::new(0),
+};
+
 fn registry() -> &'static Registry {
-    static R: OnceLock<Registry> = OnceLock::new();
-    R.get_or_init(|| Registry {
-        map: Mutex::new(FastMap::default()),
-        changed: Condvar::new(),
-        waiting: AtomicUsize::new(0),
-    })
+    // The registry's lock is held around the loader's: the loader takes it first at a fork.
+    static FORK: dynplug_loader::fork::Outer = dynplug_loader::fork::Outer {
+        prepare,
+        parent,
+        child,
+    };
+    static INSTALLED: AtomicBool = AtomicBool::new(false);
+    if !INSTALLED.load(Ordering::Relaxed) {
+        dynplug_loader::fork::install_outer(&FORK);
+        INSTALLED.store(true, Ordering::Relaxed);
+    }
+    &REGISTRY
+}
+
+thread_local! {
+    /// The registry's guard, held by the forking thread from `prepare` to `parent` or `child`.
+    static HELD: RefCell<Option<MutexGuard<'static, FastMap<Key, State>>>> =
+        const { RefCell::new(None) };
+}
+
+/// Before a fork: no thread is half-way through an update of the registry.
+fn prepare() {
+    let guard = lock(&REGISTRY);
+    HELD.with(|h| *h.borrow_mut() = Some(guard));
+}
+
+fn parent() {
+    HELD.with(|h| drop(h.borrow_mut().take()));
+}
+
+/// In the child only the forking thread exists. A plugin another thread was loading is
+/// forgotten (none of its code ran: a later open loads it again); one whose initialisers
+/// another thread was running is open (glibc, too, counts initialisers that started as run).
+/// Nobody waits.
+fn child() {
+    let me = thread::current().id();
+    HELD.with(|h| {
+        let Some(mut map) = h.borrow_mut().take() else {
+            return;
+        };
+        map.retain(|_, s| !matches!(s, State::Loading(t) if *t != me));
+        for s in map.values_mut() {
+            if let State::Initialising(t, p) = *s {
+                if t != me {
+                    *s = State::Ready(p);
+                }
+            }
+        }
+        REGISTRY.waiting.store(0, Ordering::Relaxed);
+    });
 }
 
 fn lock(r: &Registry) -> MutexGuard<'_, FastMap<Key, State>> {
     // A panic while holding the lock leaves the map consistent (every update is one insert or
     // remove), so a poisoned lock is still usable.
     r.map.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The plugin open under `key`, if one is (not one still loading or initialising).
+pub(crate) fn get(key: &Key) -> Option<&'static Plugin> {
+    match lock(registry()).get(key) {
+        Some(State::Ready(p)) => Some(p),
+        _ => None,
+    }
 }
 
 /// Returns the plugin registered under `key`, or loads it with `load` and runs its initialisers.
@@ -76,10 +136,10 @@ pub(crate) fn open(
     loop {
         match map.get(&key) {
             Some(State::Ready(p)) => return Ok(p),
-            Some(State::Loading(t) | State::Initialising(t)) if *t == me => {
+            Some(State::Loading(t) | State::Initialising(t, _)) if *t == me => {
                 return Err(Error::RecursiveOpen { path });
             }
-            Some(State::Loading(t) | State::Initialising(t)) => {
+            Some(State::Loading(t) | State::Initialising(t, _)) => {
                 // Recorded, so that a thread initialising a library this one needs does not
                 // wait for this one in turn (see dynplug_loader::blocked_on).
                 dynplug_loader::blocked_on(*t);
@@ -108,7 +168,7 @@ pub(crate) fn open(
         }
     };
     let plugin: &'static Plugin = Box::leak(Box::new(plugin));
-    map.insert(key.clone(), State::Initialising(me));
+    map.insert(key.clone(), State::Initialising(me, plugin));
     drop(map);
 
     // SAFETY: this thread alone got here for this key, once: the initialisers run exactly once.

@@ -3,6 +3,12 @@
 //! plus the flags on its first line (`// build: <flags>`, where `$OUT` is the output directory
 //! and `$SRC` this directory). Sources build in name order, so a library another fixture links
 //! against sorts first. `// out: <dir>` puts the result in a subdirectory.
+//!
+//! Fixtures are built for the target: when cross-compiling (`--target aarch64-unknown-linux-gnu`)
+//! with Debian's cross compilers `<arch>-linux-gnu-gcc`/`-g++`. `// arch: <arch>...` limits a
+//! fixture to those target architectures (machine code or symbol versions of one machine); one
+//! skipped for the target is named in a build warning, and a test that needs it fails saying the
+//! file is missing.
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -15,6 +21,9 @@ fn main() {
     }
     std::fs::create_dir_all(&out).expect("create fixtures dir");
     println!("cargo:rustc-env=DYNPLUG_FIXTURES_DIR={}", out.display());
+    // Where tests copy fixtures (`fresh_copy`): under the build directory, never /tmp.
+    let copies = out.with_file_name("copies");
+    println!("cargo:rustc-env=DYNPLUG_COPIES_DIR={}", copies.display());
     println!("cargo:rerun-if-changed=c");
     let mut sources: Vec<PathBuf> = std::fs::read_dir("c")
         .expect("read testdata/c")
@@ -27,10 +36,40 @@ fn main() {
         })
         .collect();
     sources.sort();
+    let target = Target::from_env();
     for src in sources {
-        build(&src, &out);
+        build(&src, &out, &target);
     }
+    build_oracle(&out, &target);
     reference_harness(&out);
+}
+
+/// `oracle/harness.c` → `$OUT/oracle_harness`, a program (see `dynplug_fixtures::oracle`);
+/// on x86_64 also `oracle_harness-aarch64` and `-riscv64`, for the foreign fixtures, where their
+/// cross compiler is installed.
+fn build_oracle(out: &Path, target: &Target) {
+    println!("cargo:rerun-if-changed=oracle");
+    let mut builds = vec![(target.cc.clone(), out.join("oracle_harness"))];
+    if target.arch == "x86_64" {
+        for arch in ["aarch64", "riscv64"] {
+            let cc = format!("{arch}-linux-gnu-gcc");
+            if Command::new(&cc).arg("--version").output().is_err() {
+                println!("cargo:warning=skipping oracle_harness-{arch}: {cc} is not installed");
+                continue;
+            }
+            builds.push((cc, out.join(format!("oracle_harness-{arch}"))));
+        }
+    }
+    for (cc, exe) in builds {
+        let st = Command::new(&cc)
+            .args(["-O1", "-g", "-Wall", "-Wextra", "-Werror", "-o"])
+            .arg(&exe)
+            .arg("oracle/harness.c")
+            .arg("-ldl")
+            .status()
+            .unwrap_or_else(|e| panic!("running {cc}: {e}"));
+        assert!(st.success(), "compiling oracle/harness.c with {cc}");
+    }
 }
 
 /// Compiles `harness/dlref.c`, the program that runs the same steps with glibc's dlopen (the
@@ -48,7 +87,46 @@ fn reference_harness(out: &Path) {
     println!("cargo:rustc-env=DYNPLUG_DLREF={}", exe.display());
 }
 
-fn build(src: &Path, out: &Path) {
+/// The architecture fixtures are built for, and its compilers.
+struct Target {
+    /// `CARGO_CFG_TARGET_ARCH`: "x86_64", "aarch64", "riscv64".
+    arch: String,
+    /// The C compiler ("cc" natively, else `<arch>-linux-gnu-gcc`).
+    cc: String,
+    /// The C++ compiler ("c++" natively, else `<arch>-linux-gnu-g++`).
+    cxx: String,
+}
+
+impl Target {
+    fn from_env() -> Target {
+        let var = |k: &str| std::env::var(k).unwrap_or_else(|_| panic!("{k} is set by cargo"));
+        let arch = var("CARGO_CFG_TARGET_ARCH");
+        let (cc, cxx) = if var("TARGET") == var("HOST") {
+            ("cc".to_string(), "c++".to_string())
+        } else {
+            (
+                format!("{arch}-linux-gnu-gcc"),
+                format!("{arch}-linux-gnu-g++"),
+            )
+        };
+        Target { arch, cc, cxx }
+    }
+
+    /// `flags` as this target's compiler spells them, or why the fixture cannot be built here.
+    fn flags(&self, flags: String) -> Result<String, String> {
+        if !flags.contains("-mtls-dialect=gnu2") {
+            return Ok(flags);
+        }
+        match self.arch.as_str() {
+            "x86_64" => Ok(flags),
+            // aarch64's name for the descriptor dialect (its default).
+            "aarch64" => Ok(flags.replace("-mtls-dialect=gnu2", "-mtls-dialect=desc")),
+            a => Err(format!("gcc has no TLS descriptors for {a}")),
+        }
+    }
+}
+
+fn build(src: &Path, out: &Path, target: &Target) {
     let text = std::fs::read_to_string(src).expect("read fixture");
     let directive = |key: &str| {
         text.lines().take(3).find_map(|l| {
@@ -57,10 +135,20 @@ fn build(src: &Path, out: &Path) {
         })
     };
     let src_dir = std::fs::canonicalize("c").expect("testdata/c");
+    let skip = |why: &str| println!("cargo:warning=skipping {}: {why}", src.display());
+    if let Some(arches) = directive("arch") {
+        if !arches.split_whitespace().any(|a| a == target.arch) {
+            return skip(&format!("only for {arches}, not {}", target.arch));
+        }
+    }
     let flags = directive("build")
         .unwrap_or_default()
         .replace("$OUT", &out.display().to_string())
         .replace("$SRC", &src_dir.display().to_string());
+    let flags = match target.flags(flags) {
+        Ok(f) => f,
+        Err(why) => return skip(&why),
+    };
     let dir = match directive("out") {
         Some(d) => out.join(d),
         None => out.to_path_buf(),
@@ -69,16 +157,12 @@ fn build(src: &Path, out: &Path) {
     let name = src.file_stem().and_then(|s| s.to_str()).expect("name");
     let so = dir.join(format!("{name}.so"));
     let cpp = src.extension().and_then(|e| e.to_str()) == Some("cpp");
-    let default = if cpp { "c++" } else { "cc" };
+    let default = if cpp { &target.cxx } else { &target.cc };
     // `// cc: <compiler>` picks another compiler (a cross compiler for a foreign fixture); one that
     // is not installed skips the fixture, and the tests that need it say which to install.
     let compiler = directive("cc").unwrap_or_else(|| default.to_string());
-    if compiler != default && Command::new(&compiler).arg("--version").output().is_err() {
-        println!(
-            "cargo:warning=skipping {}: {compiler} is not installed",
-            src.display()
-        );
-        return;
+    if compiler != *default && Command::new(&compiler).arg("--version").output().is_err() {
+        return skip(&format!("{compiler} is not installed"));
     }
     let st = Command::new(&compiler)
         .args(["-shared", "-fPIC", "-O1", "-g", "-o"])

@@ -3,7 +3,7 @@
 // SAFETY (this file): the plugins opened here are the fixtures built from testdata/ (or the
 // system libraries named); every symbol is cast to the type its source declares, and called or
 // dereferenced accordingly.
-use std::ffi::{c_void, CString};
+use std::ffi::{c_char, c_void, CString};
 use std::path::PathBuf;
 
 use dynplug::{Error, Loader, Plugin, Symbol};
@@ -74,7 +74,8 @@ fn unresolved_weak_is_null() {
 #[test]
 fn jump_slot_calls_libc() {
     let p = relocs();
-    let f: extern "C" fn(*const i8) -> usize = unsafe { p.lookup("call_strlen").unwrap().cast() };
+    let f: extern "C" fn(*const c_char) -> usize =
+        unsafe { p.lookup("call_strlen").unwrap().cast() };
     let s = CString::new("dynplug").unwrap();
     assert_eq!(f(s.as_ptr()), 7);
 }
@@ -139,14 +140,15 @@ fn lookup_serves_exports_only() {
 #[test]
 fn initialisers_run_in_order_with_real_arguments() {
     let p = unsafe { Plugin::open(path("init")) }.unwrap();
-    let order = unsafe { std::ffi::CStr::from_ptr(p.lookup("order").unwrap().cast::<*const i8>()) };
+    let order =
+        unsafe { std::ffi::CStr::from_ptr(p.lookup("order").unwrap().cast::<*const c_char>()) };
     assert_eq!(order.to_str().unwrap(), "Iabc");
     let argc = unsafe { *p.lookup("seen_argc").unwrap().cast::<*const i32>() };
     assert_eq!(argc as usize, std::env::args_os().count());
     let argv = unsafe {
         *p.lookup("seen_argv")
             .unwrap()
-            .cast::<*const *const *const i8>()
+            .cast::<*const *const *const c_char>()
     };
     let arg0 = unsafe { std::ffi::CStr::from_ptr(*argv) }
         .to_str()
@@ -154,12 +156,12 @@ fn initialisers_run_in_order_with_real_arguments() {
         .to_string();
     assert_eq!(arg0, std::env::args().next().unwrap());
     extern "C" {
-        static environ: *const *const i8;
+        static environ: *const *const c_char;
     }
     let envp = unsafe {
         *p.lookup("seen_envp")
             .unwrap()
-            .cast::<*const *const *const i8>()
+            .cast::<*const *const *const c_char>()
     };
     assert_eq!(envp, unsafe { environ });
 }
@@ -410,6 +412,15 @@ fn wrong_architecture_is_named() {
         unsafe { Plugin::open(&p) },
         Err(Error::WrongArchitecture { .. })
     ));
+    // A 32-bit x86 file: its machine named, as for the others.
+    e.set_u16(18, 3); // EM_386
+    std::fs::write(&p, &e.bytes).unwrap();
+    match unsafe { Plugin::open(&p) } {
+        Err(Error::WrongArchitecture { found, .. }) => {
+            assert_eq!(found, "32-bit little-endian i386")
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]

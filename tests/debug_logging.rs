@@ -138,7 +138,7 @@ fn bindings_to_a_file_show_known_imports() {
     }
     let file = libxml2();
     let canonical = std::fs::canonicalize(&file).unwrap();
-    let dir = std::env::temp_dir().join(format!("dynplug-debug-{}", std::process::id()));
+    let dir = dynplug_fixtures::scratch_dir().join("debug");
     std::fs::create_dir_all(&dir).unwrap();
     let base = dir.join("log");
     let (_, stderr) = child(

@@ -6,7 +6,7 @@
 //! up by name, and imported by sysv_user.so, which needs it (resolved through its DT_HASH).
 // SAFETY (this file): the plugins opened here are the fixtures built from testdata/; every
 // symbol is cast to the type its source declares, and called or dereferenced accordingly.
-use std::ffi::CStr;
+use std::ffi::{c_char, CStr};
 
 use dynplug::{Error, Plugin};
 use dynplug_fixtures::inspect::{Object, PT_GNU_RELRO, R_X86_64_64, R_X86_64_JUMP_SLOT};
@@ -56,7 +56,7 @@ fn every_layout_loads_zeroed_writable_and_aligned() {
         let aligned = p.lookup("layout_aligned").unwrap().addr() as usize;
         assert_eq!(aligned % 65536, 0, "{name}: layout_aligned at {aligned:#x}");
         assert_eq!(unsafe { *(aligned as *const u8) }, 7, "{name}");
-        let ro = unsafe { CStr::from_ptr(f::<*const i8>(p, "layout_rodata")) };
+        let ro = unsafe { CStr::from_ptr(f::<*const c_char>(p, "layout_rodata")) };
         assert_eq!(ro.to_str().unwrap(), "read-only", "{name}");
         let fun: extern "C" fn(i32) -> i32 = f(p, "layout_fn");
         assert_eq!(fun(14), 42, "{name}");

@@ -44,8 +44,8 @@ fn truncated_header() {
     expect("truncated", &e.bytes[..40], |m| {
         matches!(m, Malformed::TruncatedHeader { len: 40 })
     });
-    expect("empty", &[], |m| {
-        matches!(m, Malformed::TruncatedHeader { len: 0 })
+    expect("magic", &e.bytes[..4], |m| {
+        matches!(m, Malformed::TruncatedHeader { len: 4 })
     });
 }
 
@@ -273,6 +273,24 @@ fn not_elf_directory_unreadable() {
         Loader::new().check_bytes(b"just text"),
         Err(Error::NotElf { .. })
     ));
+    // One rule for what is not ELF: what does not begin with the ELF magic, however short (an
+    // empty file, part of the magic) or long (text), is `NotElf`, from an open and from the dry
+    // run of the file and of its bytes alike.
+    for bytes in [&b""[..], b"\x7fEL", b"some text"] {
+        let p = write("not-elf", bytes);
+        assert!(
+            matches!(unsafe { Plugin::open(&p) }, Err(Error::NotElf { .. })),
+            "open of {bytes:?}"
+        );
+        assert!(
+            matches!(Loader::new().check(&p), Err(Error::NotElf { .. })),
+            "check of {bytes:?}"
+        );
+        assert!(
+            matches!(Loader::new().check_bytes(bytes), Err(Error::NotElf { .. })),
+            "check_bytes of {bytes:?}"
+        );
+    }
     assert!(matches!(
         unsafe { Plugin::open(std::env::temp_dir()) },
         Err(Error::IsDirectory { .. })
@@ -296,4 +314,65 @@ fn not_elf_directory_unreadable() {
     } else {
         assert!(matches!(r, Err(Error::Io { .. })), "{r:?}");
     }
+}
+
+#[test]
+fn relro_outside_the_image_once_rounded_to_pages() {
+    // RELRO is protected in whole pages, its end rounded down (LLD pads it to its page's end,
+    // past its PT_LOAD's memsz: accepted, tests/linkers.rs). Whole pages past the pages of its
+    // PT_LOAD are outside the image.
+    let mut e = hello();
+    let (relro, _) = e.phdrs().into_iter().find(|p| p.1 == 0x6474_e552).unwrap();
+    let vaddr = e.u64(relro + ph::VADDR);
+    let load = e
+        .loads()
+        .into_iter()
+        .find(|&l| {
+            let (v, m) = (e.u64(l + ph::VADDR), e.u64(l + ph::MEMSZ));
+            (v..v + m).contains(&vaddr)
+        })
+        .unwrap();
+    let load_end = e.u64(load + ph::VADDR) + e.u64(load + ph::MEMSZ);
+    let pages_end = (load_end + 0xfff) & !0xfff;
+    e.set_u64(relro + ph::MEMSZ, pages_end + 0x1000 - vaddr);
+    expect("relro-past-pages", &e.bytes, |m| {
+        matches!(
+            m,
+            Malformed::SegmentNotLoaded {
+                what: "PT_GNU_RELRO"
+            }
+        )
+    });
+}
+
+#[test]
+fn finaliser_pointing_into_data() {
+    // Finalisers are checked at open as initialisers are: DT_FINI, then the first
+    // DT_FINI_ARRAY entry, made to point at the string table.
+    let mut e = hello();
+    let strtab = e.dyn_val(5);
+    let fini = e.dyn_val_at(13);
+    e.set_u64(fini, strtab);
+    expect("fini", &e.bytes, |m| {
+        matches!(
+            m,
+            Malformed::CodeOutsideText {
+                what: "DT_FINI",
+                ..
+            }
+        )
+    });
+    let mut e = hello();
+    let entry = e.dyn_val(26);
+    let rela = e.rela_at_place(entry).expect("the entry is relocated");
+    e.set_u64(rela + 16, strtab);
+    expect("fini-array", &e.bytes, |m| {
+        matches!(
+            m,
+            Malformed::CodeOutsideText {
+                what: "DT_FINI_ARRAY entry",
+                ..
+            }
+        )
+    });
 }

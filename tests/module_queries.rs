@@ -161,3 +161,46 @@ fn dladdr_answers_for_the_system_s_modules_too() {
     let (mut f2, mut s2) = (std::ptr::null(), std::ptr::null());
     assert_eq!(addr_of(8 as *const std::ffi::c_void, &mut f2, &mut s2), 0);
 }
+
+#[test]
+fn dlerror_after_a_failed_dlsym_is_glibc_s() {
+    type OpenCall = extern "C" fn(*const c_char, *const c_char) -> i32;
+    type Error = extern "C" fn() -> *const c_char;
+    let lib = CString::new(path("a_dep_origin").to_str().unwrap()).unwrap();
+    let missing = c"no_such_symbol";
+    let message = |open_call: OpenCall, error: Error| {
+        assert_eq!(open_call(lib.as_ptr(), missing.as_ptr()), -2);
+        unsafe { CStr::from_ptr(error()) }
+            .to_string_lossy()
+            .into_owned()
+    };
+    let ours = message(f("dlapi_open_call"), f("dlapi_error"));
+    // The reference: the same file loaded by glibc, its calls served by glibc.
+    let copy = CString::new(dynplug_fixtures::fresh_copy("dlapi").to_str().unwrap()).unwrap();
+    let h = unsafe { libc::dlopen(copy.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) };
+    assert!(!h.is_null());
+    let sym = |n: &CStr| unsafe { libc::dlsym(h, n.as_ptr()) } as usize;
+    let glibc_error = unsafe { std::mem::transmute::<usize, Error>(sym(c"dlapi_error")) };
+    let glibc = message(
+        unsafe { std::mem::transmute::<usize, OpenCall>(sym(c"dlapi_open_call")) },
+        glibc_error,
+    );
+    assert_eq!(ours, glibc);
+    // RTLD_DEFAULT: glibc names the caller (each copy names itself).
+    type Default = extern "C" fn(*const c_char) -> usize;
+    let default_message = |default: Default, error: Error| {
+        assert_eq!(default(missing.as_ptr()), 0);
+        unsafe { CStr::from_ptr(error()) }
+            .to_string_lossy()
+            .into_owned()
+    };
+    let ours = default_message(f("dlapi_default"), f("dlapi_error"));
+    let glibc = default_message(
+        unsafe { std::mem::transmute::<usize, Default>(sym(c"dlapi_default")) },
+        glibc_error,
+    );
+    let copy = copy.to_str().unwrap();
+    let me = plugin().path().to_str().unwrap();
+    assert!(glibc.starts_with(copy), "{glibc}");
+    assert_eq!(ours, glibc.replace(copy, me));
+}

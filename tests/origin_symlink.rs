@@ -9,7 +9,7 @@ use dynplug_fixtures::path;
 
 #[test]
 fn origin_is_the_directory_of_the_link() {
-    let base = std::env::temp_dir().join(format!("dynplug-origin-{}", std::process::id()));
+    let base = dynplug_fixtures::scratch_dir().join("origin");
     let (links, real) = (base.join("links"), base.join("real"));
     std::fs::create_dir_all(&links).unwrap();
     std::fs::create_dir_all(&real).unwrap();

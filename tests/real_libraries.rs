@@ -145,15 +145,27 @@ fn dependency_through_origin_runpath() {
 #[test]
 fn missing_dependency_names_it_and_where_dynplug_looked() {
     match unsafe { Plugin::open(path("dep_user_ldpath")) } {
-        Err(Error::MissingDependency { library, .. }) => {
-            assert!(library.starts_with("a_dep_ldpath.so"), "{library}");
+        Err(e @ Error::MissingDependency { .. }) => {
+            let Error::MissingDependency {
+                library,
+                needed_by,
+                searched,
+                ..
+            } = &e
+            else {
+                unreachable!()
+            };
+            assert_eq!(library, "a_dep_ldpath.so");
+            assert_eq!(needed_by, &path("dep_user_ldpath"), "who needed it");
             assert!(
-                library.contains("dep_user_ldpath.so"),
-                "names who needed it: {library}"
+                searched.iter().any(|p| p.starts_with("/usr/lib")),
+                "where it looked: {searched:?}"
             );
+            // The message says all three.
+            let msg = e.to_string();
             assert!(
-                library.contains("/usr/lib"),
-                "says where it looked: {library}"
+                msg.contains("a_dep_ldpath.so (needed by ") && msg.contains("looked in: /"),
+                "{msg}"
             );
         }
         other => panic!("{other:?}"),

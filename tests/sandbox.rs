@@ -2,7 +2,7 @@
 // SAFETY (this file): the plugins opened here are the fixtures built from testdata/ (or the
 // system libraries named); every symbol is cast to the type its source declares, and called or
 // dereferenced accordingly.
-use std::ffi::c_void;
+use std::ffi::{c_char, c_void};
 
 use dynplug::{Error, Loader, Unsupported};
 use dynplug_fixtures::{fresh_copy, path};
@@ -114,7 +114,7 @@ fn open_bytes_matches_open_file() {
         unsafe { Loader::new().open_bytes("init-bytes", &std::fs::read(path("init")).unwrap()) }
             .unwrap();
     let order =
-        unsafe { std::ffi::CStr::from_ptr(init.lookup("order").unwrap().cast::<*const i8>()) };
+        unsafe { std::ffi::CStr::from_ptr(init.lookup("order").unwrap().cast::<*const c_char>()) };
     assert_eq!(order.to_str().unwrap(), "Iabc");
     // The same name again is the same plugin.
     let again = unsafe { Loader::new().open_bytes("init-bytes", b"ignored") }.unwrap();

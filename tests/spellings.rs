@@ -4,7 +4,7 @@
 //! bytes is another plugin.
 // SAFETY (this file): the plugins opened here are the fixtures built from testdata/; every
 // symbol is cast to the type its source declares, and called or dereferenced accordingly.
-use std::ffi::CStr;
+use std::ffi::{c_char, CStr};
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 
@@ -28,7 +28,7 @@ fn init_count(p: &Plugin) -> i32 {
 }
 
 fn order(p: &Plugin) -> String {
-    let s = unsafe { CStr::from_ptr(p.lookup("order").unwrap().cast::<*const i8>()) };
+    let s = unsafe { CStr::from_ptr(p.lookup("order").unwrap().cast::<*const c_char>()) };
     s.to_str().unwrap().to_string()
 }
 

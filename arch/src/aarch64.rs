@@ -1,5 +1,6 @@
 //! AArch64 (ELF for the Arm 64-bit architecture) relocation numbers and what they do.
 
+use crate::tls::{TlsAbi, TlsVariant};
 use crate::{RelocKind as K, Width::*};
 
 /// `EM_AARCH64`.
@@ -26,6 +27,16 @@ pub static RELOCATIONS: &[(u32, &str, K)] = &[
     (1031, "R_AARCH64_TLSDESC", K::TlsDesc),
     (1032, "R_AARCH64_IRELATIVE", K::IRelative),
 ];
+
+/// AArch64's TLS: variant I with a 16-byte TCB (two words: DTV pointer, reserved) between the
+/// thread pointer and the first block (glibc `TLS_TCB_SIZE` = `sizeof (tcbhead_t)`), no DTV or
+/// thread-pointer offset.
+pub const TLS: TlsAbi = TlsAbi {
+    variant: TlsVariant::I,
+    tcb_size: 16,
+    dtv_offset: 0,
+    tp_offset: 0,
+};
 
 #[cfg(test)]
 mod tests {

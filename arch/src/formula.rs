@@ -40,7 +40,7 @@ pub enum FormulaError {
     NotAFormula,
 }
 
-fn fit(value: i128, width: Width) -> Result<Write, FormulaError> {
+pub(crate) fn fit(value: i128, width: Width) -> Result<Write, FormulaError> {
     let ok = match width {
         // 64-bit results wrap modulo 2^64, as the hardware does.
         Width::W64 => true,

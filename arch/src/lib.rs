@@ -11,8 +11,11 @@ pub mod aarch64;
 mod formula;
 mod kind;
 mod machine;
+pub mod riscv64;
+mod tls;
 pub mod x86_64;
 
 pub use formula::{compute, FormulaError, Inputs, Write};
 pub use kind::{RelocKind, Width};
 pub use machine::Machine;
+pub use tls::{compute_tls, TlsAbi, TlsInputs, TlsVariant};

@@ -1,6 +1,6 @@
 //! The machines dynplug knows, and their per-machine facts.
 
-use crate::{aarch64, x86_64, RelocKind};
+use crate::{aarch64, riscv64, x86_64, RelocKind, TlsAbi};
 
 /// A machine (ELF `e_machine`) whose relocations dynplug can apply.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -9,14 +9,19 @@ pub enum Machine {
     X86_64,
     /// ARM 64-bit (`EM_AARCH64`, 183).
     Aarch64,
+    /// RISC-V 64-bit, LP64D (`EM_RISCV`, 243, ELFCLASS64).
+    Riscv64,
 }
 
 impl Machine {
     /// The machine for an ELF `e_machine` value, if dynplug knows it.
+    ///
+    /// Only for ELFCLASS64 objects (the caller checks the class): `EM_RISCV` also names RV32.
     pub const fn from_e_machine(e_machine: u16) -> Option<Machine> {
         match e_machine {
             x86_64::EM => Some(Machine::X86_64),
             aarch64::EM => Some(Machine::Aarch64),
+            riscv64::EM => Some(Machine::Riscv64),
             _ => None,
         }
     }
@@ -27,6 +32,8 @@ impl Machine {
             Some(Machine::X86_64)
         } else if cfg!(target_arch = "aarch64") {
             Some(Machine::Aarch64)
+        } else if cfg!(target_arch = "riscv64") {
+            Some(Machine::Riscv64)
         } else {
             None
         }
@@ -37,14 +44,25 @@ impl Machine {
         match self {
             Machine::X86_64 => x86_64::EM,
             Machine::Aarch64 => aarch64::EM,
+            Machine::Riscv64 => riscv64::EM,
         }
     }
 
-    /// A short name ("x86_64", "aarch64").
+    /// A short name ("x86_64", "aarch64", "riscv64").
     pub const fn name(self) -> &'static str {
         match self {
             Machine::X86_64 => "x86_64",
             Machine::Aarch64 => "aarch64",
+            Machine::Riscv64 => "riscv64",
+        }
+    }
+
+    /// Whether an object's `e_flags` suit a Linux process of this machine (riscv: the LP64D
+    /// float ABI, as glibc's `elf_machine_matches_host` checks; the others define no such bits).
+    pub const fn e_flags_match(self, e_flags: u32) -> bool {
+        match self {
+            Machine::X86_64 | Machine::Aarch64 => true,
+            Machine::Riscv64 => riscv64::e_flags_match(e_flags),
         }
     }
 
@@ -66,12 +84,13 @@ impl Machine {
         match self {
             Machine::X86_64 => x86_64::RELOCATIONS,
             Machine::Aarch64 => aarch64::RELOCATIONS,
+            Machine::Riscv64 => riscv64::RELOCATIONS,
         }
     }
 
-    /// Whether GLOB_DAT and JUMP_SLOT add the addend (aarch64) or ignore it (x86_64).
+    /// Whether GLOB_DAT and JUMP_SLOT add the addend (aarch64, riscv64) or ignore it (x86_64).
     pub const fn got_addend(self) -> bool {
-        matches!(self, Machine::Aarch64)
+        matches!(self, Machine::Aarch64 | Machine::Riscv64)
     }
 
     /// The `r_type` of this machine's RELATIVE relocation (counted by `DT_RELACOUNT`).
@@ -79,6 +98,16 @@ impl Machine {
         match self {
             Machine::X86_64 => x86_64::R_RELATIVE,
             Machine::Aarch64 => aarch64::R_RELATIVE,
+            Machine::Riscv64 => riscv64::R_RELATIVE,
+        }
+    }
+
+    /// The machine's TLS layout and the constants its TLS relocations use.
+    pub const fn tls(self) -> &'static TlsAbi {
+        match self {
+            Machine::X86_64 => &x86_64::TLS,
+            Machine::Aarch64 => &aarch64::TLS,
+            Machine::Riscv64 => &riscv64::TLS,
         }
     }
 }

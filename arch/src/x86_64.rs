@@ -1,5 +1,6 @@
 //! x86_64 (AMD64 psABI) relocation numbers and what they do.
 
+use crate::tls::{TlsAbi, TlsVariant};
 use crate::{RelocKind as K, Width::*};
 
 /// `EM_X86_64`.
@@ -29,6 +30,15 @@ pub static RELOCATIONS: &[(u32, &str, K)] = &[
     (36, "R_X86_64_TLSDESC", K::TlsDesc),
     (37, "R_X86_64_IRELATIVE", K::IRelative),
 ];
+
+/// x86_64's TLS: variant II (the thread pointer points at the TCB, blocks below it), no DTV or
+/// thread-pointer offset.
+pub const TLS: TlsAbi = TlsAbi {
+    variant: TlsVariant::II,
+    tcb_size: 0,
+    dtv_offset: 0,
+    tp_offset: 0,
+};
 
 #[cfg(test)]
 mod tests {

@@ -8,7 +8,7 @@
 
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::{Mutex, Once};
+use std::sync::Mutex;
 
 /// Where each library is searched for and found.
 pub const FILES: u32 = 1;
@@ -62,7 +62,12 @@ const CATEGORIES: [(&str, u32, &str, &str); 6] = [
 static ENABLED: AtomicU32 = AtomicU32::new(0);
 /// What `DYNPLUG_DEBUG` asks for (read once).
 static FROM_ENV: AtomicU32 = AtomicU32::new(0);
-static READ_ENV: Once = Once::new();
+/// Set by the first thread to read `DYNPLUG_DEBUG` (not a `Once`: a child forked while another
+/// thread runs one would wait for it for ever).
+static READ_ENV: AtomicBool = AtomicBool::new(false);
+/// dynplug's own logger, once installed (its sink's lock is taken for a fork).
+static OWN: std::sync::atomic::AtomicPtr<Logger> =
+    std::sync::atomic::AtomicPtr::new(std::ptr::null_mut());
 /// True once dynplug's own logger is installed: then only `DYNPLUG_DEBUG`'s categories are on.
 static OWN_LOGGER: AtomicBool = AtomicBool::new(false);
 
@@ -77,7 +82,9 @@ pub fn on(cat: u32) -> bool {
 /// own `log` logger, every category its maximum level lets through (`bindings` at `Trace`,
 /// the others at `Debug`).
 pub fn refresh() {
-    READ_ENV.call_once(read_env);
+    if !READ_ENV.swap(true, Ordering::AcqRel) {
+        read_env();
+    }
     let mut cats = FROM_ENV.load(Ordering::Relaxed);
     let level = log::max_level();
     if !OWN_LOGGER.load(Ordering::Relaxed) {
@@ -165,9 +172,19 @@ fn read_env() {
         // A host's logger, if it installed one first, gets the records instead.
         let logger: &'static Logger = Box::leak(Box::new(Logger { sink }));
         if log::set_logger(logger).is_ok() {
+            OWN.store(logger as *const Logger as *mut Logger, Ordering::Release);
             OWN_LOGGER.store(true, Ordering::Relaxed);
             log::set_max_level(log::LevelFilter::Trace);
         }
+    }
+}
+
+/// Takes the logger's lock for a fork (`fork::prepare`): the innermost, as a line is written
+/// under any other lock.
+pub(crate) fn lock_all(held: &mut Vec<Box<dyn std::any::Any>>) {
+    // SAFETY: null or the leaked `&'static Logger` stored when it was installed.
+    if let Some(logger) = unsafe { OWN.load(Ordering::Acquire).as_ref() } {
+        held.push(Box::new(logger.sink.lock()));
     }
 }
 

@@ -76,6 +76,11 @@ struct Pending {
 /// Modules not announced yet; the lock also serialises dynplug's changes to the list.
 static PENDING: Mutex<Vec<Pending>> = Mutex::new(Vec::new());
 
+/// Takes the debugger list's lock for a fork (`fork::prepare`).
+pub(crate) fn lock_all(held: &mut Vec<Box<dyn std::any::Any>>) {
+    held.push(Box::new(PENDING.lock().unwrap_or_else(|p| p.into_inner())));
+}
+
 /// True if a debugger listens: it has a breakpoint (`int3`) on `__jit_debug_register_code`,
 /// as gdb and lldb place one while the process runs; or `DYNPLUG_DEBUGGER=1` asks for every
 /// module to be announced as it opens (for core files, or a debugger attached later).

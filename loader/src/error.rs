@@ -294,9 +294,20 @@ pub enum LoadError {
     /// Imports that nothing in scope defines (all of them).
     #[error("undefined symbols: {}", .0.join(", "))]
     UndefinedSymbols(Vec<String>),
-    /// A DT_NEEDED library dynplug could not find (with who needed it and where it looked).
-    #[error("missing library {0}")]
-    MissingDependency(String),
+    /// A DT_NEEDED library dynplug could not find.
+    #[error(
+        "missing library {library} (needed by {}; looked in: {})",
+        needed_by.display(),
+        searched.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+    )]
+    MissingDependency {
+        /// The DT_NEEDED name.
+        library: String,
+        /// The object that needs it (`<bytes>` for one from memory).
+        needed_by: std::path::PathBuf,
+        /// Every path tried, in order.
+        searched: Vec<std::path::PathBuf>,
+    },
     /// Reserving or mapping memory failed.
     #[error("mapping failed: {0}")]
     Map(#[source] io::Error),

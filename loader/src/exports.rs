@@ -30,7 +30,7 @@ impl Hasher for NameHasher {
     }
 }
 
-/// A `HashMap` with [`NameHasher`] (std's SipHash costs more than an open's other work on
+/// A `HashMap` with `NameHasher` (std's SipHash costs more than an open's other work on
 /// these maps).
 pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<NameHasher>>;
 

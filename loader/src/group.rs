@@ -16,7 +16,7 @@ use crate::elf::view::View;
 use crate::error::{LoadError, Unsupported};
 use crate::file::FileBytes;
 use crate::image::page_size;
-use crate::link::{initialisers, link, Mode, Options};
+use crate::link::{finalisers, initialisers, link, Mode, Options};
 use crate::map::{Mapping, Source};
 use crate::object::{symtab_in, Object};
 use crate::process::{self, Module};
@@ -56,6 +56,12 @@ pub(crate) struct SharedList {
 /// called while a load holds the list of shared libraries.
 static JOINED: std::sync::RwLock<Vec<Module<'static>>> = std::sync::RwLock::new(Vec::new());
 
+/// Takes the lock of the modules that joined the global scope, for a fork (taken under the
+/// shared list's, and around no other).
+pub(crate) fn lock_joined(held: &mut Vec<Box<dyn std::any::Any>>) {
+    held.push(Box::new(JOINED.write().unwrap_or_else(|p| p.into_inner())));
+}
+
 /// Makes `scope` (a plugin's local scope) join the global scope, after what joined before.
 fn join(scope: &[Module<'static>]) {
     let mut joined = JOINED.write().unwrap_or_else(|p| p.into_inner());
@@ -77,6 +83,7 @@ pub(crate) fn join_loaded(base: u64) {
 
 /// The modules that joined the global scope (`Options::global`), in order.
 pub(crate) fn joined() -> Vec<Module<'static>> {
+    crate::fork::install();
     JOINED.read().unwrap_or_else(|p| p.into_inner()).clone()
 }
 
@@ -122,6 +129,7 @@ static SHARED: Mutex<SharedList> = Mutex::new(SharedList {
 });
 
 pub(crate) fn shared() -> MutexGuard<'static, SharedList> {
+    crate::fork::install();
     SHARED.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -135,6 +143,14 @@ pub(crate) fn existing(canonical: &Path, id: (u64, u64)) -> Option<(Module<'stat
         crate::initialised::wait(m.base);
     }
     Some((m, system))
+}
+
+/// The module dynplug loaded at load bias `base`.
+pub(crate) fn module_at(base: u64) -> Option<Module<'static>> {
+    shared()
+        .iter()
+        .find(|s| s.module.base == base)
+        .map(|s| s.module.clone())
 }
 
 /// What [`existing`] finds, without waiting for initialisers.
@@ -448,13 +464,11 @@ pub(crate) fn find<'a>(
             Err(e) => return Err(e),
         }
     }
-    let looked: Vec<String> = tried.iter().map(|p| p.display().to_string()).collect();
-    Err(LoadError::MissingDependency(format!(
-        "{} (needed by {}; looked in: {})",
-        String::from_utf8_lossy(name),
-        who.name(),
-        looked.join(", ")
-    )))
+    Err(LoadError::MissingDependency {
+        library: String::from_utf8_lossy(name).into_owned(),
+        needed_by: who.name().into(),
+        searched: tried,
+    })
 }
 
 /// True if a module of the process (or the C runtime, when libc is present) satisfies `needed`.
@@ -645,9 +659,9 @@ pub struct Loaded {
     pub module: Module<'static>,
     /// Machine.
     pub machine: Machine,
-    /// Initialisers of the plugin and of the dependencies loaded for it, in the order to run,
-    /// by module (load bias).
-    pub inits: Vec<(u64, Vec<u64>)>,
+    /// Initialisers (and finalisers) of the plugin and of the dependencies loaded for it, in
+    /// the order to run, by module.
+    pub inits: Vec<crate::init::Calls>,
     /// Load biases of the libraries loaded earlier that the group uses: their initialisers
     /// must have run before the group's.
     pub uses: Vec<u64>,
@@ -895,16 +909,16 @@ fn link_group(
             continue;
         };
         let mem = Live { bias: m.bias };
-        inits.push((
-            m.bias,
-            initialisers(&n.obj, m.bias, &mem, &scope)
-                .map_err(|e| in_module(e, n, i, group.len()))?,
-        ));
+        let named = |e| in_module(e, n, i, group.len());
+        inits.push(crate::init::Calls {
+            base: m.bias,
+            inits: initialisers(&n.obj, m.bias, &mem, &scope).map_err(named)?,
+            finis: finalisers(&n.obj, m.bias, &mem, &scope).map_err(named)?,
+        });
     }
     for (n, m) in group.iter().zip(&maps) {
-        if let Some(relro) = n.obj.layout.relro {
-            m.protect_relro(relro, n.obj.layout.page)
-                .map_err(LoadError::Map)?;
+        if let Some(pages) = n.obj.layout.relro.and_then(|r| n.obj.layout.relro_pages(r)) {
+            m.protect_relro(pages).map_err(LoadError::Map)?;
         }
     }
     // Success: every image stays mapped for the rest of the process.
@@ -915,6 +929,9 @@ fn link_group(
     let mut root = None;
     let mut placed = Vec::with_capacity(group.len());
     let mut entries = Vec::with_capacity(group.len());
+    // The options the group was loaded under: what its modules' `dlopen` loads is held to them.
+    let loaded_under = (!matches!(opts.policy, crate::Policy::Any) || !opts.exports.is_empty())
+        .then(|| Arc::new(opts.clone()));
     for (n, modid) in group.iter_mut().zip(modids) {
         let bias = n
             .obj
@@ -923,22 +940,25 @@ fn link_group(
         let loads: &'static [_] = Box::leak(n.obj.layout.loads.clone().into_boxed_slice());
         // SAFETY: mapped at `bias` and never unmapped (leaked just above).
         let module = n.module(unsafe { View::mapped(bias, loads) }, bias, modid)?;
-        let mut eh_frame = 0;
+        let mut eh_frame_hdr = 0;
         if let Some(hdr) = n.obj.layout.eh_frame_hdr {
+            eh_frame_hdr = bias.wrapping_add(hdr.vaddr);
             if let Some(eh) = crate::unwind::eh_frame(&n.obj.view(), hdr.vaddr) {
                 if n.obj.layout.loaded(eh, 4) {
-                    eh_frame = bias.wrapping_add(eh);
-                    crate::unwind::register(modules, eh_frame);
+                    crate::unwind::register(modules, bias.wrapping_add(eh));
                 }
             }
         }
+        let last_end = n.obj.layout.loads.last().map_or(0, |l| l.end());
         entries.push(crate::interpose::Entry {
             name: n.c_name(),
             module: module.clone(),
             phdrs: phdrs(&n.obj),
             start: bias.wrapping_add(n.obj.layout.span_lo),
             end: bias.wrapping_add(n.obj.layout.span_hi),
-            eh_frame,
+            map_end: bias.wrapping_add(last_end),
+            eh_frame_hdr,
+            opts: loaded_under.clone(),
             local: Arc::from([]),
             search: n.requester(),
         });
@@ -972,8 +992,8 @@ fn link_group(
         crate::interpose::add(e);
     }
     // Until this thread has run them, an open of these modules from another thread waits.
-    for &(base, _) in &inits {
-        crate::initialised::starting(base);
+    for calls in &inits {
+        crate::initialised::starting(calls.base);
     }
     let uses = local
         .iter()

@@ -21,7 +21,7 @@ pub struct Image {
 struct Parts {
     module: Module<'static>,
     machine: Machine,
-    inits: Vec<(u64, Vec<u64>)>,
+    inits: Vec<crate::init::Calls>,
     /// Libraries loaded earlier that this image uses (their initialisers run first).
     uses: Vec<u64>,
     exports: std::sync::OnceLock<crate::exports::Exports>,
@@ -97,6 +97,35 @@ impl Image {
         group::loaded(path, id).is_some()
     }
 
+    /// The imports `opts` forbids of this image and of the libraries dynplug loaded for it
+    /// (each but the image's own named with its library): an image opened earlier under more
+    /// permissive options is held to the policy of a later open.
+    pub fn breaches(&self, opts: &Options) -> Vec<String> {
+        let (policy, exports) = (&opts.policy, &opts.exports);
+        let me = &self.parts.module;
+        let mut out = crate::resolve::breaches(me, policy, exports);
+        let libraries = self.parts.inits.iter().map(|c| c.base);
+        for base in libraries.chain(self.parts.uses.iter().copied()) {
+            let Some(m) = group::module_at(base).filter(|m| m.base != me.base) else {
+                continue;
+            };
+            let name = String::from_utf8_lossy(&m.name).into_owned();
+            out.extend(
+                crate::resolve::breaches(&m, policy, exports)
+                    .into_iter()
+                    .map(|b| format!("{b} (in {name})")),
+            );
+        }
+        out
+    }
+
+    /// The imports `opts` forbids of the library at `path` (canonical; device and inode `id`)
+    /// if the process has it (`None` if not): what an open of it under `opts` would refuse.
+    pub fn loaded_breaches(path: &Path, id: (u64, u64), opts: &Options) -> Option<Vec<String>> {
+        let (m, _) = group::loaded(path, id)?;
+        Some(crate::resolve::breaches(&m, &opts.policy, &opts.exports))
+    }
+
     /// Loads a shared object from `bytes` (segments copied into anonymous mappings).
     pub fn from_bytes(bytes: &[u8], opts: &Options, extra: &[PathBuf]) -> Result<Image, LoadError> {
         Self::from(group::load(Input::Bytes(bytes), opts, extra)?)
@@ -147,7 +176,8 @@ impl Image {
         for &base in &self.parts.uses {
             crate::initialised::wait(base);
         }
-        for (base, functions) in &self.parts.inits {
+        for calls in &self.parts.inits {
+            let (base, functions) = (&calls.base, &calls.inits);
             if crate::debug::on(crate::debug::INIT) && !functions.is_empty() {
                 crate::debug_log!(
                     crate::debug::INIT,
@@ -159,18 +189,18 @@ impl Image {
             }
             // SAFETY: the addresses were checked to lie in executable segments of relocated,
             // protected images.
-            unsafe { crate::init::run(functions) };
-            crate::initialised::finished(*base);
+            unsafe { crate::init::run_module(calls) };
+            crate::initialised::finished(calls.base);
         }
     }
 
     /// The address of the exported function or variable `name` (default version), or `None`.
     /// The first lookup indexes the exports; later ones are one hash probe.
     pub fn lookup(&self, name: &str) -> Option<u64> {
-        self.parts
-            .exports
-            .get_or_init(|| crate::exports::index(&self.parts.module))
-            .get(name.as_bytes())
-            .copied()
+        // Made without blocking (two first lookups may both index): see `fork::once`.
+        let exports = crate::fork::once(&self.parts.exports, || {
+            crate::exports::index(&self.parts.module)
+        });
+        exports.get(name.as_bytes()).copied()
     }
 }

@@ -1,8 +1,68 @@
 //! Initialisers: DT_INIT, then DT_INIT_ARRAY, each called as `f(argc, argv, envp)` with the
-//! process's real values, as glibc calls them.
+//! process's real values, as glibc calls them. Finalisers: at exit, as glibc's `_dl_fini` runs
+//! them, DT_FINI_ARRAY from its last entry then DT_FINI, module by module in the reverse of the
+//! order their initialisers started (dependents before their dependencies).
 
 use std::ffi::c_char;
-use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+/// A module's initialisers and finalisers (run-time addresses, each checked to lie in code).
+#[derive(Clone, Debug, Default)]
+pub struct Calls {
+    /// Load bias of the module.
+    pub base: u64,
+    /// In the order to call them.
+    pub inits: Vec<u64>,
+    /// In the order to call them at exit.
+    pub finis: Vec<u64>,
+}
+
+/// The finalisers of each module whose initialisers started, in that order.
+static FINIS: Mutex<Vec<Vec<u64>>> = Mutex::new(Vec::new());
+
+/// Takes the finalisers' lock for a fork (`fork::prepare`).
+pub(crate) fn lock_all(held: &mut Vec<Box<dyn std::any::Any>>) {
+    held.push(Box::new(FINIS.lock().unwrap_or_else(|p| p.into_inner())));
+}
+
+/// Runs the finalisers of every module whose initialisers started, the last started first.
+extern "C" fn run_finalisers() {
+    // Taken out: a finaliser may open a plugin (whose finalisers then never run, as after
+    // glibc's `_dl_fini` has started).
+    let modules = std::mem::take(&mut *FINIS.lock().unwrap_or_else(|p| p.into_inner()));
+    for finis in modules.iter().rev() {
+        for &f in finis {
+            // SAFETY: checked at open to lie in executable code of a module that stays
+            // mapped; a finaliser takes no argument (glibc's `fini_t`).
+            let f: extern "C" fn() = unsafe { std::mem::transmute::<usize, _>(f as usize) };
+            f();
+        }
+    }
+}
+
+/// Runs the initialisers of a module, first recording its finalisers to run at exit. The
+/// exit handler is registered before the first initialiser runs, so the C++ destructors a
+/// plugin registers with `__cxa_atexit` (later) run before it, as before glibc's `_dl_fini`.
+///
+/// # Safety
+/// As [`run`], for every address in `calls`.
+pub unsafe fn run_module(calls: &Calls) {
+    static REGISTERED: AtomicBool = AtomicBool::new(false);
+    if !calls.finis.is_empty() {
+        if !REGISTERED.swap(true, Ordering::AcqRel) {
+            // SAFETY: registers a function of the type atexit takes. (It fails only without
+            // memory: then finalisers do not run, as before.)
+            unsafe { libc::atexit(run_finalisers) };
+        }
+        FINIS
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(calls.finis.clone());
+    }
+    // SAFETY: forwarded from the caller.
+    unsafe { run(&calls.inits) };
+}
 
 static ARGC: AtomicUsize = AtomicUsize::new(0);
 static ARGV: AtomicPtr<*const c_char> = AtomicPtr::new(std::ptr::null_mut());

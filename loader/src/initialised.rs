@@ -10,7 +10,7 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 use std::thread::{self, ThreadId};
 
 #[derive(Default)]
-struct State {
+pub(crate) struct State {
     /// Load bias → the thread that runs the module's initialisers.
     pending: crate::FastMap<u64, ThreadId>,
     /// Thread → the thread it is waiting for (here, or for a plugin in the registry).
@@ -23,8 +23,28 @@ static STATE: Mutex<Option<State>> = Mutex::new(None);
 static CHANGED: Condvar = Condvar::new();
 
 fn state() -> MutexGuard<'static, Option<State>> {
+    crate::fork::install();
     // Every update is one insert or remove: a poisoned lock is still consistent.
     STATE.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Takes the lock for a fork (`fork::prepare`).
+pub(crate) fn lock_all(held: &mut Vec<Box<dyn std::any::Any>>) {
+    held.push(Box::new(STATE.lock().unwrap_or_else(|p| p.into_inner())));
+}
+
+/// In a forked child, given the state under the lock `fork::prepare` took (so no update is
+/// half-done): only the
+/// forking thread exists. Initialisers other threads were running never finish; as glibc counts
+/// a library whose initialisers started as initialised, they count as run (a library another
+/// thread loaded but had not started initialising counts as run too: its initialisers do not
+/// run in the child). No other thread waits.
+pub(crate) fn forget_other_threads(state: &mut Option<State>) {
+    let me = thread::current().id();
+    if let Some(st) = state.as_mut() {
+        st.pending.retain(|_, owner| *owner == me);
+        st.waits_for.clear();
+    }
 }
 
 /// The module at `base` has initialisers the current thread will run.

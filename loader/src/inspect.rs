@@ -228,9 +228,9 @@ pub struct InitFini {
     pub init_array: Vec<Option<u64>>,
     /// DT_PREINIT_ARRAY entries (only executables run them).
     pub preinit_array: Vec<Option<u64>>,
-    /// DT_FINI (never run: plugins are never closed).
+    /// DT_FINI (run at exit, after DT_FINI_ARRAY).
     pub fini: Option<u64>,
-    /// DT_FINI_ARRAY entries (never run).
+    /// DT_FINI_ARRAY entries (run at exit, from the last).
     pub fini_array: Vec<Option<u64>>,
 }
 

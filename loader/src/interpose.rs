@@ -7,7 +7,7 @@
 
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard, OnceLock, RwLock};
+use std::sync::{Mutex, MutexGuard, RwLock};
 
 use crate::process::Module;
 use crate::symbols::Name;
@@ -22,10 +22,15 @@ pub struct Entry {
     pub phdrs: Vec<libc::Elf64_Phdr>,
     /// Run-time span of the image.
     pub start: u64,
-    /// End of the span.
+    /// End of the span (page-rounded).
     pub end: u64,
-    /// Run-time address of `.eh_frame`, or 0.
-    pub eh_frame: u64,
+    /// End of the last PT_LOAD's memory, unrounded (glibc's `l_map_end`).
+    pub map_end: u64,
+    /// Run-time address of PT_GNU_EH_FRAME (`.eh_frame_hdr`), or 0.
+    pub eh_frame_hdr: u64,
+    /// The options it was loaded under (`None`: the defaults): a library its `dlopen` loads,
+    /// or returns, is held to them.
+    pub opts: Option<std::sync::Arc<crate::Options>>,
     /// The local scope of the group it was loaded with (the plugin, then its libraries
     /// breadth-first): what `dlsym(RTLD_DEFAULT)` called from it searches after the global scope.
     pub local: std::sync::Arc<[Module<'static>]>,
@@ -37,6 +42,7 @@ static ENTRIES: RwLock<Vec<&'static Entry>> = RwLock::new(Vec::new());
 
 /// Records a module dynplug loaded (for the rest of the process).
 pub fn add(e: Entry) {
+    crate::fork::install();
     let e: &'static Entry = Box::leak(Box::new(e));
     ENTRIES.write().unwrap_or_else(|p| p.into_inner()).push(e);
 }
@@ -70,9 +76,9 @@ pub fn lookup(name: &[u8]) -> Option<u64> {
         b"dl_iterate_phdr" => serve_iterate_phdr as *const (),
         b"dladdr" => serve_addr as *const (),
         b"_dl_find_object" => serve_find_object as *const (),
-        b"dlopen" => dlopen_entry(),
-        b"dlsym" => dlsym_entry(),
-        b"dlvsym" => dlvsym_entry(),
+        b"dlopen" => entries_with_caller().0,
+        b"dlsym" => entries_with_caller().1,
+        b"dlvsym" => entries_with_caller().2,
         b"dlerror" => serve_error as *const (),
         b"dlinfo" => serve_info as *const (),
         b"dlclose" => serve_close as *const (),
@@ -195,19 +201,22 @@ pub struct DlFindObject {
     reserved: [u64; 7],
 }
 
-/// `_dl_find_object`: dynplug's modules answer for themselves (without a link map).
+/// `_dl_find_object`: dynplug's modules answer for themselves, as glibc fills the struct: the
+/// map from the first page to the unrounded end of the last segment, the link map `dlinfo`
+/// gives for the module, and PT_GNU_EH_FRAME (an unwinder reads `.eh_frame_hdr` there).
 unsafe extern "C" fn serve_find_object(pc: *mut c_void, out: *mut DlFindObject) -> c_int {
     if let Some(e) = containing(pc as u64) {
         if out.is_null() {
             return -1;
         }
+        let map = link_map(e.module.base).unwrap_or(std::ptr::null_mut());
         // SAFETY: `out` is the caller's struct to fill.
         unsafe {
             (*out).flags = 0;
             (*out).map_start = e.start as *mut c_void;
-            (*out).map_end = e.end as *mut c_void;
-            (*out).link_map = std::ptr::null_mut();
-            (*out).eh_frame = e.eh_frame as *mut c_void;
+            (*out).map_end = e.map_end as *mut c_void;
+            (*out).link_map = map as *mut c_void;
+            (*out).eh_frame = e.eh_frame_hdr as *mut c_void;
         }
         return 0;
     }
@@ -240,24 +249,114 @@ struct Handle {
 /// The handle for `dlopen(NULL)`: the global scope.
 static GLOBAL: u8 = 0;
 
+/// The libraries `dlopen` gave, by canonical path.
+static OPENED: Mutex<Vec<(std::path::PathBuf, &'static Handle)>> = Mutex::new(Vec::new());
+/// The link maps made for modules dynplug loaded: (load bias, record).
+static MADE: Mutex<Vec<(u64, usize)>> = Mutex::new(Vec::new());
+/// The strings `dlerror` returned (each must outlive the call that returned it).
+static KEEP: Mutex<Vec<CString>> = Mutex::new(Vec::new());
+
 fn opened() -> MutexGuard<'static, Vec<(std::path::PathBuf, &'static Handle)>> {
-    static OPENED: OnceLock<Mutex<Vec<(std::path::PathBuf, &'static Handle)>>> = OnceLock::new();
-    OPENED
-        .get_or_init(|| Mutex::new(Vec::new()))
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
+    OPENED.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// `dlopen` called by a module dynplug loaded, from the return address `caller`: dynplug loads
-/// the library (once per path, never closed) and runs its initialisers.
-unsafe extern "C" fn serve_open(file: *const c_char, flags: c_int, caller: usize) -> *mut c_void {
+/// Takes the locks held around others for a fork (`fork::prepare`): `dlopen`'s list (held
+/// while it loads) and the link maps (held while reading the entries).
+pub(crate) fn lock_all(held: &mut Vec<Box<dyn std::any::Any>>) {
+    held.push(Box::new(opened()));
+    held.push(Box::new(MADE.lock().unwrap_or_else(|p| p.into_inner())));
+}
+
+/// Takes the entries' lock for a fork (taken while a load holds the shared list).
+pub(crate) fn lock_entries(held: &mut Vec<Box<dyn std::any::Any>>) {
+    held.push(Box::new(ENTRIES.write().unwrap_or_else(|p| p.into_inner())));
+}
+
+/// Takes the locks held around no other for a fork.
+pub(crate) fn lock_leaves(held: &mut Vec<Box<dyn std::any::Any>>) {
+    held.push(Box::new(KEEP.lock().unwrap_or_else(|p| p.into_inner())));
+}
+
+#[cfg(target_arch = "x86_64")]
+std::arch::global_asm!(
+    // The served `dlopen`, `dlsym` and `dlvsym`: each passes its caller's return address (in
+    // the module that called) as one more argument, after the function's own.
+    ".globl dynplug_dlopen",
+    ".hidden dynplug_dlopen",
+    "dynplug_dlopen:",
+    "mov rdx, [rsp]",
+    "jmp {open}",
+    ".globl dynplug_dlsym",
+    ".hidden dynplug_dlsym",
+    "dynplug_dlsym:",
+    "mov rdx, [rsp]",
+    "jmp {symbol}",
+    ".globl dynplug_dlvsym",
+    ".hidden dynplug_dlvsym",
+    "dynplug_dlvsym:",
+    "mov rcx, [rsp]",
+    "jmp {versioned}",
+    open = sym serve_open,
+    symbol = sym serve_symbol,
+    versioned = sym serve_versioned_symbol,
+);
+
+#[cfg(target_arch = "x86_64")]
+extern "C" {
+    fn dynplug_dlopen();
+    fn dynplug_dlsym();
+    fn dynplug_dlvsym();
+}
+
+/// The `dlopen`, `dlsym` and `dlvsym` modules dynplug loads bind to.
+fn entries_with_caller() -> (*const (), *const (), *const ()) {
+    #[cfg(target_arch = "x86_64")]
+    return (
+        dynplug_dlopen as *const (),
+        dynplug_dlsym as *const (),
+        dynplug_dlvsym as *const (),
+    );
+    // Elsewhere the caller is not known: no module's options, no caller's name.
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        unsafe extern "C" fn open(file: *const c_char, flags: c_int) -> *mut c_void {
+            // SAFETY: forwarded.
+            unsafe { serve_open(file, flags, 0) }
+        }
+        unsafe extern "C" fn symbol(h: *mut c_void, name: *const c_char) -> *mut c_void {
+            // SAFETY: forwarded.
+            unsafe { serve_symbol(h, name, 0) }
+        }
+        unsafe extern "C" fn versioned(
+            h: *mut c_void,
+            name: *const c_char,
+            version: *const c_char,
+        ) -> *mut c_void {
+            // SAFETY: forwarded.
+            unsafe { serve_versioned_symbol(h, name, version, 0) }
+        }
+        (
+            open as *const (),
+            symbol as *const (),
+            versioned as *const (),
+        )
+    }
+}
+
+/// `dlopen` called by a module dynplug loaded (the code at `caller`): dynplug loads the library
+/// (once per path, never closed) and runs its initialisers. A library loaded for a module
+/// opened under an import policy is held to it, loaded now or earlier.
+unsafe extern "C" fn serve_open(file: *const c_char, flags: c_int, caller: u64) -> *mut c_void {
+    let from = containing(caller);
+    let opts = from.and_then(|e| e.opts.clone());
+    let global = flags & libc::RTLD_GLOBAL != 0;
     if file.is_null() {
         return &GLOBAL as *const u8 as *mut c_void;
     }
     // SAFETY: dlopen's argument is a NUL-terminated path.
     let name = unsafe { CStr::from_ptr(file) }.to_bytes().to_vec();
     // The caller's RPATH chain and RUNPATH, as glibc searches for the caller.
-    let req = containing(caller as u64).map_or_else(Default::default, |e| e.search.clone());
+    let req = from.map_or_else(Default::default, |e| e.search.clone());
     // A bare name the process already has (its soname or file name) is that library, wherever
     // it was found (glibc matches loaded objects before searching); else the search paths.
     let found = loaded_named(&name).or_else(|| {
@@ -273,13 +372,11 @@ unsafe extern "C" fn serve_open(file: *const c_char, flags: c_int, caller: usize
         return std::ptr::null_mut();
     };
     let handle_of = |list: &[(std::path::PathBuf, &'static Handle)]| {
-        list.iter()
-            .find(|(p, _)| *p == path)
-            .map(|(_, h)| *h as *const Handle as *mut c_void)
+        list.iter().find(|(p, _)| *p == path).map(|(_, h)| *h)
     };
-    let global = flags & libc::RTLD_GLOBAL != 0;
+    let given = |h: &'static Handle| promoted(held_to(h, opts.as_deref(), &path), global);
     if let Some(h) = handle_of(&opened()) {
-        return promoted(h, global);
+        return given(h);
     }
     // A library the process has (the system's, or one dynplug loaded) is that copy, as dlopen
     // returns it: loading a second libc, say, would run its initialisers again. Looked up
@@ -287,29 +384,33 @@ unsafe extern "C" fn serve_open(file: *const c_char, flags: c_int, caller: usize
     // and that thread's initialisers may call dlopen too.
     if let Some(image) = crate::file::id(&path).and_then(|id| crate::Image::existing(&path, id)) {
         let mut list = opened();
-        if let Some(h) = handle_of(&list) {
-            return promoted(h, global);
-        }
-        // Another path to a file opened already (a hard link): its handle, as glibc's.
-        let same = list.iter().find(|(_, h)| h.image.bias() == image.bias());
-        if let Some(&(_, h)) = same {
-            return promoted(h as *const Handle as *mut c_void, global);
-        }
-        let h: &'static Handle = Box::leak(Box::new(Handle { image }));
-        list.push((path, h));
-        return promoted(h as *const Handle as *mut c_void, global);
+        // Its handle, by path, or by another path to the same file (a hard link), as glibc's.
+        let same = |l: &[(std::path::PathBuf, &'static Handle)]| {
+            l.iter()
+                .find(|(_, h)| h.image.bias() == image.bias())
+                .map(|(_, h)| *h)
+        };
+        let h = match handle_of(&list).or_else(|| same(&list)) {
+            Some(h) => h,
+            None => {
+                let h: &'static Handle = Box::leak(Box::new(Handle { image }));
+                list.push((path.clone(), h));
+                h
+            }
+        };
+        drop(list);
+        return given(h);
     }
     let mut list = opened();
     if let Some(h) = handle_of(&list) {
-        return promoted(h, global);
+        drop(list);
+        return given(h);
     }
-    // As `Plugin::open`: the global scope, then the library's own; RTLD_GLOBAL makes it join
-    // the global scope.
-    let opts = crate::Options {
-        global,
-        ..Default::default()
-    };
-    match crate::Image::open(Path::new(&path), &opts, &[]) {
+    // As `Plugin::open`: the global scope, then the library's own; loaded under the caller's
+    // options, and RTLD_GLOBAL makes it join the global scope.
+    let mut options = opts.as_deref().cloned().unwrap_or_default();
+    options.global = global;
+    match crate::Image::open(Path::new(&path), &options, &[]) {
         Ok(image) => {
             let h: &'static Handle = Box::leak(Box::new(Handle { image }));
             list.push((path, h));
@@ -325,15 +426,31 @@ unsafe extern "C" fn serve_open(file: *const c_char, flags: c_int, caller: usize
     }
 }
 
-/// `handle`, its library made to join the global scope first when `global` (RTLD_GLOBAL on a
-/// library open already, as glibc promotes it).
+/// `handle` (null: refused), its library made to join the global scope first when `global`
+/// (RTLD_GLOBAL on a library open already, as glibc promotes it).
 fn promoted(handle: *mut c_void, global: bool) -> *mut c_void {
-    if global {
-        // SAFETY: every handle given here is a leaked `Handle` of the opened list.
+    if global && !handle.is_null() {
+        // SAFETY: every non-null handle given here is a leaked `Handle` of the opened list.
         let h = unsafe { &*(handle as *const Handle) };
         crate::group::join_loaded(h.image.bias());
     }
     handle
+}
+
+/// The handle `h` of a library loaded earlier, for a caller loaded under `opts`: null (and the
+/// error `dlerror` gives) if the library, or one dynplug loaded for it, imports what the
+/// caller's policy forbids.
+fn held_to(h: &'static Handle, opts: Option<&crate::Options>, path: &Path) -> *mut c_void {
+    let breaches = opts.map(|o| h.image.breaches(o)).unwrap_or_default();
+    if breaches.is_empty() {
+        return h as *const Handle as *mut c_void;
+    }
+    set_error(format!(
+        "{}: {}",
+        path.display(),
+        crate::LoadError::ImportsNotAllowed(breaches)
+    ));
+    std::ptr::null_mut()
 }
 
 /// The file of the module the process has that answers to the bare name `name` (no `/`): its
@@ -353,96 +470,21 @@ fn loaded_named(name: &[u8]) -> Option<std::path::PathBuf> {
         .or_else(|| entries().iter().find_map(|e| file(&e.module)))
 }
 
-#[cfg(target_arch = "x86_64")]
-std::arch::global_asm!(
-    // dlopen, dlsym and dlvsym as plugins call them: the caller's return address (at [rsp] on
-    // entry) goes on as one more argument, so that a bare name is searched for in the caller's
-    // paths and RTLD_DEFAULT searches the caller's own scope too, as glibc does.
-    ".globl dynplug_serve_dlsym",
-    ".hidden dynplug_serve_dlsym",
-    "dynplug_serve_dlsym:",
-    "mov rdx, [rsp]",
-    "jmp {dlsym}",
-    ".globl dynplug_serve_dlopen",
-    ".hidden dynplug_serve_dlopen",
-    "dynplug_serve_dlopen:",
-    "mov rdx, [rsp]",
-    "jmp {dlopen}",
-    ".globl dynplug_serve_dlvsym",
-    ".hidden dynplug_serve_dlvsym",
-    "dynplug_serve_dlvsym:",
-    "mov rcx, [rsp]",
-    "jmp {dlvsym}",
-    dlopen = sym serve_open,
-    dlsym = sym serve_symbol,
-    dlvsym = sym serve_versioned_symbol,
-);
-
-#[cfg(target_arch = "x86_64")]
-extern "C" {
-    fn dynplug_serve_dlopen();
-    fn dynplug_serve_dlsym();
-    fn dynplug_serve_dlvsym();
-}
-
-/// The `dlopen` plugins' imports bind to.
-fn dlopen_entry() -> *const () {
-    #[cfg(target_arch = "x86_64")]
-    return dynplug_serve_dlopen as *const ();
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        unsafe extern "C" fn without_caller(f: *const c_char, flags: c_int) -> *mut c_void {
-            // SAFETY: forwarded; no caller address on this machine.
-            unsafe { serve_open(f, flags, 0) }
-        }
-        without_caller as *const ()
-    }
-}
-
-/// The `dlsym` plugins' imports bind to.
-fn dlsym_entry() -> *const () {
-    #[cfg(target_arch = "x86_64")]
-    return dynplug_serve_dlsym as *const ();
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        unsafe extern "C" fn without_caller(h: *mut c_void, n: *const c_char) -> *mut c_void {
-            // SAFETY: forwarded; no caller address on this machine.
-            unsafe { serve_symbol(h, n, 0) }
-        }
-        without_caller as *const ()
-    }
-}
-
-/// The `dlvsym` plugins' imports bind to.
-fn dlvsym_entry() -> *const () {
-    #[cfg(target_arch = "x86_64")]
-    return dynplug_serve_dlvsym as *const ();
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        unsafe extern "C" fn without_caller(
-            h: *mut c_void,
-            n: *const c_char,
-            v: *const c_char,
-        ) -> *mut c_void {
-            // SAFETY: forwarded; no caller address on this machine.
-            unsafe { serve_versioned_symbol(h, n, v, 0) }
-        }
-        without_caller as *const ()
-    }
-}
-
-/// `dlsym` called by a module dynplug loaded, from the return address `caller`.
+/// `dlsym` called by a module dynplug loaded.
 unsafe extern "C" fn serve_symbol(
     handle: *mut c_void,
     name: *const c_char,
-    caller: usize,
+    caller: u64,
 ) -> *mut c_void {
     if name.is_null() {
         return std::ptr::null_mut();
     }
     // SAFETY: dlsym's symbol name is NUL-terminated.
     let n = unsafe { CStr::from_ptr(name) };
-    answer(find_symbol(handle, n, None, caller), n)
+    match allowed_for(caller, n, find_symbol(handle, n, None, caller)) {
+        Ok(found) => answer(found, handle, caller, n),
+        Err(refused) => refused,
+    }
 }
 
 /// `dlvsym` called by a module dynplug loaded: `dlsym` of the definition at `version` (what
@@ -451,25 +493,87 @@ unsafe extern "C" fn serve_versioned_symbol(
     handle: *mut c_void,
     name: *const c_char,
     version: *const c_char,
-    caller: usize,
+    caller: u64,
 ) -> *mut c_void {
     if name.is_null() || version.is_null() {
         return std::ptr::null_mut();
     }
     // SAFETY: dlvsym's symbol and version names are NUL-terminated.
     let (n, v) = unsafe { (CStr::from_ptr(name), CStr::from_ptr(version)) };
-    answer(find_symbol(handle, n, Some(v.to_bytes()), caller), n)
+    match allowed_for(
+        caller,
+        n,
+        find_symbol(handle, n, Some(v.to_bytes()), caller),
+    ) {
+        Ok(found) => answer(found, handle, caller, n),
+        Err(refused) => refused,
+    }
+}
+
+/// `found` for a caller loaded under an import policy if the policy allows `name` (or the host
+/// exports it), or the definition lies in a module loaded under the same policy (the caller's
+/// own, or a library loaded on its behalf, checked then): else null, with the error `dlerror`
+/// gives. Without a policy, `found`.
+fn allowed_for(caller: u64, name: &CStr, found: Option<u64>) -> Result<Option<u64>, *mut c_void> {
+    let Some(addr) = found else {
+        return Ok(None);
+    };
+    let Some(opts) = containing(caller).and_then(|e| e.opts.clone()) else {
+        return Ok(found);
+    };
+    let n = name.to_bytes();
+    let same_policy = || {
+        containing(addr)
+            .and_then(|e| e.opts.clone())
+            .is_some_and(|o| o.policy == opts.policy)
+    };
+    if opts.exports.contains_key(n) || opts.policy.allows(n) || same_policy() {
+        return Ok(found);
+    }
+    set_error(
+        crate::LoadError::ImportsNotAllowed(vec![name.to_string_lossy().into_owned()]).to_string(),
+    );
+    Err(std::ptr::null_mut())
 }
 
 /// The address, or null with the error `dlerror` gives.
-fn answer(found: Option<u64>, name: &CStr) -> *mut c_void {
-    match found {
-        Some(a) => a as *mut c_void,
-        None => {
-            set_error(format!("undefined symbol: {}", name.to_string_lossy()));
-            std::ptr::null_mut()
-        }
+fn answer(found: Option<u64>, handle: *mut c_void, caller: u64, name: &CStr) -> *mut c_void {
+    if let Some(a) = found {
+        return a as *mut c_void;
     }
+    // As glibc words it: the object searched from (the handle's library; the program, named by
+    // argv[0], for `dlopen(NULL)`'s; the caller for RTLD_DEFAULT and RTLD_NEXT), then the
+    // symbol.
+    let default_or_next = handle.is_null() || handle as usize == usize::MAX;
+    let object = match own_handle(handle) {
+        Some(h) => Some(String::from_utf8_lossy(&h.image.module().name).into_owned()),
+        None if std::ptr::eq(handle as *const u8, &GLOBAL) => Some(program_name()),
+        None if default_or_next => containing(caller).map(|e| e.name.to_string_lossy().into()),
+        None => None,
+    };
+    let symbol = name.to_string_lossy();
+    set_error(match object {
+        Some(o) => format!("{o}: undefined symbol: {symbol}"),
+        None => format!("undefined symbol: {symbol}"),
+    });
+    std::ptr::null_mut()
+}
+
+/// The program's name as glibc gives it in errors: argv[0], else `<main program>`.
+fn program_name() -> String {
+    let (argc, argv, _) = crate::init::args();
+    if argc < 1 || argv.is_null() {
+        return "<main program>".into();
+    }
+    // SAFETY: argv holds argc pointers, from the C runtime; argv[0] is null or a C string.
+    let first = unsafe { *argv };
+    if first.is_null() {
+        return "<main program>".into();
+    }
+    // SAFETY: as above, a NUL-terminated string that lives as long as the process.
+    unsafe { CStr::from_ptr(first) }
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// What `dlsym` (`version`: `dlvsym`) gives for `name` and `handle`: a plugin's or library's
@@ -480,7 +584,7 @@ fn find_symbol(
     handle: *mut c_void,
     name: &CStr,
     version: Option<&[u8]>,
-    caller: usize,
+    caller: u64,
 ) -> Option<u64> {
     match (own_handle(handle), version) {
         (Some(h), None) => name.to_str().ok().and_then(|s| h.image.lookup(s)),
@@ -494,7 +598,7 @@ fn find_symbol(
                     .find_map(|m| defined_in(m, name, version))
             })
             .or_else(|| {
-                containing(caller as u64)?
+                containing(caller)?
                     .local
                     .iter()
                     .find_map(|m| defined_in(m, name, version))
@@ -622,7 +726,6 @@ fn link_map(base: u64) -> Option<*mut LinkMap> {
     if let Some(m) = system_link_maps().find(|&m| unsafe { (*m).l_addr } == base) {
         return Some(m);
     }
-    static MADE: Mutex<Vec<(u64, usize)>> = Mutex::new(Vec::new());
     let mut made = MADE.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(&(_, m)) = made.iter().find(|(b, _)| *b == base) {
         return Some(m as *mut LinkMap);
@@ -651,8 +754,7 @@ fn link_map(base: u64) -> Option<*mut LinkMap> {
 unsafe extern "C" fn serve_error() -> *mut c_char {
     LAST_ERROR.with(|e| {
         let mut e = e.borrow_mut();
-        // The string must outlive this call: it stays until the next error replaces it.
-        static KEEP: Mutex<Vec<CString>> = Mutex::new(Vec::new());
+        // The string must outlive this call: it is kept (KEEP).
         match e.take() {
             Some(c) => {
                 let p = c.as_ptr() as *mut c_char;

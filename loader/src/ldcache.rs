@@ -20,14 +20,19 @@ const HEADER: u64 = 48;
 /// The path the cache gives for `name` on this machine (first entry wins, as in glibc). The file
 /// is mapped once (its pages stay clean and shared) and scanned at each look-up.
 pub fn lookup(name: &[u8]) -> Option<PathBuf> {
-    static CACHE: OnceLock<Option<memmap2::Mmap>> = OnceLock::new();
-    let map = CACHE.get_or_init(|| {
-        let f = std::fs::File::open("/etc/ld.so.cache").ok()?;
-        // SAFETY: a private read-only mapping of a root-owned file that ldconfig replaces by
-        // rename, never rewrites in place.
-        unsafe { memmap2::Mmap::map(&f) }.ok()
-    });
-    find(map.as_deref()?, name)
+    static CACHE: OnceLock<memmap2::Mmap> = OnceLock::new();
+    // Only a mapping made is kept: one that failed (no memory left, say) is tried again.
+    let map = match CACHE.get() {
+        Some(m) => m,
+        None => {
+            let f = std::fs::File::open("/etc/ld.so.cache").ok()?;
+            // SAFETY: a private read-only mapping of a root-owned file that ldconfig replaces
+            // by rename, never rewrites in place.
+            let m = unsafe { memmap2::Mmap::map(&f) }.ok()?;
+            crate::fork::once(&CACHE, || m)
+        }
+    };
+    find(map, name)
 }
 
 /// The first entry for `name`.

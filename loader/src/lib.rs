@@ -13,6 +13,7 @@ pub mod elf;
 mod error;
 mod exports;
 pub mod file;
+pub mod fork;
 mod group;
 mod image;
 mod init;

@@ -124,6 +124,9 @@ pub fn link<B: AsRef<[u8]>, M: Memory>(
     if let Err(e) = initialisers(obj, bias, mem, modules) {
         problems.push(e);
     }
+    if let Err(e) = finalisers(obj, bias, mem, modules) {
+        problems.push(e);
+    }
     problems.append(&mut r.problems);
     let deferred = r.take_deferred();
     if live {
@@ -167,22 +170,57 @@ pub fn initialisers<B: AsRef<[u8]>>(
     mem: &impl Memory,
     modules: &[Module<'_>],
 ) -> Result<Vec<u64>, LoadError> {
-    let mut out = Vec::new();
+    let d = &obj.dynamic;
+    let (first, array) = code_table(obj, bias, mem, modules, d.init, d.init_array, INIT)?;
+    Ok(first.into_iter().chain(array).collect())
+}
+
+/// The run-time addresses of the finalisers in the order glibc calls them at exit
+/// (DT_FINI_ARRAY from its last entry, then DT_FINI), checked as the initialisers are.
+pub fn finalisers<B: AsRef<[u8]>>(
+    obj: &Object<B>,
+    bias: u64,
+    mem: &impl Memory,
+    modules: &[Module<'_>],
+) -> Result<Vec<u64>, LoadError> {
+    let d = &obj.dynamic;
+    let (last, array) = code_table(obj, bias, mem, modules, d.fini, d.fini_array, FINI)?;
+    Ok(array.into_iter().rev().chain(last).collect())
+}
+
+/// The names of a function tag and its array tag, for errors.
+type Tags = (&'static str, &'static str, &'static str);
+const INIT: Tags = ("DT_INIT", "DT_INIT_ARRAY", "DT_INIT_ARRAY entry");
+const FINI: Tags = ("DT_FINI", "DT_FINI_ARRAY", "DT_FINI_ARRAY entry");
+
+/// The run-time address of the function `single` (DT_INIT, DT_FINI) and those of the entries
+/// of `array` (0 and -1 skipped), each checked to lie in executable code.
+fn code_table<B: AsRef<[u8]>>(
+    obj: &Object<B>,
+    bias: u64,
+    mem: &impl Memory,
+    modules: &[Module<'_>],
+    single: Option<u64>,
+    array: Option<crate::elf::dynamic::Table>,
+    (single_tag, array_tag, entry): Tags,
+) -> Result<(Option<u64>, Vec<u64>), LoadError> {
     let layout = &obj.layout;
-    if let Some(init) = obj.dynamic.init.filter(|&a| a != 0) {
-        if !layout.executable(init) {
+    let mut first = None;
+    if let Some(f) = single.filter(|&a| a != 0) {
+        if !layout.executable(f) {
             return Err(Malformed::CodeOutsideText {
-                what: "DT_INIT",
-                addr: init,
+                what: single_tag,
+                addr: f,
             }
             .into());
         }
-        out.push(bias.wrapping_add(init));
+        first = Some(bias.wrapping_add(f));
     }
-    if let Some(t) = obj.dynamic.init_array {
+    let mut out = Vec::new();
+    if let Some(t) = array {
         if !layout.loaded(t.addr, t.size) {
             return Err(Malformed::AddressOutsideImage {
-                tag: "DT_INIT_ARRAY",
+                tag: array_tag,
                 addr: t.addr,
                 size: t.size,
             }
@@ -207,7 +245,7 @@ pub fn initialisers<B: AsRef<[u8]>>(
             };
             if !layout.executable(f.wrapping_sub(bias)) && !elsewhere() {
                 return Err(Malformed::CodeOutsideText {
-                    what: "DT_INIT_ARRAY entry",
+                    what: entry,
                     addr: f,
                 }
                 .into());
@@ -215,7 +253,7 @@ pub fn initialisers<B: AsRef<[u8]>>(
             out.push(f);
         }
     }
-    Ok(out)
+    Ok((first, out))
 }
 
 /// The machine a dry run links for: the file's own.

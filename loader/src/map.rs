@@ -5,7 +5,7 @@
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd};
 
-use crate::elf::layout::{Layout, Load, Range};
+use crate::elf::layout::{Layout, Load};
 
 /// Where the segments' bytes come from.
 #[derive(Clone, Copy, Debug)]
@@ -282,10 +282,9 @@ impl Mapping {
             .map_err(io::Error::other)
     }
 
-    /// Makes PT_GNU_RELRO read-only (whole pages inside it, as glibc does).
-    pub fn protect_relro(&self, relro: Range, page: u64) -> io::Result<()> {
-        let start = relro.vaddr & !(page - 1);
-        let end = relro.vaddr.saturating_add(relro.memsz) & !(page - 1);
+    /// Makes the pages `[start, end)` (link-time, page-aligned: `Layout::relro_pages`) of
+    /// PT_GNU_RELRO read-only.
+    pub fn protect_relro(&self, (start, end): (u64, u64)) -> io::Result<()> {
         if end > start {
             self.protect(start, end - start, libc::PROT_READ)?;
         }

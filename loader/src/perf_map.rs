@@ -10,6 +10,11 @@ use crate::debug_elf::Source;
 /// Serialises appends from concurrent opens (each writes its lines in one `write`).
 static MAP: Mutex<()> = Mutex::new(());
 
+/// Takes the perf map's lock for a fork (`fork::prepare`).
+pub(crate) fn lock_all(held: &mut Vec<Box<dyn std::any::Any>>) {
+    held.push(Box::new(MAP.lock().unwrap_or_else(|p| p.into_inner())));
+}
+
 /// True if the host asked for the map (`Options::perf_map`) or `DYNPLUG_PERFMAP=1` is set.
 pub fn wanted(asked: bool) -> bool {
     asked || std::env::var_os("DYNPLUG_PERFMAP").is_some_and(|v| v == "1")

@@ -135,14 +135,32 @@ pub type Modules = Arc<Vec<Module<'static>>>;
 /// (device, inode) of each module's file, in module order.
 pub type FileIds = Arc<Vec<Option<(u64, u64)>>>;
 
+/// The module list last read, with the counters it was read at.
+static MODULES: Mutex<Option<(Counters, Modules)>> = Mutex::new(None);
+/// The file ids of a module list (keyed by the list itself, held, so its address cannot be
+/// reused by a newer one).
+static FILE_IDS: Mutex<Option<(Modules, FileIds)>> = Mutex::new(None);
+
+/// Takes this file's locks for a fork (`fork::prepare`), in the order the code nests them.
+pub(crate) fn lock_all(held: &mut Vec<Box<dyn std::any::Any>>) {
+    held.push(Box::new(FILE_IDS.lock().unwrap_or_else(|p| p.into_inner())));
+    held.push(Box::new(MODULES.lock().unwrap_or_else(|p| p.into_inner())));
+    held.push(Box::new(
+        GLOBAL_SCOPE.lock().unwrap_or_else(|p| p.into_inner()),
+    ));
+}
+
+/// The global scope made from a module list, for that list (see [`global_scope`]).
+static GLOBAL_SCOPE: Mutex<Option<(Modules, Modules)>> = Mutex::new(None);
+
 /// Every module in the process, the executable first, then its libraries in load order.
 ///
 /// Reading the modules' tables costs more than asking whether they changed: the list is kept
 /// and rebuilt only when the system loader's load and unload counters move.
 pub fn modules() -> Modules {
-    static CACHE: Mutex<Option<(Counters, Modules)>> = Mutex::new(None);
+    crate::fork::install();
     let now = counters();
-    let mut cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
+    let mut cache = MODULES.lock().unwrap_or_else(|p| p.into_inner());
     if let Some((seen, list)) = cache.as_ref() {
         if *seen == now && now != (0, 0) {
             return list.clone();
@@ -157,10 +175,8 @@ pub fn modules() -> Modules {
 /// it cannot be read), to recognise a file the process already has however it is named. Made
 /// once per module list (one `stat` a module), like the list.
 pub fn file_ids() -> (Modules, FileIds) {
-    // Keyed by the list itself (held, so its address cannot be reused by a newer one).
-    static CACHE: Mutex<Option<(Modules, FileIds)>> = Mutex::new(None);
     let list = modules();
-    let mut cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
+    let mut cache = FILE_IDS.lock().unwrap_or_else(|p| p.into_inner());
     if let Some((seen, ids)) = cache.as_ref() {
         if Arc::ptr_eq(seen, &list) {
             return (list, ids.clone());
@@ -396,8 +412,8 @@ fn executable_bias() -> u64 {
 /// builds at start-up). A library the system loaded later (`dlopen`, RTLD_LOCAL or not) is not
 /// in it. Made once per module list (`list`, from [`modules`]), like the list.
 pub fn global_scope(list: &Modules) -> Modules {
-    static CACHE: Mutex<Option<(Modules, Modules)>> = Mutex::new(None);
-    let mut cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
+    crate::fork::install();
+    let mut cache = GLOBAL_SCOPE.lock().unwrap_or_else(|p| p.into_inner());
     if let Some((seen, scope)) = cache.as_ref() {
         if Arc::ptr_eq(seen, list) {
             return scope.clone();
@@ -454,20 +470,19 @@ fn main_search_list(list: &[Module<'static>], preload: &[u8]) -> Vec<Module<'sta
 pub fn executable_rpath() -> Option<(Vec<u8>, Option<std::path::PathBuf>)> {
     static RPATH: std::sync::OnceLock<Option<(Vec<u8>, Option<std::path::PathBuf>)>> =
         std::sync::OnceLock::new();
-    RPATH
-        .get_or_init(|| {
-            let raw = raw_modules();
-            let exe = raw.first()?;
-            let rpath = dynamic_string(exe, 15)?;
-            if dynamic_string(exe, 29).is_some() {
-                return None;
-            }
-            let origin = std::fs::read_link("/proc/self/exe")
-                .ok()
-                .and_then(|p| p.parent().map(std::path::Path::to_path_buf));
-            Some((rpath, origin))
-        })
-        .clone()
+    crate::fork::once(&RPATH, || {
+        let raw = raw_modules();
+        let exe = raw.first()?;
+        let rpath = dynamic_string(exe, 15)?;
+        if dynamic_string(exe, 29).is_some() {
+            return None;
+        }
+        let origin = std::fs::read_link("/proc/self/exe")
+            .ok()
+            .and_then(|p| p.parent().map(std::path::Path::to_path_buf));
+        Some((rpath, origin))
+    })
+    .clone()
 }
 
 /// The string of dynamic tag `tag` (an offset into DT_STRTAB) of a loaded module.

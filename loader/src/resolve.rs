@@ -10,7 +10,7 @@ use crate::process::Module;
 use crate::symbols::{Name, Sym, SymTab, Versions, STB_GNU_UNIQUE, SYM_SIZE};
 
 /// Which names a plugin may import.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum Policy {
     /// Anything in scope.
     #[default]
@@ -30,6 +30,24 @@ impl Policy {
             Policy::Deny(set) => !set.contains(name),
         }
     }
+}
+
+/// The imports of the loaded module `m` that `policy` forbids (host `exports` are allowed):
+/// its undefined symbols but weak ones, which the resolver would refuse (an open already
+/// done by a more permissive loader is held to the policy of a later one).
+pub fn breaches(m: &Module<'_>, policy: &Policy, exports: &HashMap<Vec<u8>, u64>) -> Vec<String> {
+    if matches!(policy, Policy::Any) {
+        return Vec::new();
+    }
+    let tab = &m.tab;
+    let count = u32::try_from(tab.count()).unwrap_or(u32::MAX);
+    (1..count)
+        .map_while(|i| tab.sym(i))
+        .filter(|s| !s.is_defined() && !s.is_weak())
+        .filter_map(|s| tab.name(&s))
+        .filter(|n| !n.is_empty() && !exports.contains_key(*n) && !policy.allows(n))
+        .map(|n| String::from_utf8_lossy(n).into_owned())
+        .collect()
 }
 
 /// What an object's imports may bind to.

@@ -40,7 +40,7 @@ impl ExeSymbols {
 /// The executable's symbols, read once (`None` when the file has no `.symtab`).
 pub fn symbols(bias: u64) -> Option<&'static ExeSymbols> {
     static EXE: OnceLock<Option<ExeSymbols>> = OnceLock::new();
-    EXE.get_or_init(|| {
+    crate::fork::once(&EXE, || {
         let bytes = std::fs::read("/proc/self/exe").ok()?;
         let syms = parse(&bytes)?;
         Some(ExeSymbols { bias, syms })

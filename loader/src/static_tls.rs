@@ -36,11 +36,16 @@ thread_local! {
 /// [`rewind`] when the open that took them failed before any of its code ran.
 static USED: Mutex<u64> = Mutex::new(0);
 
+/// Takes the reserve's lock for a fork (`fork::prepare`): taken with the TLS images' held.
+pub(crate) fn lock_all(held: &mut Vec<Box<dyn std::any::Any>>) {
+    held.push(Box::new(USED.lock().unwrap_or_else(|p| p.into_inner())));
+}
+
 /// The reserve's offset from the thread pointer, the same in every thread; or why it cannot be
 /// used.
 pub fn reserve() -> Result<u64, StaticTlsRefusal> {
     static AT: OnceLock<Result<u64, StaticTlsRefusal>> = OnceLock::new();
-    *AT.get_or_init(locate)
+    *crate::fork::once(&AT, locate)
 }
 
 /// Finds the reserve in this thread and checks that it lies in the executable's TLS block: that

@@ -48,6 +48,7 @@ static IMAGES: RwLock<Vec<Entry>> = RwLock::new(Vec::new());
 /// Registers a module's TLS image and returns its module id. Its blocks may be placed in static
 /// TLS ([`place_static`]) until [`seal`] is called with its id.
 pub fn register(image: TlsImage) -> u64 {
+    crate::fork::install();
     let mut v = IMAGES.write().unwrap_or_else(|p| p.into_inner());
     v.push(Entry {
         image,
@@ -142,6 +143,11 @@ unsafe fn image_is_zero(image: &TlsImage) -> bool {
     bytes.iter().all(|&b| b == 0)
 }
 
+/// Takes the images' lock for a fork (`fork::prepare`).
+pub(crate) fn lock_all(held: &mut Vec<Box<dyn std::any::Any>>) {
+    held.push(Box::new(IMAGES.write().unwrap_or_else(|p| p.into_inner())));
+}
+
 /// One thread's blocks, by module index.
 type Blocks = Vec<(*mut u8, Layout)>;
 
@@ -163,7 +169,7 @@ unsafe extern "C" fn free_blocks(table: *mut libc::c_void) {
 /// The POSIX key holding each thread's table.
 fn key() -> Option<libc::pthread_key_t> {
     static KEY: OnceLock<Option<libc::pthread_key_t>> = OnceLock::new();
-    *KEY.get_or_init(|| {
+    *crate::fork::once(&KEY, || {
         let mut k: libc::pthread_key_t = 0;
         // SAFETY: creates a key with a destructor of the right type.
         (unsafe { libc::pthread_key_create(&mut k, Some(free_blocks)) } == 0).then_some(k)
@@ -304,6 +310,15 @@ pub fn thread_pointer() -> u64 {
     unsafe {
         std::arch::asm!("mrs {}, tpidr_el0", out(reg) tp, options(nostack, nomem, preserves_flags))
     };
+    tp
+}
+
+/// The thread pointer (register `tp` on riscv64).
+#[cfg(target_arch = "riscv64")]
+pub fn thread_pointer() -> u64 {
+    let tp: u64;
+    // SAFETY: copying the tp register has no side effects.
+    unsafe { std::arch::asm!("mv {}, tp", out(reg) tp, options(nostack, nomem, preserves_flags)) };
     tp
 }
 

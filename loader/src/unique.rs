@@ -25,6 +25,7 @@ impl Unique {
     /// The definition a reference to the unique symbol `name` binds to, given the one the search
     /// found (`addr`, `size`): the first bound in the process, else this one (then recorded).
     pub(crate) fn bind(&self, name: &[u8], addr: u64, size: u64) -> (u64, u64) {
+        crate::fork::install();
         let bound = BOUND.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(&d) = bound.as_ref().and_then(|t| t.get(name)) {
             return d;
@@ -49,4 +50,9 @@ impl Unique {
             table.entry(name).or_insert(d);
         }
     }
+}
+
+/// Takes the table's lock for a fork (taken around no other).
+pub(crate) fn lock_all(held: &mut Vec<Box<dyn std::any::Any>>) {
+    held.push(Box::new(BOUND.lock().unwrap_or_else(|p| p.into_inner())));
 }

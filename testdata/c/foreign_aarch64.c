@@ -6,6 +6,7 @@
 
 int answer = 42;
 int *abs_ptr = &answer;
+int *abs_plus = &answer + 3; /* an addend: S + A */
 static int table[4] = {1, 2, 3, 4};
 int *rel_ptr = &table[2];
 size_t call_strlen(const char *s) { return strlen(s); }

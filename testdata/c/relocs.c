@@ -1,4 +1,5 @@
 // build: -Wl,-z,pack-relative-relocs
+// arch: x86_64
 /* One symbol or pointer per relocation kind the compiler emits in a shared object; the tests
  * check each value against the formula, so a wrong formula fails a test. */
 #include <string.h>
@@ -24,7 +25,8 @@ int weak_is_null(void) { return &weak_missing == 0; }
 /* JUMP_SLOT: a call through the PLT into libc. */
 size_t call_strlen(const char *s) { return strlen(s); }
 
-/* Versioned imports: the default memcpy@@GLIBC_2.14 and the old memcpy@GLIBC_2.2.5. */
+/* Versioned imports: the default memcpy@@GLIBC_2.14 and the old memcpy@GLIBC_2.2.5 (x86_64's
+ * versions: why this fixture is built for x86_64 only). */
 void *memcpy_new = (void *)&memcpy;
 extern void *memcpy_old_sym(void *, const void *, size_t);
 __asm__(".symver memcpy_old_sym, memcpy@GLIBC_2.2.5");

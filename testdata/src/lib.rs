@@ -1,12 +1,50 @@
 //! Fixtures for dynplug's tests and example: shared objects compiled by `build.rs` from the
 //! sources in `testdata/c`, [`edit`] to derive malformed or unusual objects from them, and
-//! [`inspect`] to check what a fixture carries.
+//! [`inspect`] to check what a fixture carries, and [`oracle`] for what glibc's ld.so made of one.
 #![warn(missing_docs)]
 
 pub mod edit;
 pub mod inspect;
+pub mod oracle;
 
 use std::path::PathBuf;
+
+/// The directory holding every process's scratch directory, under the build directory.
+fn scratch_root() -> PathBuf {
+    PathBuf::from(env!("DYNPLUG_COPIES_DIR"))
+}
+
+/// This process's scratch directory (named by its process id) under the build directory, never
+/// /tmp: removed when the process exits normally; those of processes that ended otherwise
+/// (killed, `_exit`) are removed when the next process makes its own.
+pub fn scratch_dir() -> PathBuf {
+    use std::sync::OnceLock;
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let root = scratch_root();
+        let ended = |pid: &str| !std::path::Path::new("/proc").join(pid).exists();
+        for e in std::fs::read_dir(&root).into_iter().flatten().flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.parse::<u32>().is_ok() && ended(&name) {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+        let dir = root.join(std::process::id().to_string());
+        std::fs::create_dir_all(&dir).expect("create the scratch directory");
+        extern "C" {
+            fn atexit(f: extern "C" fn()) -> std::ffi::c_int;
+        }
+        // SAFETY: registers a function of the type atexit takes.
+        unsafe { atexit(remove_scratch_dir) };
+        dir
+    })
+    .clone()
+}
+
+/// At exit: removes the directory of the exiting process (a forked child that exits has none).
+extern "C" fn remove_scratch_dir() {
+    let _ = std::fs::remove_dir_all(scratch_root().join(std::process::id().to_string()));
+}
 
 /// Directory holding the compiled fixtures (`<name>.so`).
 pub fn dir() -> PathBuf {
@@ -50,13 +88,11 @@ fn glibc_with(c: &mut std::process::Command) -> Vec<String> {
 }
 
 /// A copy of fixture `name` at a new path (so an open of it is a first open, with its own
-/// registry entry and initialisers).
+/// registry entry and initialisers), in [`scratch_dir`].
 pub fn fresh_copy(name: &str) -> PathBuf {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!("dynplug-fixtures-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("create temp dir");
-    let to = dir.join(format!("{name}-{}.so", N.fetch_add(1, Ordering::Relaxed)));
+    let to = scratch_dir().join(format!("{name}-{}.so", N.fetch_add(1, Ordering::Relaxed)));
     std::fs::copy(path(name), &to).expect("copy fixture");
     to
 }

@@ -58,11 +58,12 @@ pub struct Dynamic {
     pub init: Option<u64>,
     /// DT_INIT_ARRAY + DT_INIT_ARRAYSZ.
     pub init_array: Option<Table>,
-    /// DT_FINI (never run: plugins are never closed; reported by `inspect`).
+    /// DT_FINI (run at exit, after DT_FINI_ARRAY).
     pub fini: Option<u64>,
-    /// DT_FINI_ARRAY + DT_FINI_ARRAYSZ, when both are present and whole entries (reported only).
+    /// DT_FINI_ARRAY + DT_FINI_ARRAYSZ (run at exit, from the last entry).
     pub fini_array: Option<Table>,
-    /// DT_PREINIT_ARRAY + DT_PREINIT_ARRAYSZ, as `fini_array` (only executables run them).
+    /// DT_PREINIT_ARRAY + DT_PREINIT_ARRAYSZ, when both are present and whole entries (reported
+    /// only: only executables run them).
     pub preinit_array: Option<Table>,
     /// DT_NEEDED string offsets.
     pub needed: Vec<u64>,
@@ -214,8 +215,8 @@ impl Dynamic {
         out.jmprel = table(jmprel, pltrelsz, "DT_JMPREL", RELA)?;
         out.relr = table(relr, relrsz, "DT_RELR", 8)?;
         out.init_array = table(init_array, init_arraysz, "DT_INIT_ARRAY", 8)?;
+        out.fini_array = table(fini_array, fini_arraysz, "DT_FINI_ARRAY", 8)?;
         // Never run by dynplug: an inconsistent pair is ignored here, not refused.
-        out.fini_array = table(fini_array, fini_arraysz, "DT_FINI_ARRAY", 8).unwrap_or(None);
         out.preinit_array =
             table(preinit_array, preinit_arraysz, "DT_PREINIT_ARRAY", 8).unwrap_or(None);
         out.verdef = verdef.map(|a| (a, verdefnum.unwrap_or(0)));

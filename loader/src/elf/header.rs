@@ -28,13 +28,9 @@ pub struct Parsed {
 /// `want` is the machine the caller can run (`None` accepts any machine dynplug knows, for dry
 /// runs of foreign images).
 pub fn parse(bytes: &[u8], want: Option<Machine>) -> Result<Parsed, LoadError> {
-    if bytes.len() < 4 || &bytes[..4] != eh::ELFMAG {
-        if bytes.len() < 4 && eh::ELFMAG.starts_with(bytes) && !bytes.is_empty() {
-            return Err(Malformed::TruncatedHeader { len: bytes.len() }.into());
-        }
-        if bytes.is_empty() {
-            return Err(Malformed::TruncatedHeader { len: 0 }.into());
-        }
+    // One rule: what does not begin with the whole ELF magic is not ELF (an empty file, part of
+    // the magic, text); what does but is cut short is a truncated header.
+    if bytes.get(..4) != Some(&eh::ELFMAG[..]) {
         return Err(LoadError::NotElf);
     }
     if bytes.len() < EHDR64 {
@@ -44,16 +40,22 @@ pub fn parse(bytes: &[u8], want: Option<Machine>) -> Result<Parsed, LoadError> {
     let data = bytes[eh::EI_DATA];
     let host = Machine::host().map_or("an unknown machine", Machine::name);
     if class != eh::ELFCLASS64 || data != eh::ELFDATA2LSB {
-        let e_machine = u16::from_le_bytes([bytes[18], bytes[19]]);
+        // e_machine sits at the same place in both classes; read in the file's byte order.
+        let e_machine = if data == eh::ELFDATA2MSB {
+            u16::from_be_bytes([bytes[18], bytes[19]])
+        } else {
+            u16::from_le_bytes([bytes[18], bytes[19]])
+        };
         return Err(LoadError::WrongArchitecture {
             found: format!(
-                "{}-bit {} e_machine {e_machine}",
+                "{}-bit {} {}",
                 if class == eh::ELFCLASS32 { 32 } else { 64 },
                 if data == eh::ELFDATA2MSB {
                     "big-endian"
                 } else {
                     "little-endian"
-                }
+                },
+                machine_name(e_machine)
             ),
             expected: format!("64-bit little-endian {host}"),
         });
@@ -65,6 +67,13 @@ pub fn parse(bytes: &[u8], want: Option<Machine>) -> Result<Parsed, LoadError> {
         return Err(bad("e_version", h.e_version.into()));
     }
     let machine = match Machine::from_e_machine(h.e_machine) {
+        // Another float ABI is another machine to glibc (riscv's `elf_machine_matches_host`).
+        Some(m) if !m.e_flags_match(h.e_flags) => {
+            return Err(LoadError::WrongArchitecture {
+                found: format!("{} with e_flags {:#x}", m.name(), h.e_flags),
+                expected: host.to_string(),
+            })
+        }
         Some(m) if want.is_none() || want == Some(m) => m,
         _ => {
             return Err(LoadError::WrongArchitecture {
@@ -122,7 +131,6 @@ fn machine_name(e_machine: u16) -> String {
         None => match e_machine {
             3 => "i386".into(),
             40 => "arm".into(),
-            243 => "riscv".into(),
             m => format!("e_machine {m}"),
         },
     }

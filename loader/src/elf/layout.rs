@@ -103,7 +103,11 @@ impl Layout {
         let mut eh_frame_hdr = None;
         let mut max_align = page;
         for (index, p) in phdrs.iter().enumerate() {
-            if p.p_filesz > p.p_memsz && p.p_type != ph::PT_NOTE {
+            // Notes and processor-specific segments (riscv's PT_RISCV_ATTRIBUTES has memsz 0)
+            // describe file bytes only; glibc does not compare their sizes either.
+            let file_only =
+                p.p_type == ph::PT_NOTE || (ph::PT_LOPROC..=ph::PT_HIPROC).contains(&p.p_type);
+            if p.p_filesz > p.p_memsz && !file_only {
                 return Err(Malformed::FileszExceedsMemsz {
                     index,
                     filesz: p.p_filesz,
@@ -268,7 +272,7 @@ impl Layout {
             return Err(Malformed::SegmentNotLoaded { what: "PT_DYNAMIC" }.into());
         }
         if let Some(r) = relro {
-            if !layout.writable(r.vaddr, r.memsz) {
+            if layout.relro_pages(r).is_none() {
                 return Err(Malformed::SegmentNotLoaded {
                     what: "PT_GNU_RELRO",
                 }
@@ -296,6 +300,17 @@ impl Layout {
     /// True if `[addr, addr+len)` lies inside one writable PT_LOAD.
     pub fn writable(&self, addr: u64, len: u64) -> bool {
         self.load_for(addr, len).is_some_and(Load::writable)
+    }
+
+    /// The whole pages PT_GNU_RELRO `r` makes read-only, `[start, end)`, both ends rounded down
+    /// as glibc rounds them (LLD pads RELRO's memsz to the end of its page, past the end of its
+    /// PT_LOAD). `None` unless RELRO starts in a writable PT_LOAD and those pages lie within
+    /// the pages mapped for it.
+    pub fn relro_pages(&self, r: Range) -> Option<(u64, u64)> {
+        let load = self.load_for(r.vaddr, 0).filter(|l| l.writable())?;
+        let mask = !(self.page - 1);
+        let (start, end) = (r.vaddr & mask, r.vaddr.checked_add(r.memsz)? & mask);
+        (end <= round_up(load.end(), self.page)?).then_some((start, end.max(start)))
     }
 
     /// The run-time ranges of the executable PT_LOADs of an image loaded at `bias`.
