@@ -128,7 +128,7 @@ fn a_plugin_opened_global_gives_its_exports_to_later_plugins() {
         other => panic!("{other:?}"),
     }
     let dlapi = unsafe { Plugin::open(path("dlapi")) }.unwrap();
-    let dlopen: extern "C" fn(*const i8) -> *mut c_void =
+    let dlopen: extern "C" fn(*const std::ffi::c_char) -> *mut c_void =
         unsafe { dlapi.lookup("dlapi_open").unwrap().cast() };
     let user_c = CString::new(text(&user)).unwrap();
     assert!(
