@@ -47,7 +47,7 @@ pub(crate) unsafe fn dlsym_address(sym: &Sym, base: u64) -> u64 {
     if sym.is_ifunc() {
         // SAFETY: an IFUNC's value is its resolver, in relocated code of a running module (the
         // caller's promise); glibc's dlsym calls it the same way.
-        return unsafe { crate::resolve::call_resolver(addr) };
+        return unsafe { crate::abi::call_ifunc_resolver(addr) };
     }
     addr
 }

@@ -26,8 +26,7 @@ use crate::search::{candidates, Requester};
 /// Names of the C runtime: always the process's own copy (glibc folded these into libc.so.6).
 const C_RUNTIME: &[&[u8]] = &[
     b"libc.so.6",
-    b"ld-linux-x86-64.so.2",
-    b"ld-linux-aarch64.so.1",
+    crate::abi::GLIBC_LOADER,
     b"libpthread.so.0",
     b"libdl.so.2",
     b"librt.so.1",
@@ -1009,7 +1008,7 @@ fn link_group(
     Ok(Box::new(Loaded {
         uses,
         module,
-        machine: group.first().map_or(Machine::X86_64, |n| n.obj.machine),
+        machine: group.first().map_or(crate::abi::MACHINE, |n| n.obj.machine),
         inits,
     }))
 }

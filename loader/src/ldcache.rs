@@ -8,12 +8,6 @@ use crate::read;
 const MAGIC: &[u8] = b"glibc-ld.so.cache1.1";
 /// Old-format prefix some caches still carry before the new one.
 const OLD_MAGIC: &[u8] = b"ld.so-1.7.0";
-/// `FLAG_ELF_LIBC6`.
-const FLAG_ELF_LIBC6: u32 = 0x0003;
-/// `FLAG_X8664_LIB64`.
-const FLAG_X8664_LIB64: u32 = 0x0300;
-/// `FLAG_AARCH64_LIB64`.
-const FLAG_AARCH64_LIB64: u32 = 0x0a00;
 const ENTRY: u64 = 24;
 const HEADER: u64 = 48;
 
@@ -73,11 +67,6 @@ fn entries(b: &[u8], mut visit: impl FnMut(&[u8], &[u8]) -> bool) {
     let Some(n) = read::u32_at(b, start + 20) else {
         return;
     };
-    let want = if cfg!(target_arch = "aarch64") {
-        FLAG_AARCH64_LIB64
-    } else {
-        FLAG_X8664_LIB64
-    };
     for i in 0..u64::from(n) {
         let Some(e) = read::slice_at(b, start + HEADER + i * ENTRY, ENTRY) else {
             return;
@@ -87,7 +76,8 @@ fn entries(b: &[u8], mut visit: impl FnMut(&[u8], &[u8]) -> bool) {
         else {
             return;
         };
-        if flags & 0xff != FLAG_ELF_LIBC6 || flags & 0xff00 != want {
+        // The library kind (low byte) and the machine (next byte) of this process.
+        if flags & 0xffff != crate::abi::CACHE_FLAGS {
             continue;
         }
         // In the new format, string offsets count from the start of the new header.

@@ -4,6 +4,7 @@
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+mod abi;
 mod backtrace;
 mod check;
 pub mod debug;

@@ -93,7 +93,7 @@ unsafe extern "C" fn collect(
         } else {
             // The thread reading the list may not be the one that links with it: an offset
             // holds in every thread, an address only in this one.
-            (info.dlpi_tls_data as u64).wrapping_sub(crate::tls::thread_pointer())
+            (info.dlpi_tls_data as u64).wrapping_sub(crate::abi::thread_pointer())
         },
         name,
         phdrs: phdrs
@@ -372,9 +372,9 @@ fn module(raw: &Raw) -> Option<Module<'static>> {
 
 /// True if the process has no shared C library: a static executable.
 pub fn is_static(modules: &[Module<'_>]) -> bool {
-    !modules
-        .iter()
-        .any(|m| m.is(b"libc.so.6") || m.is(b"libc.so") || m.name.ends_with(b"ld-musl-x86_64.so.1"))
+    !modules.iter().any(|m| {
+        m.is(b"libc.so.6") || m.is(b"libc.so") || m.name.ends_with(crate::abi::MUSL_LOADER)
+    })
 }
 
 /// A static host's own symbol table (`None` in a dynamically linked process).

@@ -1,7 +1,9 @@
 //! The one generic relocation loop: RELR, then RELA, then JMPREL, then the IFUNCs of the object
 //! itself. A machine contributes only its table and formulas (`dynplug-arch`).
 
-use dynplug_arch::{compute, FormulaError, Inputs, Machine, RelocKind, Width, Write};
+use dynplug_arch::{
+    compute, compute_tls, FormulaError, Inputs, Machine, RelocKind, TlsInputs, Width, Write,
+};
 
 use crate::elf::dynamic::{Table, RELA};
 use crate::elf::layout::Layout;
@@ -495,103 +497,85 @@ impl<'a, 'r> Relocator<'a, 'r> {
     }
 
     /// The thread-local kinds: module id, offset in the block, offset from the thread pointer
-    /// (a block in static TLS: the system's, or dynplug's reserve), and TLS descriptors.
+    /// (a block in static TLS: the system's, or dynplug's reserve), with the machine's TLS layout
+    /// (`TlsAbi`); and TLS descriptors.
     fn tls<M: Memory>(&mut self, r: Rela, kind: RelocKind, def: Def, mem: &mut M) {
-        let off = def.addr.wrapping_add(r.addend as u64);
-        let unsupported = |what| Unsupported::ThreadLocalStorage { what };
         if def.tls_modid == 0 {
-            return self.problem(unsupported("TLS relocation against a module without TLS"));
+            return self.problem(Unsupported::ThreadLocalStorage {
+                what: "TLS relocation against a module without TLS",
+            });
         }
+        let block_from_tp = match kind {
+            RelocKind::TlsDesc => return self.tls_desc(r, def, mem),
+            RelocKind::TlsTpOffset(_) => match self.static_block(def, mem.live()) {
+                Ok(tpoff) => tpoff as i64,
+                Err(why) => {
+                    let symbol = self.symbol_name(r.sym);
+                    return self.problem(Unsupported::InitialExecTls {
+                        symbol,
+                        module: String::new(),
+                        why,
+                    });
+                }
+            },
+            _ => 0,
+        };
+        let inputs = TlsInputs {
+            module_id: def.tls_modid,
+            s: def.addr,
+            a: r.addend,
+            block_from_tp,
+        };
+        match compute_tls(kind, self.machine.tls(), &inputs) {
+            Ok(w) => mem.write(r.offset, w),
+            Err(FormulaError::Overflow { value, .. }) => {
+                let name = self.machine.reloc_name(r.r_type);
+                self.problem(Malformed::RelocationOverflow {
+                    name,
+                    offset: r.offset,
+                    value,
+                })
+            }
+            Err(FormulaError::NotAFormula) => {}
+        }
+    }
+
+    /// A TLS descriptor: the machine's resolver and its argument (the offset from the thread
+    /// pointer for a block in static TLS, else a `tls_index`). Refused where the machine's ABI
+    /// file has no resolvers.
+    fn tls_desc<M: Memory>(&mut self, r: Rela, def: Def, mem: &mut M) {
+        let Some(stubs) = crate::abi::tlsdesc_stubs() else {
+            return self.problem(Unsupported::ThreadLocalStorage {
+                what: "TLS descriptors on this machine",
+            });
+        };
+        let off = def.addr.wrapping_add(r.addend as u64);
+        // A dry run's module ids are pretend ones: no placement is asked for.
+        let placed = if def.tls_tpoff != 0 {
+            Some(def.tls_tpoff)
+        } else if mem.live() {
+            crate::tls::static_offset(def.tls_modid)
+        } else {
+            None
+        };
+        let (resolver, arg) = match placed {
+            Some(tpoff) => (stubs.fixed, tpoff.wrapping_add(off)),
+            None if mem.live() => (stubs.dynamic, crate::tls::leak_index(def.tls_modid, off)),
+            None => (stubs.dynamic, off),
+        };
         let w64 = |value| Write {
             value,
             width: Width::W64,
         };
-        match kind {
-            RelocKind::TlsModule => mem.write(r.offset, w64(def.tls_modid)),
-            RelocKind::TlsOffset(w) => match compute(
-                RelocKind::Absolute(w),
-                false,
-                &Inputs {
-                    s: def.addr,
-                    a: r.addend,
-                    ..Inputs::default()
-                },
-            ) {
-                Ok(Some(v)) => mem.write(r.offset, v),
-                _ => {
-                    let name = self.machine.reloc_name(r.r_type);
-                    self.problem(Malformed::RelocationOverflow {
-                        name,
-                        offset: r.offset,
-                        value: i128::from(off),
-                    })
-                }
-            },
-            RelocKind::TlsTpOffset(w) => {
-                let v = match self.static_block(def, mem.live()) {
-                    Ok(tpoff) => tpoff.wrapping_add(off),
-                    Err(why) => {
-                        let symbol = self.symbol_name(r.sym);
-                        return self.problem(Unsupported::InitialExecTls {
-                            symbol,
-                            module: String::new(),
-                            why,
-                        });
-                    }
-                };
-                // A 32-bit offset from the thread pointer must sign-extend back to itself.
-                match compute(
-                    RelocKind::Absolute(w),
-                    false,
-                    &Inputs {
-                        a: v as i64,
-                        ..Inputs::default()
-                    },
-                ) {
-                    Ok(Some(value)) => mem.write(r.offset, value),
-                    _ => {
-                        let name = self.machine.reloc_name(r.r_type);
-                        let value = i128::from(v as i64);
-                        self.problem(Malformed::RelocationOverflow {
-                            name,
-                            offset: r.offset,
-                            value,
-                        })
-                    }
-                }
-            }
-            RelocKind::TlsDesc => {
-                if !cfg!(target_arch = "x86_64") {
-                    return self.problem(unsupported("TLS descriptors on this machine"));
-                }
-                // A dry run's module ids are pretend ones: no placement is asked for.
-                let placed = if def.tls_tpoff != 0 {
-                    Some(def.tls_tpoff)
-                } else if mem.live() {
-                    crate::tls::static_offset(def.tls_modid)
-                } else {
-                    None
-                };
-                let (resolver, arg) = match placed {
-                    Some(tpoff) => (crate::tls::tlsdesc_static(), tpoff.wrapping_add(off)),
-                    None if mem.live() => (
-                        crate::tls::tlsdesc_dynamic(),
-                        crate::tls::leak_index(def.tls_modid, off),
-                    ),
-                    None => (crate::tls::tlsdesc_dynamic(), off),
-                };
-                mem.write(r.offset, w64(resolver));
-                mem.write(r.offset.wrapping_add(8), w64(arg));
-            }
-            _ => {}
-        }
+        mem.write(r.offset, w64(resolver));
+        mem.write(r.offset.wrapping_add(8), w64(arg));
     }
 
     /// The offset from the thread pointer of `def`'s block, which initial-exec code needs in
     /// static TLS: a system module's, or a block of a module dynplug is loading placed in its
     /// reserve now (a dry run takes nothing, and knows the shape of the object's own block only).
     fn static_block(&self, def: Def, live: bool) -> Result<u64, StaticTlsRefusal> {
-        if !cfg!(target_arch = "x86_64") {
+        if !crate::abi::STATIC_TLS_RESERVE {
             return Err(StaticTlsRefusal::Machine);
         }
         if def.tls_tpoff != 0 {
@@ -671,7 +655,7 @@ impl Memory for Live {
     fn call_ifunc(&mut self, addr: u64) -> u64 {
         // SAFETY: `addr` was checked to lie in an executable segment of the image, which is
         // mapped, and fully relocated by now (IFUNCs run last).
-        unsafe { crate::resolve::call_resolver(addr) }
+        unsafe { crate::abi::call_ifunc_resolver(addr) }
     }
     fn live(&self) -> bool {
         true

@@ -447,8 +447,8 @@ impl<'a> Resolver<'a> {
         }
         let addr = if d.is_ifunc() && self.live {
             // SAFETY: an IFUNC resolver of a module of the system (or the executable), relocated
-            // and initialised; resolvers take no argument on x86_64 (glibc passes none).
-            unsafe { call_resolver(addr) }
+            // and initialised, called with the arguments glibc gives on this machine.
+            unsafe { crate::abi::call_ifunc_resolver(addr) }
         } else {
             addr
         };
@@ -588,16 +588,4 @@ fn display(name: &[u8], want: Option<&[u8]>) -> String {
         Some(v) => format!("{n}@{}", String::from_utf8_lossy(v)),
         None => n.into_owned(),
     }
-}
-
-/// Calls the IFUNC resolver at `addr` and returns the implementation's address.
-///
-/// # Safety
-/// `addr` must be an IFUNC resolver in mapped, executable, relocated code.
-pub unsafe fn call_resolver(addr: u64) -> u64 {
-    // SAFETY: the caller promises `addr` is a resolver function; a resolver takes no argument
-    // it depends on here and returns an address.
-    let f: extern "C" fn() -> u64 =
-        unsafe { std::mem::transmute::<usize, extern "C" fn() -> u64>(addr as usize) };
-    f()
 }

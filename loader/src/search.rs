@@ -9,16 +9,6 @@ use std::path::{Path, PathBuf};
 
 use crate::ldcache;
 
-/// The default directories, after the cache.
-const DEFAULT_DIRS: &[&str] = &[
-    "/lib/x86_64-linux-gnu",
-    "/usr/lib/x86_64-linux-gnu",
-    "/lib64",
-    "/usr/lib64",
-    "/lib",
-    "/usr/lib",
-];
-
 /// What the object asking for a library says about where to look.
 #[derive(Clone, Debug, Default)]
 pub struct Requester {
@@ -42,8 +32,8 @@ fn expand(dir: &[u8], origin: Option<&Path>) -> Option<PathBuf> {
             "${ORIGIN}",
             origin.map(|o| o.as_os_str().as_bytes().to_vec()),
         ),
-        ("$LIB", Some(b"lib/x86_64-linux-gnu".to_vec())),
-        ("${LIB}", Some(b"lib/x86_64-linux-gnu".to_vec())),
+        ("$LIB", Some(crate::abi::LIB.to_vec())),
+        ("${LIB}", Some(crate::abi::LIB.to_vec())),
         (
             "$PLATFORM",
             Some(std::env::consts::ARCH.as_bytes().to_vec()),
@@ -104,7 +94,7 @@ pub fn candidates(name: &[u8], req: &Requester, extra: &[PathBuf]) -> Vec<PathBu
         out.push(p);
     }
     out.extend(
-        DEFAULT_DIRS
+        crate::abi::DEFAULT_DIRS
             .iter()
             .map(|d| Path::new(d).join(OsStr::from_bytes(name))),
     );

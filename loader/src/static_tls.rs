@@ -52,7 +52,7 @@ pub fn reserve() -> Result<u64, StaticTlsRefusal> {
 /// block alone is static TLS whatever loaded dynplug (a library's, when dynplug is in one, may
 /// be made per thread on first use, as glibc does for a library a program `dlopen`s).
 fn locate() -> Result<u64, StaticTlsRefusal> {
-    if !cfg!(target_arch = "x86_64") {
+    if !crate::abi::STATIC_TLS_RESERVE {
         return Err(StaticTlsRefusal::Machine);
     }
     let here = RESERVE.with(|r| r.0.get() as u64);
@@ -66,7 +66,7 @@ fn locate() -> Result<u64, StaticTlsRefusal> {
     if !inside {
         return Err(StaticTlsRefusal::NotInExecutable);
     }
-    Ok(here.wrapping_sub(crate::tls::thread_pointer()))
+    Ok(here.wrapping_sub(crate::abi::thread_pointer()))
 }
 
 /// Whether a block of this shape could be placed now (a dry run: nothing is taken).
@@ -168,7 +168,7 @@ mod tests {
         let there = std::thread::spawn(locate).join().unwrap().unwrap();
         assert_eq!(here, there);
         assert_eq!(
-            here.wrapping_add(crate::tls::thread_pointer()) % RESERVE_ALIGN,
+            here.wrapping_add(crate::abi::thread_pointer()) % RESERVE_ALIGN,
             0
         );
     }

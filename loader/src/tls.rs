@@ -1,5 +1,6 @@
 //! Thread-local storage of modules dynplug loaded: module ids, per-thread blocks made on first
-//! use from the module's TLS image, dynplug's own `__tls_get_addr`, and a TLS descriptor resolver.
+//! use from the module's TLS image, dynplug's own `__tls_get_addr`, and what the TLS descriptor
+//! resolvers (the machine's, in `abi`) call.
 //!
 //! The system's `__tls_get_addr` knows nothing of dynplug's modules, so their imports of it bind
 //! to [`tls_get_addr`], which serves dynplug's module ids and forwards the others to the system.
@@ -226,7 +227,7 @@ pub(crate) fn block(modid: u64) -> *mut u8 {
     };
     if let Placement::Static(tpoff) = entry.placement {
         // The block initial-exec code of the module reaches (not allocated: a zero-size layout).
-        let p = thread_pointer().wrapping_add(tpoff) as *mut u8;
+        let p = crate::abi::thread_pointer().wrapping_add(tpoff) as *mut u8;
         slot(b, p, Layout::new::<()>());
         return p;
     }
@@ -277,7 +278,9 @@ pub unsafe extern "C" fn tls_get_addr(ti: *const TlsIndex) -> *mut u8 {
     // SAFETY: the caller passes a valid tls_index (compiler-generated code does).
     let ti = unsafe { &*ti };
     if ti.module >= FIRST_MODID {
-        return block(ti.module).wrapping_add(ti.offset as usize);
+        // DTPREL values are the offset less the machine's DTV offset (riscv's 0x800).
+        let offset = ti.offset.wrapping_add(crate::abi::MACHINE.tls().dtv_offset);
+        return block(ti.module).wrapping_add(offset as usize);
     }
     match SYSTEM_TLS_GET_ADDR.get() {
         Some(&f) => {
@@ -291,111 +294,18 @@ pub unsafe extern "C" fn tls_get_addr(ti: *const TlsIndex) -> *mut u8 {
     }
 }
 
-/// The thread pointer (`%fs:0` on x86_64).
-#[cfg(target_arch = "x86_64")]
-pub fn thread_pointer() -> u64 {
-    let tp: u64;
-    // SAFETY: on x86_64 Linux, %fs:0 holds the thread pointer itself (TLS variant II).
-    unsafe {
-        std::arch::asm!("mov {}, fs:0", out(reg) tp, options(nostack, readonly, preserves_flags))
-    };
-    tp
-}
-
-/// The thread pointer (`tpidr_el0` on aarch64).
-#[cfg(target_arch = "aarch64")]
-pub fn thread_pointer() -> u64 {
-    let tp: u64;
-    // SAFETY: reading tpidr_el0 has no side effects.
-    unsafe {
-        std::arch::asm!("mrs {}, tpidr_el0", out(reg) tp, options(nostack, nomem, preserves_flags))
-    };
-    tp
-}
-
-/// The thread pointer (register `tp` on riscv64).
-#[cfg(target_arch = "riscv64")]
-pub fn thread_pointer() -> u64 {
-    let tp: u64;
-    // SAFETY: copying the tp register has no side effects.
-    unsafe { std::arch::asm!("mv {}, tp", out(reg) tp, options(nostack, nomem, preserves_flags)) };
-    tp
-}
-
 /// Called by the TLS descriptor resolver: the variable's offset from the thread pointer.
-extern "C" fn tlsdesc_slow(arg: *const TlsIndex) -> u64 {
+// Only ABI files with TLS descriptor stubs call it (aarch64 and riscv64 have none yet).
+#[allow(dead_code)]
+pub(crate) extern "C" fn tlsdesc_slow(arg: *const TlsIndex) -> u64 {
     // SAFETY: `arg` is the leaked tls_index the descriptor was made with.
     let p = unsafe { tls_get_addr(arg) };
-    (p as u64).wrapping_sub(thread_pointer())
+    (p as u64).wrapping_sub(crate::abi::thread_pointer())
 }
 
-#[cfg(target_arch = "x86_64")]
-std::arch::global_asm!(
-    // TLS descriptor resolver for dynplug's modules: %rax points at the descriptor
-    // (resolver, arg); return in %rax the variable's offset from %fs:0. Every other register is
-    // preserved: the general-purpose ones the C ABI lets a call clobber, and the x87/SSE state.
-    ".globl dynplug_tlsdesc_dynamic",
-    ".hidden dynplug_tlsdesc_dynamic",
-    "dynplug_tlsdesc_dynamic:",
-    "push rbp",
-    "mov rbp, rsp",
-    "push rcx",
-    "push rdx",
-    "push rsi",
-    "push rdi",
-    "push r8",
-    "push r9",
-    "push r10",
-    "push r11",
-    "sub rsp, 512",
-    "and rsp, -64",
-    "fxsave64 [rsp]",
-    "mov rdi, [rax + 8]",
-    "call {slow}",
-    "fxrstor64 [rsp]",
-    "lea rsp, [rbp - 64]",
-    "pop r11",
-    "pop r10",
-    "pop r9",
-    "pop r8",
-    "pop rdi",
-    "pop rsi",
-    "pop rdx",
-    "pop rcx",
-    "pop rbp",
-    "ret",
-    // For variables of the system's static TLS: the descriptor's argument is the offset.
-    ".globl dynplug_tlsdesc_static",
-    ".hidden dynplug_tlsdesc_static",
-    "dynplug_tlsdesc_static:",
-    "mov rax, [rax + 8]",
-    "ret",
-    slow = sym tlsdesc_slow,
-);
-
-#[cfg(target_arch = "x86_64")]
-extern "C" {
-    fn dynplug_tlsdesc_dynamic();
-    fn dynplug_tlsdesc_static();
-}
-
-/// Address of the resolver for descriptors of dynplug's modules (0 where not implemented).
-pub fn tlsdesc_dynamic() -> u64 {
-    #[cfg(target_arch = "x86_64")]
-    return dynplug_tlsdesc_dynamic as *const () as usize as u64;
-    #[cfg(not(target_arch = "x86_64"))]
-    0
-}
-
-/// Address of the resolver for descriptors of static TLS (0 where not implemented).
-pub fn tlsdesc_static() -> u64 {
-    #[cfg(target_arch = "x86_64")]
-    return dynplug_tlsdesc_static as *const () as usize as u64;
-    #[cfg(not(target_arch = "x86_64"))]
-    0
-}
-
-/// A leaked `tls_index` for a descriptor's argument (descriptors live as long as the image).
+/// A leaked `tls_index` for a descriptor's argument (descriptors live as long as the image):
+/// the variable at `offset` in module `module`'s block.
 pub fn leak_index(module: u64, offset: u64) -> u64 {
+    let offset = offset.wrapping_sub(crate::abi::MACHINE.tls().dtv_offset);
     Box::leak(Box::new(TlsIndex { module, offset })) as *const TlsIndex as u64
 }

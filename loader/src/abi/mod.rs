@@ -1,0 +1,37 @@
+//! The runtime ABI of the machine dynplug runs on, one file per architecture (as musl's
+//! `arch/*/reloc.h` and `pthread_arch.h`): the thread pointer, TLS descriptor resolvers, how an
+//! IFUNC resolver is called, the C library's directories and names. Each file defines only what
+//! its machine has; the generic code names these operations and never asks which machine it is.
+//! The relocation table, the formulas and the TLS layout (`TlsAbi`) are `dynplug-arch`'s, reached
+//! through [`MACHINE`].
+//!
+//! Every file defines:
+//! - `MACHINE`: the host [`dynplug_arch::Machine`];
+//! - `thread_pointer()`;
+//! - `tlsdesc_stubs()`: dynplug's TLS descriptor resolvers, `None` where there are none yet;
+//! - `STATIC_TLS_RESERVE`: whether dynplug's static TLS reserve serves initial-exec TLS here;
+//! - `call_ifunc_resolver(addr)`: an IFUNC resolver called with the arguments glibc passes;
+//! - `LIB`, `DEFAULT_DIRS`, `CACHE_FLAGS`: `$LIB`, the directories searched after the cache, and
+//!   the `/etc/ld.so.cache` flags of this machine's libraries;
+//! - `GLIBC_LOADER`, `MUSL_LOADER`: the dynamic loaders' names, which stand for the process's C
+//!   runtime.
+
+#[cfg_attr(target_arch = "x86_64", path = "x86_64.rs")]
+#[cfg_attr(target_arch = "aarch64", path = "aarch64.rs")]
+#[cfg_attr(target_arch = "riscv64", path = "riscv64.rs")]
+mod host;
+
+pub use host::*;
+
+/// dynplug's TLS descriptor resolvers (descriptor words: resolver, argument).
+#[derive(Clone, Copy, Debug)]
+pub struct TlsDescStubs {
+    /// For a module of dynplug's: the argument is a leaked `tls_index`, the block made on first
+    /// use.
+    pub dynamic: u64,
+    /// For a block in static TLS: the argument is the variable's offset from the thread pointer.
+    pub fixed: u64,
+}
+
+/// `/etc/ld.so.cache`'s `FLAG_ELF_LIBC6` (glibc `sysdeps/generic/ldconfig.h`): the low byte.
+pub const FLAG_ELF_LIBC6: u32 = 0x0003;

@@ -1,0 +1,61 @@
+//! riscv64's runtime ABI (LP64D, glibc's ld.so as the reference).
+
+use super::TlsDescStubs;
+use dynplug_arch::Machine;
+
+/// The machine.
+pub const MACHINE: Machine = Machine::Riscv64;
+
+/// The thread pointer (register `tp`).
+pub fn thread_pointer() -> u64 {
+    let tp: u64;
+    // SAFETY: copying the tp register has no side effects.
+    unsafe { std::arch::asm!("mv {}, tp", out(reg) tp, options(nostack, nomem, preserves_flags)) };
+    tp
+}
+
+/// No TLS descriptor resolvers (glibc 2.36 has no riscv TLSDESC): TLSDESC relocations are
+/// refused.
+pub fn tlsdesc_stubs() -> Option<TlsDescStubs> {
+    None
+}
+
+/// The static TLS reserve is not used here yet: initial-exec TLS of loaded modules is refused.
+pub const STATIC_TLS_RESERVE: bool = false;
+
+/// Calls the IFUNC resolver at `addr` as Debian 12's glibc (2.36, `sysdeps/riscv/dl-irel.h`)
+/// does: `resolver(AT_HWCAP)`. glibc 2.40 added two arguments (`__riscv_hwprobe`, NULL).
+///
+/// # Safety
+/// `addr` is an IFUNC resolver of relocated, initialised code.
+pub unsafe fn call_ifunc_resolver(addr: u64) -> u64 {
+    // SAFETY: getauxval has no preconditions.
+    let hwcap = unsafe { libc::getauxval(libc::AT_HWCAP) };
+    type Resolver = extern "C" fn(u64) -> u64;
+    // SAFETY: the caller promises `addr` is a resolver function taking (at most) this argument.
+    let f: Resolver = unsafe { std::mem::transmute::<usize, Resolver>(addr as usize) };
+    f(hwcap)
+}
+
+/// What `$LIB` expands to (Debian's multiarch `slibdir`).
+pub const LIB: &[u8] = b"lib/riscv64-linux-gnu";
+
+/// The directories searched after the cache (multiarch, then glibc's LP64D `slibdir`).
+pub const DEFAULT_DIRS: &[&str] = &[
+    "/lib/riscv64-linux-gnu",
+    "/usr/lib/riscv64-linux-gnu",
+    "/lib64/lp64d",
+    "/usr/lib64/lp64d",
+    "/lib",
+    "/usr/lib",
+];
+
+/// The cache flags of this machine's libraries: `FLAG_ELF_LIBC6 | FLAG_RISCV_FLOAT_ABI_DOUBLE`
+/// (glibc's `_DL_CACHE_DEFAULT_ID` for LP64D in `sysdeps/unix/sysv/linux/riscv/dl-cache.h`).
+pub const CACHE_FLAGS: u32 = super::FLAG_ELF_LIBC6 | 0x1000;
+
+/// glibc's dynamic loader, part of the process's C runtime.
+pub const GLIBC_LOADER: &[u8] = b"ld-linux-riscv64-lp64d.so.1";
+
+/// musl's dynamic loader, which is its C library too.
+pub const MUSL_LOADER: &[u8] = b"ld-musl-riscv64.so.1";

@@ -1,0 +1,110 @@
+//! x86_64's runtime ABI (System V AMD64, glibc's ld.so as the reference).
+
+use super::TlsDescStubs;
+use dynplug_arch::Machine;
+
+/// The machine.
+pub const MACHINE: Machine = Machine::X86_64;
+
+/// The thread pointer (`%fs:0`).
+pub fn thread_pointer() -> u64 {
+    let tp: u64;
+    // SAFETY: on x86_64 Linux, %fs:0 holds the thread pointer itself (TLS variant II).
+    unsafe {
+        std::arch::asm!("mov {}, fs:0", out(reg) tp, options(nostack, readonly, preserves_flags))
+    };
+    tp
+}
+
+std::arch::global_asm!(
+    // TLS descriptor resolver for dynplug's modules: %rax points at the descriptor
+    // (resolver, arg); return in %rax the variable's offset from %fs:0. Every other register is
+    // preserved: the general-purpose ones the C ABI lets a call clobber, and the x87/SSE state.
+    ".globl dynplug_tlsdesc_dynamic",
+    ".hidden dynplug_tlsdesc_dynamic",
+    "dynplug_tlsdesc_dynamic:",
+    "push rbp",
+    "mov rbp, rsp",
+    "push rcx",
+    "push rdx",
+    "push rsi",
+    "push rdi",
+    "push r8",
+    "push r9",
+    "push r10",
+    "push r11",
+    "sub rsp, 512",
+    "and rsp, -64",
+    "fxsave64 [rsp]",
+    "mov rdi, [rax + 8]",
+    "call {slow}",
+    "fxrstor64 [rsp]",
+    "lea rsp, [rbp - 64]",
+    "pop r11",
+    "pop r10",
+    "pop r9",
+    "pop r8",
+    "pop rdi",
+    "pop rsi",
+    "pop rdx",
+    "pop rcx",
+    "pop rbp",
+    "ret",
+    // For variables of static TLS: the descriptor's argument is the offset.
+    ".globl dynplug_tlsdesc_static",
+    ".hidden dynplug_tlsdesc_static",
+    "dynplug_tlsdesc_static:",
+    "mov rax, [rax + 8]",
+    "ret",
+    slow = sym crate::tls::tlsdesc_slow,
+);
+
+extern "C" {
+    fn dynplug_tlsdesc_dynamic();
+    fn dynplug_tlsdesc_static();
+}
+
+/// dynplug's TLS descriptor resolvers.
+pub fn tlsdesc_stubs() -> Option<TlsDescStubs> {
+    Some(TlsDescStubs {
+        dynamic: dynplug_tlsdesc_dynamic as *const () as usize as u64,
+        fixed: dynplug_tlsdesc_static as *const () as usize as u64,
+    })
+}
+
+/// dynplug's static TLS reserve serves initial-exec TLS of the modules it loads.
+pub const STATIC_TLS_RESERVE: bool = true;
+
+/// Calls the IFUNC resolver at `addr` as glibc does on x86_64: with no argument.
+///
+/// # Safety
+/// `addr` is an IFUNC resolver of relocated, initialised code.
+pub unsafe fn call_ifunc_resolver(addr: u64) -> u64 {
+    // SAFETY: the caller promises `addr` is a resolver function returning an address.
+    let f: extern "C" fn() -> u64 =
+        unsafe { std::mem::transmute::<usize, extern "C" fn() -> u64>(addr as usize) };
+    f()
+}
+
+/// What `$LIB` expands to (Debian's multiarch `slibdir`).
+pub const LIB: &[u8] = b"lib/x86_64-linux-gnu";
+
+/// The directories searched after the cache.
+pub const DEFAULT_DIRS: &[&str] = &[
+    "/lib/x86_64-linux-gnu",
+    "/usr/lib/x86_64-linux-gnu",
+    "/lib64",
+    "/usr/lib64",
+    "/lib",
+    "/usr/lib",
+];
+
+/// The cache flags of this machine's libraries: `FLAG_ELF_LIBC6 | FLAG_X8664_LIB64` (glibc's
+/// `_DL_CACHE_DEFAULT_ID` in `sysdeps/x86_64/dl-cache.h`).
+pub const CACHE_FLAGS: u32 = super::FLAG_ELF_LIBC6 | 0x0300;
+
+/// glibc's dynamic loader, part of the process's C runtime.
+pub const GLIBC_LOADER: &[u8] = b"ld-linux-x86-64.so.2";
+
+/// musl's dynamic loader, which is its C library too.
+pub const MUSL_LOADER: &[u8] = b"ld-musl-x86_64.so.1";
