@@ -8,7 +8,7 @@
 
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::ptr::{addr_of_mut, null_mut};
+use std::ptr::null_mut;
 use std::sync::Mutex;
 
 use crate::debug_elf::Source;
@@ -36,36 +36,6 @@ struct Descriptor {
     first_entry: *mut CodeEntry,
 }
 
-// The interface's two symbols, defined weak: a process that has them already (another JIT in the
-// host, e.g. wasmtime's) links to that one definition and the debugger sees one list.
-#[cfg(target_arch = "x86_64")]
-std::arch::global_asm!(
-    ".pushsection .data.__jit_debug_descriptor,\"aw\",@progbits",
-    ".weak __jit_debug_descriptor",
-    ".type __jit_debug_descriptor,@object",
-    ".size __jit_debug_descriptor,24",
-    ".p2align 3",
-    "__jit_debug_descriptor:",
-    ".long 1",
-    ".long 0",
-    ".quad 0",
-    ".quad 0",
-    ".popsection",
-    ".pushsection .text.__jit_debug_register_code,\"ax\",@progbits",
-    ".weak __jit_debug_register_code",
-    ".type __jit_debug_register_code,@function",
-    "__jit_debug_register_code:",
-    "ret",
-    ".size __jit_debug_register_code,.-__jit_debug_register_code",
-    ".popsection",
-);
-
-#[cfg(target_arch = "x86_64")]
-extern "C" {
-    static mut __jit_debug_descriptor: Descriptor;
-    fn __jit_debug_register_code();
-}
-
 /// A module opened while no debugger listened, announced when one does.
 struct Pending {
     path: PathBuf,
@@ -85,11 +55,13 @@ pub(crate) fn lock_all(held: &mut Vec<Box<dyn std::any::Any>>) {
 /// as gdb and lldb place one while the process runs; or `DYNPLUG_DEBUGGER=1` asks for every
 /// module to be announced as it opens (for core files, or a debugger attached later).
 fn listening() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        let f = __jit_debug_register_code as *const u8;
-        // SAFETY: reads the first byte of a function of this process (readable code).
-        if unsafe { f.read_volatile() } == 0xcc {
+    if let Some((_, register_code)) = crate::abi::jit_interface() {
+        let f = register_code as *const u8;
+        let breakpoint = crate::abi::BREAKPOINT;
+        // SAFETY: reads the first bytes of a function of this process (readable code, longer
+        // than a breakpoint instruction).
+        let start = unsafe { std::slice::from_raw_parts(f, breakpoint.len()) };
+        if start == breakpoint {
             return true;
         }
     }
@@ -152,13 +124,17 @@ fn register(src: &Source<'_>, bias: u64, path: Option<&[u8]>) {
     link(entry);
 }
 
-#[cfg(target_arch = "x86_64")]
+/// Puts `entry` at the head of the debugger's list and tells the debugger (where the machine
+/// defines the interface).
 fn link(entry: &'static mut CodeEntry) {
-    // SAFETY: the descriptor is the interface's static, written only under `PENDING` by dynplug
-    // (a debugger reads it while the process is stopped); entries and stubs are leaked, so
-    // every pointer in the list stays valid for the life of the process.
+    let Some((descriptor, register_code)) = crate::abi::jit_interface() else {
+        return;
+    };
+    let d = descriptor.cast::<Descriptor>();
+    // SAFETY: `d` is the interface's `struct jit_descriptor` static, written only under
+    // `PENDING` by dynplug (a debugger reads it while the process is stopped); entries and stubs
+    // are leaked, so every pointer in the list stays valid for the life of the process.
     unsafe {
-        let d = addr_of_mut!(__jit_debug_descriptor);
         let first = (*d).first_entry;
         entry.next = first;
         if !first.is_null() {
@@ -167,10 +143,7 @@ fn link(entry: &'static mut CodeEntry) {
         (*d).first_entry = entry;
         (*d).relevant_entry = entry;
         (*d).action_flag = REGISTER;
-        __jit_debug_register_code();
+        register_code();
         (*d).action_flag = 0;
     }
 }
-
-#[cfg(not(target_arch = "x86_64"))]
-fn link(_entry: &'static mut CodeEntry) {}

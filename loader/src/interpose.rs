@@ -76,9 +76,9 @@ pub fn lookup(name: &[u8]) -> Option<u64> {
         b"dl_iterate_phdr" => serve_iterate_phdr as *const (),
         b"dladdr" => serve_addr as *const (),
         b"_dl_find_object" => serve_find_object as *const (),
-        b"dlopen" => entries_with_caller().0,
-        b"dlsym" => entries_with_caller().1,
-        b"dlvsym" => entries_with_caller().2,
+        b"dlopen" => served_entries().0,
+        b"dlsym" => served_entries().1,
+        b"dlvsym" => served_entries().2,
         b"dlerror" => serve_error as *const (),
         b"dlinfo" => serve_info as *const (),
         b"dlclose" => serve_close as *const (),
@@ -277,70 +277,35 @@ pub(crate) fn lock_leaves(held: &mut Vec<Box<dyn std::any::Any>>) {
     held.push(Box::new(KEEP.lock().unwrap_or_else(|p| p.into_inner())));
 }
 
-#[cfg(target_arch = "x86_64")]
-std::arch::global_asm!(
-    // The served `dlopen`, `dlsym` and `dlvsym`: each passes its caller's return address (in
-    // the module that called) as one more argument, after the function's own.
-    ".globl dynplug_dlopen",
-    ".hidden dynplug_dlopen",
-    "dynplug_dlopen:",
-    "mov rdx, [rsp]",
-    "jmp {open}",
-    ".globl dynplug_dlsym",
-    ".hidden dynplug_dlsym",
-    "dynplug_dlsym:",
-    "mov rdx, [rsp]",
-    "jmp {symbol}",
-    ".globl dynplug_dlvsym",
-    ".hidden dynplug_dlvsym",
-    "dynplug_dlvsym:",
-    "mov rcx, [rsp]",
-    "jmp {versioned}",
-    open = sym serve_open,
-    symbol = sym serve_symbol,
-    versioned = sym serve_versioned_symbol,
-);
+crate::abi::served_with_caller!(serve_open, serve_symbol, serve_versioned_symbol);
 
-#[cfg(target_arch = "x86_64")]
-extern "C" {
-    fn dynplug_dlopen();
-    fn dynplug_dlsym();
-    fn dynplug_dlvsym();
-}
-
-/// The `dlopen`, `dlsym` and `dlvsym` modules dynplug loads bind to.
-fn entries_with_caller() -> (*const (), *const (), *const ()) {
-    #[cfg(target_arch = "x86_64")]
-    return (
-        dynplug_dlopen as *const (),
-        dynplug_dlsym as *const (),
-        dynplug_dlvsym as *const (),
-    );
-    // Elsewhere the caller is not known: no module's options, no caller's name.
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        unsafe extern "C" fn open(file: *const c_char, flags: c_int) -> *mut c_void {
-            // SAFETY: forwarded.
-            unsafe { serve_open(file, flags, 0) }
-        }
-        unsafe extern "C" fn symbol(h: *mut c_void, name: *const c_char) -> *mut c_void {
-            // SAFETY: forwarded.
-            unsafe { serve_symbol(h, name, 0) }
-        }
-        unsafe extern "C" fn versioned(
-            h: *mut c_void,
-            name: *const c_char,
-            version: *const c_char,
-        ) -> *mut c_void {
-            // SAFETY: forwarded.
-            unsafe { serve_versioned_symbol(h, name, version, 0) }
-        }
-        (
-            open as *const (),
-            symbol as *const (),
-            versioned as *const (),
-        )
+/// The `dlopen`, `dlsym` and `dlvsym` modules dynplug loads bind to: the machine's stubs that
+/// pass the caller, else functions that cannot know it (no module's options, no caller's name).
+fn served_entries() -> (*const (), *const (), *const ()) {
+    if let Some(entries) = entries_with_caller() {
+        return entries;
     }
+    unsafe extern "C" fn open(file: *const c_char, flags: c_int) -> *mut c_void {
+        // SAFETY: forwarded.
+        unsafe { serve_open(file, flags, 0) }
+    }
+    unsafe extern "C" fn symbol(h: *mut c_void, name: *const c_char) -> *mut c_void {
+        // SAFETY: forwarded.
+        unsafe { serve_symbol(h, name, 0) }
+    }
+    unsafe extern "C" fn versioned(
+        h: *mut c_void,
+        name: *const c_char,
+        version: *const c_char,
+    ) -> *mut c_void {
+        // SAFETY: forwarded.
+        unsafe { serve_versioned_symbol(h, name, version, 0) }
+    }
+    (
+        open as *const (),
+        symbol as *const (),
+        versioned as *const (),
+    )
 }
 
 /// `dlopen` called by a module dynplug loaded (the code at `caller`): dynplug loads the library

@@ -42,13 +42,5 @@ pub fn slice_at(b: &[u8], off: u64, len: u64) -> Option<&[u8]> {
 /// address, valid or not, can fault).
 #[inline(always)]
 pub fn prefetch<T>(p: *const T) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use core::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        // SAFETY: PREFETCHT0 (SSE, part of x86_64) only hints the cache: it reads no memory
-        // the program sees and never faults, whatever the address.
-        unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast()) };
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = p;
+    crate::abi::prefetch(p)
 }

@@ -82,3 +82,28 @@ pub const GLIBC_LOADER: &[u8] = b"ld-linux-aarch64.so.1";
 
 /// musl's dynamic loader, which is its C library too.
 pub const MUSL_LOADER: &[u8] = b"ld-musl-aarch64.so.1";
+
+/// A prefetch hint: none issued here yet.
+#[inline(always)]
+pub fn prefetch<T>(p: *const T) {
+    let _ = p;
+}
+
+/// Defines `entries_with_caller()`: no stubs here yet, the served `dlopen`, `dlsym` and `dlvsym`
+/// do not know their caller (no module's options, no caller's name).
+macro_rules! served_with_caller {
+    ($open:path, $symbol:path, $versioned:path) => {
+        fn entries_with_caller() -> Option<(*const (), *const (), *const ())> {
+            None
+        }
+    };
+}
+pub(crate) use served_with_caller;
+
+/// gdb's JIT interface: not defined here yet (no module is announced to a debugger).
+pub fn jit_interface() -> Option<(*mut u8, unsafe extern "C" fn())> {
+    None
+}
+
+/// The bytes a debugger's breakpoint writes at the start of a function (unused: no interface).
+pub const BREAKPOINT: &[u8] = &[];

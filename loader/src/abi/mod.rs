@@ -14,7 +14,11 @@
 //! - `LIB`, `DEFAULT_DIRS`, `CACHE_FLAGS`: `$LIB`, the directories searched after the cache, and
 //!   the `/etc/ld.so.cache` flags of this machine's libraries;
 //! - `GLIBC_LOADER`, `MUSL_LOADER`: the dynamic loaders' names, which stand for the process's C
-//!   runtime.
+//!   runtime;
+//! - `prefetch(p)`: a cache hint for the symbol look-ups;
+//! - `served_with_caller!`: stubs through which the served `dlopen`, `dlsym` and `dlvsym` learn
+//!   their caller, where the machine has them;
+//! - `jit_interface()`, `BREAKPOINT`: gdb's JIT interface symbols, where defined.
 
 #[cfg_attr(target_arch = "x86_64", path = "x86_64.rs")]
 #[cfg_attr(target_arch = "aarch64", path = "aarch64.rs")]

@@ -108,3 +108,97 @@ pub const GLIBC_LOADER: &[u8] = b"ld-linux-x86-64.so.2";
 
 /// musl's dynamic loader, which is its C library too.
 pub const MUSL_LOADER: &[u8] = b"ld-musl-x86_64.so.1";
+
+/// Asks the CPU to start loading the cache line at `p` (a hint: nothing is read, and no
+/// address, valid or not, can fault).
+#[inline(always)]
+pub fn prefetch<T>(p: *const T) {
+    use core::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+    // SAFETY: PREFETCHT0 (SSE, part of x86_64) only hints the cache: it reads no memory the
+    // program sees and never faults, whatever the address.
+    unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast()) };
+}
+
+/// Defines `entries_with_caller()`: the served `dlopen`, `dlsym` and `dlvsym` as stubs that
+/// pass their caller's return address (in the module that called) as one more argument, after
+/// the function's own, to `$open`, `$symbol` and `$versioned`.
+macro_rules! served_with_caller {
+    ($open:path, $symbol:path, $versioned:path) => {
+        std::arch::global_asm!(
+            ".globl dynplug_dlopen",
+            ".hidden dynplug_dlopen",
+            "dynplug_dlopen:",
+            "mov rdx, [rsp]",
+            "jmp {open}",
+            ".globl dynplug_dlsym",
+            ".hidden dynplug_dlsym",
+            "dynplug_dlsym:",
+            "mov rdx, [rsp]",
+            "jmp {symbol}",
+            ".globl dynplug_dlvsym",
+            ".hidden dynplug_dlvsym",
+            "dynplug_dlvsym:",
+            "mov rcx, [rsp]",
+            "jmp {versioned}",
+            open = sym $open,
+            symbol = sym $symbol,
+            versioned = sym $versioned,
+        );
+
+        extern "C" {
+            fn dynplug_dlopen();
+            fn dynplug_dlsym();
+            fn dynplug_dlvsym();
+        }
+
+        /// The stubs `dlopen`, `dlsym` and `dlvsym` of modules dynplug loads bind to.
+        fn entries_with_caller() -> Option<(*const (), *const (), *const ())> {
+            Some((
+                dynplug_dlopen as *const (),
+                dynplug_dlsym as *const (),
+                dynplug_dlvsym as *const (),
+            ))
+        }
+    };
+}
+pub(crate) use served_with_caller;
+
+// gdb's JIT interface's two symbols, defined weak: a process that has them already (another JIT
+// in the host, e.g. wasmtime's) links to that one definition and the debugger sees one list.
+std::arch::global_asm!(
+    ".pushsection .data.__jit_debug_descriptor,\"aw\",@progbits",
+    ".weak __jit_debug_descriptor",
+    ".type __jit_debug_descriptor,@object",
+    ".size __jit_debug_descriptor,24",
+    ".p2align 3",
+    "__jit_debug_descriptor:",
+    ".long 1",
+    ".long 0",
+    ".quad 0",
+    ".quad 0",
+    ".popsection",
+    ".pushsection .text.__jit_debug_register_code,\"ax\",@progbits",
+    ".weak __jit_debug_register_code",
+    ".type __jit_debug_register_code,@function",
+    "__jit_debug_register_code:",
+    "ret",
+    ".size __jit_debug_register_code,.-__jit_debug_register_code",
+    ".popsection",
+);
+
+extern "C" {
+    static mut __jit_debug_descriptor: u8;
+    fn __jit_debug_register_code();
+}
+
+/// gdb's JIT interface: `__jit_debug_descriptor` (a `struct jit_descriptor`, version 1) and
+/// `__jit_debug_register_code`.
+pub fn jit_interface() -> Option<(*mut u8, unsafe extern "C" fn())> {
+    Some((
+        std::ptr::addr_of_mut!(__jit_debug_descriptor),
+        __jit_debug_register_code,
+    ))
+}
+
+/// The bytes a debugger's breakpoint writes at the start of a function (`int3`).
+pub const BREAKPOINT: &[u8] = &[0xcc];
