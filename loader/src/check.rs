@@ -176,3 +176,41 @@ pub(crate) fn examine<R>(
     });
     Ok((problems, Some(seen)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dynplug_fixtures::edit::Elf;
+
+    /// `R_RISCV_TLS_DTPREL64`.
+    const R_RISCV_TLS_DTPREL64: u64 = 9;
+
+    /// riscv64's DTPREL subtracts the machine's DTV offset (0x800, glibc's `TLS_DTV_OFFSET`;
+    /// tests/oracle.rs checks the formula against glibc's ld.so): the relocation loop takes the
+    /// TLS layout from the object's machine, whatever the host.
+    #[test]
+    fn riscv64_dtprel_takes_its_dtv_offset() {
+        let bytes = std::fs::read(dynplug_fixtures::path("foreign_riscv64"))
+            .expect("foreign_riscv64.so: install gcc-riscv64-linux-gnu (.ci/run does)");
+        let elf = Elf::new(bytes.clone());
+        let (counter, _) = elf.symbol("counter").expect("the fixture's TLS variable");
+        let dtprel: Vec<(u64, u64)> = elf
+            .relas()
+            .into_iter()
+            .filter(|&r| elf.u64(r + 8) & 0xffff_ffff == R_RISCV_TLS_DTPREL64)
+            .map(|r| (elf.u64(r), elf.u64(r + 16)))
+            .collect();
+        assert!(!dtprel.is_empty(), "the fixture has no TLS_DTPREL64");
+        let (_, written) = examine(&bytes, None, &Options::default(), &[], |e| {
+            dtprel
+                .iter()
+                .map(|&(at, addend)| (e.mem.written.get(&at).map(|w| w.value), addend))
+                .collect::<Vec<_>>()
+        })
+        .unwrap();
+        for (value, addend) in written.unwrap() {
+            let want = counter.wrapping_add(addend).wrapping_sub(0x800);
+            assert_eq!(value, Some(want), "addend {addend:#x}");
+        }
+    }
+}
