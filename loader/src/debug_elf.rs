@@ -25,7 +25,7 @@ const STT_FUNC: u8 = 2;
 const STT_TLS: u8 = 6;
 const STT_GNU_IFUNC: u8 = 10;
 const SHDR_SIZE: usize = 64;
-const SYM_SIZE: u64 = 24;
+use crate::elf::records::SYM_SIZE;
 
 /// One section header of the file.
 #[derive(Clone, Copy, Default)]

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use dynplug_arch::Machine;
 
+use crate::elf::records;
 use crate::elf::view::View;
 use crate::error::{LoadError, Unsupported};
 use crate::file::FileBytes;
@@ -375,9 +376,11 @@ fn read_head(file: &File, len: u64) -> Result<Vec<u8>, LoadError> {
     let first = len.min(1024);
     let mut head = vec![0; usize::try_from(first).unwrap_or(1024)];
     file.read_exact_at(&mut head, 0)?;
-    let phoff = crate::read::u64_at(&head, 0x20).unwrap_or(0);
-    let phnum = u64::from(crate::read::u16_at(&head, 0x38).unwrap_or(0));
-    let end = phnum.checked_mul(56).and_then(|n| n.checked_add(phoff));
+    let phoff = crate::read::u64_at(&head, records::E_PHOFF).unwrap_or(0);
+    let phnum = u64::from(crate::read::u16_at(&head, records::E_PHNUM).unwrap_or(0));
+    let end = phnum
+        .checked_mul(records::PHDR_SIZE)
+        .and_then(|n| n.checked_add(phoff));
     match end.filter(|&e| e <= len && e <= 1 << 22) {
         Some(end) if end > first => {
             let mut rest = vec![0; usize::try_from(end - first).unwrap_or(0)];
@@ -1092,19 +1095,10 @@ fn announce(n: &New<'_>, bias: u64, loads: &'static [crate::elf::layout::Load], 
 fn phdrs<B: AsRef<[u8]>>(obj: &Object<B>) -> Vec<libc::Elf64_Phdr> {
     let b = obj.bytes();
     let mut v = Vec::with_capacity(usize::from(obj.phnum));
-    v.extend((0..u64::from(obj.phnum)).filter_map(|i| {
-        let h = crate::read::slice_at(b, obj.phoff.checked_add(i * 56)?, 56)?;
-        Some(libc::Elf64_Phdr {
-            p_type: crate::read::u32_at(h, 0)?,
-            p_flags: crate::read::u32_at(h, 4)?,
-            p_offset: crate::read::u64_at(h, 8)?,
-            p_vaddr: crate::read::u64_at(h, 16)?,
-            p_paddr: crate::read::u64_at(h, 24)?,
-            p_filesz: crate::read::u64_at(h, 32)?,
-            p_memsz: crate::read::u64_at(h, 40)?,
-            p_align: crate::read::u64_at(h, 48)?,
-        })
-    }));
+    v.extend(
+        (0..u64::from(obj.phnum))
+            .filter_map(|i| records::phdr_at(b, obj.phoff.checked_add(i * records::PHDR_SIZE)?)),
+    );
     v
 }
 

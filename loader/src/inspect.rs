@@ -521,7 +521,10 @@ fn relocations<B: AsRef<[u8]>>(obj: &Object<B>) -> (BTreeMap<String, u64>, u64) 
     let mut by_type = BTreeMap::new();
     for t in [obj.dynamic.rela, obj.dynamic.jmprel].into_iter().flatten() {
         let entries = view.slice(t.addr, t.size).unwrap_or(&[]);
-        for info in entries.chunks_exact(24).filter_map(|e| read::u64_at(e, 8)) {
+        for info in entries
+            .chunks_exact(crate::elf::records::RELA_SIZE as usize)
+            .filter_map(|e| read::u64_at(e, 8))
+        {
             let r_type = u32::try_from(info & 0xffff_ffff).unwrap_or(u32::MAX);
             let name = match obj.machine.classify(r_type) {
                 Some(_) => obj.machine.reloc_name(r_type).to_string(),

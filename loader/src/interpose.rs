@@ -699,7 +699,7 @@ fn link_map(base: u64) -> Option<*mut LinkMap> {
     let dynamic = e
         .phdrs
         .iter()
-        .find(|p| p.p_type == libc::PT_DYNAMIC)
+        .find(|p| p.p_type == crate::elf::records::PT_DYNAMIC)
         .map_or(std::ptr::null(), |p| {
             base.wrapping_add(p.p_vaddr) as *const c_void
         });

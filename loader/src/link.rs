@@ -148,7 +148,9 @@ fn log_relocations<B: AsRef<[u8]>>(
     started: std::time::Instant,
 ) {
     let d = &obj.dynamic;
-    let entries = |t: Option<crate::elf::dynamic::Table>| t.map_or(0, |t| t.size / 24);
+    let entries = |t: Option<crate::elf::dynamic::Table>| {
+        t.map_or(0, |t| t.size / crate::elf::records::RELA_SIZE)
+    };
     crate::debug_log!(
         crate::debug::RELOCS,
         "relocation processing: {}{}: {} RELA ({} RELATIVE first), {} JMPREL, {} bytes of RELR in {:.3} ms",

@@ -31,7 +31,7 @@ fn last_error() -> io::Error {
 
 fn prot(load: &Load) -> libc::c_int {
     let mut p = libc::PROT_NONE;
-    if load.flags & 4 != 0 {
+    if load.readable() {
         p |= libc::PROT_READ;
     }
     if load.writable() {

@@ -2,9 +2,10 @@
 
 use dynplug_arch::Machine;
 
-use crate::elf::dynamic::{Dynamic, SYM};
+use crate::elf::dynamic::Dynamic;
 use crate::elf::header;
 use crate::elf::layout::Layout;
+use crate::elf::records::SYM_SIZE;
 use crate::elf::view::View;
 use crate::error::{LoadError, Malformed};
 use crate::map::Mapping;
@@ -199,7 +200,7 @@ impl<B: AsRef<[u8]>> Object<B> {
             }
             .into());
         }
-        let size = n.saturating_mul(SYM);
+        let size = n.saturating_mul(SYM_SIZE);
         if view.slice(self.dynamic.symtab, size).is_none() {
             return Err(Malformed::AddressOutsideImage {
                 tag: "DT_SYMTAB",
@@ -219,7 +220,7 @@ impl<B: AsRef<[u8]>> Object<B> {
             .into_iter()
             .flatten()
             .filter_map(|t| view.slice(t.addr, t.size))
-            .flat_map(|b| b.chunks_exact(24))
+            .flat_map(|b| b.chunks_exact(SYM_SIZE as usize))
             .filter_map(|e| read::u64_at(e, 8))
             .map(|info| info >> 32)
             .max()
@@ -310,7 +311,7 @@ pub fn symtab_in<'a>(
 ) -> Result<SymTab<'a>, Malformed> {
     let strtab = strtab_in(view, dynamic);
     let syms = view
-        .slice(dynamic.symtab, nsyms.saturating_mul(SYM))
+        .slice(dynamic.symtab, nsyms.saturating_mul(SYM_SIZE))
         .unwrap_or(&[]);
     let versym = dynamic
         .versym

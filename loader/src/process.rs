@@ -3,12 +3,12 @@
 use std::ffi::CStr;
 use std::sync::{Arc, Mutex};
 
-use crate::read;
-use crate::symbols::{GnuHash, Hash, SymTab, SysvHash, Versions};
+use goblin::elf::dynamic as d;
 
-const PT_LOAD: u32 = 1;
-const PT_DYNAMIC: u32 = 2;
-const PF_R: u32 = 4;
+use crate::elf::records::{self, PF_R, PF_X, PT_DYNAMIC, PT_LOAD, PT_PHDR, PT_TLS};
+use crate::read;
+use crate::symbols::{GnuHash, Hash, SymTab, SysvHash, Versions, SYM_SIZE};
+
 /// A SysV hash table with one empty bucket and no symbols.
 static EMPTY_HASH: [u8; 12] = [1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
 
@@ -123,7 +123,7 @@ pub fn in_system_code(addr: u64) -> bool {
     raw_modules().iter().any(|r| {
         r.phdrs.iter().any(|&(t, flags, vaddr, memsz)| {
             let lo = r.base.wrapping_add(vaddr);
-            t == libc::PT_LOAD && flags & libc::PF_X != 0 && addr >= lo && addr - lo < memsz
+            t == PT_LOAD && flags & PF_X != 0 && addr >= lo && addr - lo < memsz
         })
     })
 }
@@ -223,7 +223,7 @@ unsafe extern "C" fn read_executable_tls(
         // SAFETY: dlpi_phdr points at dlpi_phnum program headers of a loaded module.
         unsafe { std::slice::from_raw_parts(info.dlpi_phdr, usize::from(info.dlpi_phnum)) }
     };
-    let tls = phdrs.iter().find(|p| p.p_type == libc::PT_TLS);
+    let tls = phdrs.iter().find(|p| p.p_type == PT_TLS);
     if let (Some(tls), false) = (tls, info.dlpi_tls_data.is_null()) {
         *out = Some((info.dlpi_tls_data as u64, tls.p_memsz));
     }
@@ -292,23 +292,20 @@ fn module(raw: &Raw) -> Option<Module<'static>> {
         (None, None, None, None, None, None, None, None);
     let mut verdefnum = 0;
     let mut needed = Vec::new();
-    for i in 0..dynamic.len() as u64 / 16 {
-        let (tag, val) = (
-            read::u64_at(dynamic, i * 16)?,
-            read::u64_at(dynamic, i * 16 + 8)?,
-        );
+    for i in 0..dynamic.len() as u64 / records::DYN_SIZE {
+        let (tag, val) = records::dyn_at(dynamic, i)?;
         match tag {
-            0 => break,
-            5 => strtab = Some(val),
-            10 => strsz = Some(val),
-            6 => symtab = Some(val),
-            0x6fff_fef5 => gnu = Some(val),
-            4 => sysv = Some(val),
-            0x6fff_fff0 => versym = Some(val),
-            0x6fff_fffc => verdef = Some(val),
-            0x6fff_fffd => verdefnum = val,
-            14 => soname = Some(val),
-            1 => needed.push(val),
+            d::DT_NULL => break,
+            d::DT_STRTAB => strtab = Some(val),
+            d::DT_STRSZ => strsz = Some(val),
+            d::DT_SYMTAB => symtab = Some(val),
+            d::DT_GNU_HASH => gnu = Some(val),
+            d::DT_HASH => sysv = Some(val),
+            d::DT_VERSYM => versym = Some(val),
+            d::DT_VERDEF => verdef = Some(val),
+            d::DT_VERDEFNUM => verdefnum = val,
+            d::DT_SONAME => soname = Some(val),
+            d::DT_NEEDED => needed.push(val),
             _ => {}
         }
     }
@@ -328,7 +325,7 @@ fn module(raw: &Raw) -> Option<Module<'static>> {
         Hash::Sysv(h) => Some(h.symbol_count()),
     };
     let syms = count
-        .and_then(|n| usize::try_from(n.saturating_mul(24)).ok())
+        .and_then(|n| usize::try_from(n.saturating_mul(SYM_SIZE)).ok())
         .and_then(|n| syms.get(..n))
         .unwrap_or(syms);
     let loads = raw.phdrs.iter().filter(|p| p.0 == PT_LOAD);
@@ -403,7 +400,7 @@ fn executable_bias() -> u64 {
         unsafe { std::slice::from_raw_parts(phdr as *const libc::Elf64_Phdr, phnum as usize) };
     phdrs
         .iter()
-        .find(|p| p.p_type == 6)
+        .find(|p| p.p_type == PT_PHDR)
         .map_or(0, |p| phdr.wrapping_sub(p.p_vaddr))
 }
 
@@ -473,8 +470,8 @@ pub fn executable_rpath() -> Option<(Vec<u8>, Option<std::path::PathBuf>)> {
     crate::fork::once(&RPATH, || {
         let raw = raw_modules();
         let exe = raw.first()?;
-        let rpath = dynamic_string(exe, 15)?;
-        if dynamic_string(exe, 29).is_some() {
+        let rpath = dynamic_string(exe, d::DT_RPATH)?;
+        if dynamic_string(exe, d::DT_RUNPATH).is_some() {
             return None;
         }
         let origin = std::fs::read_link("/proc/self/exe")
@@ -491,14 +488,11 @@ fn dynamic_string(raw: &Raw, tag: u64) -> Option<Vec<u8>> {
     let dynamic = rest(raw, raw.base.checked_add(dvaddr)?)?;
     let dynamic = dynamic.get(..usize::try_from(dmemsz).ok()?.min(dynamic.len()))?;
     let (mut strtab, mut value) = (None, None);
-    for i in 0..dynamic.len() as u64 / 16 {
-        let (t, v) = (
-            read::u64_at(dynamic, i * 16)?,
-            read::u64_at(dynamic, i * 16 + 8)?,
-        );
+    for i in 0..dynamic.len() as u64 / records::DYN_SIZE {
+        let (t, v) = records::dyn_at(dynamic, i)?;
         match t {
-            0 => break,
-            5 => strtab = Some(v),
+            d::DT_NULL => break,
+            d::DT_STRTAB => strtab = Some(v),
             t if t == tag => value = Some(v),
             _ => {}
         }

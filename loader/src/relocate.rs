@@ -5,8 +5,9 @@ use dynplug_arch::{
     compute, compute_tls, FormulaError, Inputs, Machine, RelocKind, TlsInputs, Width, Write,
 };
 
-use crate::elf::dynamic::{Table, RELA};
+use crate::elf::dynamic::Table;
 use crate::elf::layout::Layout;
+use crate::elf::records::RELA_SIZE;
 use crate::elf::view::View;
 use crate::error::{LoadError, Malformed, StaticTlsRefusal, Unsupported};
 use crate::read;
@@ -41,9 +42,12 @@ pub trait Memory {
     fn prefault_write(&mut self, _vaddr: u64, _len: u64) {}
 }
 
-/// RELA entries (24 bytes each) whose places are faulted in together by
+/// RELA entries whose places are faulted in together by
 /// [`Relocator::prefault_block`] (128 KiB of 8-byte places when dense).
 const PREFAULT_BLOCK: usize = 16384;
+
+/// Bytes of a TLS descriptor: the resolver, then its argument.
+const TLS_DESCRIPTOR_SIZE: u64 = 16;
 
 /// How far ahead of the entry being applied its symbol's table entry is prefetched.
 const PREFETCH_FAR: usize = 16;
@@ -81,7 +85,7 @@ struct Rela {
     addend: i64,
 }
 
-/// The three little-endian words of a 24-byte RELA entry.
+/// The three little-endian words of a RELA entry.
 #[inline(always)]
 fn words(e: &[u8]) -> Option<[u64; 3]> {
     let (a, rest) = e.split_first_chunk::<8>()?;
@@ -104,10 +108,10 @@ fn words(e: &[u8]) -> Option<[u64; 3]> {
 /// relocations could write.
 fn dense_runs(b: &[u8], page: u64, mut found: impl FnMut(u64, u64)) {
     let mut run: Option<(u64, u64)> = None;
-    for step in b.chunks(DENSE_STEP * RELA as usize) {
-        let n = step.len() / RELA as usize;
+    for step in b.chunks(DENSE_STEP * RELA_SIZE as usize) {
+        let n = step.len() / RELA_SIZE as usize;
         let at = |i: usize| {
-            let o = i.checked_mul(RELA as usize)?;
+            let o = i.checked_mul(RELA_SIZE as usize)?;
             read::u64_at(step, u64::try_from(o).ok()?)
         };
         let (Some(first), Some(last), Ok(count)) =
@@ -241,12 +245,12 @@ impl<'a, 'r> Relocator<'a, 'r> {
             };
             // Blocks of entries: before each is applied, the pages its sorted RELATIVE entries
             // write are faulted in at once when that is safe to tell (see `prefault_block`).
-            for block in b.chunks(PREFAULT_BLOCK * RELA as usize) {
-                let n = block.len() / RELA as usize;
+            for block in b.chunks(PREFAULT_BLOCK * RELA_SIZE as usize) {
+                let n = block.len() / RELA_SIZE as usize;
                 let prefix = n.min(sorted);
                 sorted -= prefix;
                 if mem.live() && prefix >= PREFAULT_MIN_ENTRIES {
-                    if let Some(run) = block.get(..prefix * RELA as usize) {
+                    if let Some(run) = block.get(..prefix * RELA_SIZE as usize) {
                         self.prefault_block(run, mem);
                     }
                 }
@@ -259,7 +263,7 @@ impl<'a, 'r> Relocator<'a, 'r> {
     fn entries<M: Memory>(&mut self, b: &[u8], mem: &mut M) {
         let relative = u64::from(self.relative_type);
         let bias = self.bias;
-        let mut entries = b.chunks_exact(RELA as usize);
+        let mut entries = b.chunks_exact(RELA_SIZE as usize);
         loop {
             // A run of RELATIVE relocations into one writable segment (most of most objects,
             // sorted by place) is written without per-entry dispatch; anything else leaves
@@ -281,7 +285,7 @@ impl<'a, 'r> Relocator<'a, 'r> {
             let Some(r) = other else { break };
             // Entries past this one: their symbols' table entries, then names, are loaded
             // while this one is resolved.
-            let next = b.len() / RELA as usize - entries.len();
+            let next = b.len() / RELA_SIZE as usize - entries.len();
             self.prefetch_ahead(b, next);
             self.one(r, mem);
         }
@@ -292,7 +296,7 @@ impl<'a, 'r> Relocator<'a, 'r> {
     #[inline]
     fn prefetch_ahead(&self, b: &[u8], next: usize) {
         let sym = |i: usize| {
-            let at = i.checked_mul(RELA as usize)?.checked_add(12)?;
+            let at = i.checked_mul(RELA_SIZE as usize)?.checked_add(12)?;
             read::u32_at(b, u64::try_from(at).ok()?)
         };
         if let Some(s) = sym(next + PREFETCH_FAR).filter(|&s| s != 0) {
@@ -470,7 +474,7 @@ impl<'a, 'r> Relocator<'a, 'r> {
             }
             _ => {}
         }
-        if kind == RelocKind::TlsDesc && !self.writable(r.offset, 16) {
+        if kind == RelocKind::TlsDesc && !self.writable(r.offset, TLS_DESCRIPTOR_SIZE) {
             return self.problem(Malformed::RelocationOutsideWritable { offset: r.offset });
         }
         if kind.is_tls() && r.sym == 0 {
@@ -568,7 +572,7 @@ impl<'a, 'r> Relocator<'a, 'r> {
             width: Width::W64,
         };
         mem.write(r.offset, w64(resolver));
-        mem.write(r.offset.wrapping_add(8), w64(arg));
+        mem.write(r.offset.wrapping_add(TLS_DESCRIPTOR_SIZE / 2), w64(arg));
     }
 
     /// The offset from the thread pointer of `def`'s block, which initial-exec code needs in

@@ -9,7 +9,7 @@ use goblin::elf::section_header::{SHT_STRTAB, SHT_SYMTAB};
 use goblin::elf::sym as s;
 
 use crate::read;
-use crate::symbols::{Sym, STT_GNU_IFUNC};
+use crate::symbols::{Sym, STT_GNU_IFUNC, SYM_SIZE};
 
 /// Global definitions of the static executable: name → symbol (value not yet biased).
 #[derive(Debug, Default)]
@@ -77,16 +77,9 @@ pub fn parse(b: &[u8]) -> Option<HashMap<Vec<u8>, Sym>> {
     let table = read::slice_at(b, symoff, symsize)?;
     let mut out: HashMap<Vec<u8>, (u8, Sym)> = HashMap::new();
     let mut off = 0;
-    while let Some(e) = read::slice_at(table, off, 24) {
-        off += 24;
-        let sym = Sym {
-            name: read::u32_at(e, 0)?,
-            info: *e.get(4)?,
-            other: *e.get(5)?,
-            shndx: read::u16_at(e, 6)?,
-            value: read::u64_at(e, 8)?,
-            size: read::u64_at(e, 16)?,
-        };
+    while let Some(e) = read::slice_at(table, off, SYM_SIZE) {
+        off += SYM_SIZE;
+        let sym = Sym::read(e)?;
         let kind_ok = matches!(
             sym.kind(),
             s::STT_FUNC | s::STT_OBJECT | s::STT_TLS | STT_GNU_IFUNC | s::STT_NOTYPE

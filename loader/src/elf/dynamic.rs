@@ -7,12 +7,7 @@ use super::view::View;
 use crate::error::{LoadError, Malformed, Unsupported};
 use crate::read;
 
-/// Size of an ELF64 dynamic entry.
-const DYN: u64 = 16;
-/// Size of an ELF64 RELA entry.
-pub const RELA: u64 = 24;
-/// Size of an ELF64 symbol.
-pub const SYM: u64 = 24;
+use super::records::{DYN_SIZE, RELA_SIZE, SYM_SIZE};
 /// `DT_RELRSZ`, `DT_RELR`, `DT_RELRENT` (newer than some goblin releases).
 const DT_RELRSZ: u64 = 35;
 const DT_RELR: u64 = 36;
@@ -105,7 +100,7 @@ impl Dynamic {
         let mut off = 0u64;
         while let (Some(tag), Some(val)) = (read::u64_at(bytes, off), read::u64_at(bytes, off + 8))
         {
-            off += DYN;
+            off += DYN_SIZE;
             match tag {
                 d::DT_NULL => {
                     terminated = true;
@@ -184,7 +179,7 @@ impl Dynamic {
             size: need(strsz, "DT_STRSZ")?,
         };
         out.symtab = need(symtab, "DT_SYMTAB")?;
-        if syment.is_some_and(|s| s != SYM) {
+        if syment.is_some_and(|s| s != SYM_SIZE) {
             return Err(Malformed::BadTableSize {
                 tag: "DT_SYMENT",
                 value: syment.unwrap_or(0),
@@ -197,7 +192,7 @@ impl Dynamic {
             }
             .into());
         }
-        if relaent.is_some_and(|e| e != RELA) {
+        if relaent.is_some_and(|e| e != RELA_SIZE) {
             return Err(Malformed::BadTableSize {
                 tag: "DT_RELAENT",
                 value: relaent.unwrap_or(0),
@@ -211,8 +206,8 @@ impl Dynamic {
             }
             .into());
         }
-        out.rela = table(rela, relasz, "DT_RELA", RELA)?;
-        out.jmprel = table(jmprel, pltrelsz, "DT_JMPREL", RELA)?;
+        out.rela = table(rela, relasz, "DT_RELA", RELA_SIZE)?;
+        out.jmprel = table(jmprel, pltrelsz, "DT_JMPREL", RELA_SIZE)?;
         out.relr = table(relr, relrsz, "DT_RELR", 8)?;
         out.init_array = table(init_array, init_arraysz, "DT_INIT_ARRAY", 8)?;
         out.fini_array = table(fini_array, fini_arraysz, "DT_FINI_ARRAY", 8)?;
@@ -223,7 +218,7 @@ impl Dynamic {
         out.verneed = verneed.map(|a| (a, verneednum.unwrap_or(0)));
         if out
             .relacount
-            .checked_mul(RELA)
+            .checked_mul(RELA_SIZE)
             .is_none_or(|n| n > out.rela.map_or(0, |t| t.size))
         {
             return Err(Malformed::BadTableSize {
@@ -246,7 +241,7 @@ impl Dynamic {
             }
         };
         inside("DT_STRTAB", self.strtab.addr, self.strtab.size)?;
-        inside("DT_SYMTAB", self.symtab, SYM)?;
+        inside("DT_SYMTAB", self.symtab, SYM_SIZE)?;
         for (tag, t) in [
             ("DT_RELA", self.rela),
             ("DT_JMPREL", self.jmprel),

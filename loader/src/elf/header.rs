@@ -7,10 +7,12 @@ use goblin::elf::program_header::ProgramHeader;
 use crate::error::{LoadError, Malformed, Unsupported};
 use dynplug_arch::Machine;
 
+use super::records::{EHDR_SIZE, PHDR_SIZE};
+
 /// Size of an ELF64 header.
-const EHDR64: usize = 64;
+const EHDR64: usize = EHDR_SIZE as usize;
 /// Size of an ELF64 program header.
-const PHDR64: u16 = 56;
+const PHDR64: u16 = PHDR_SIZE as u16;
 
 /// What the header says, once validated.
 #[derive(Debug)]

@@ -34,6 +34,10 @@ impl Load {
     pub fn contains(&self, addr: u64, len: u64) -> bool {
         addr >= self.vaddr && addr.checked_add(len).is_some_and(|e| e <= self.end())
     }
+    /// Readable segment.
+    pub fn readable(&self) -> bool {
+        self.flags & ph::PF_R != 0
+    }
     /// Writable segment.
     pub fn writable(&self) -> bool {
         self.flags & ph::PF_W != 0

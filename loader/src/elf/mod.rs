@@ -3,4 +3,5 @@
 pub mod dynamic;
 pub mod header;
 pub mod layout;
+pub mod records;
 pub mod view;

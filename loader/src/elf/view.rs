@@ -3,9 +3,6 @@
 use super::layout::Load;
 use crate::read;
 
-/// `PF_R`.
-const PF_R: u32 = 4;
-
 /// The file-backed bytes of an object, addressed by `p_vaddr`.
 #[derive(Clone, Copy, Debug)]
 pub struct View<'a> {
@@ -41,9 +38,10 @@ impl<'a> View<'a> {
     pub fn rest(&self, addr: u64) -> Option<&'a [u8]> {
         // Only readable segments hold tables: the same rule for the file and the mapped image,
         // so that a dry run and a load agree, and a load never reads an unreadable page.
-        let l = self.loads.iter().find(|l| {
-            l.flags & PF_R != 0 && addr >= l.vaddr && addr < l.vaddr.saturating_add(l.filesz)
-        })?;
+        let l = self
+            .loads
+            .iter()
+            .find(|l| l.readable() && addr >= l.vaddr && addr < l.vaddr.saturating_add(l.filesz))?;
         let off = l.offset.checked_add(addr - l.vaddr)?;
         let len = l.filesz - (addr - l.vaddr);
         if let Some(bias) = self.bias {

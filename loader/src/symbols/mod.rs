@@ -15,8 +15,7 @@ pub use version::{VersionMatch, Versions};
 use crate::read;
 use goblin::elf::sym as s;
 
-/// Size of an ELF64 symbol.
-pub const SYM_SIZE: u64 = 24;
+pub use crate::elf::records::SYM_SIZE;
 /// `STT_GNU_IFUNC`.
 pub const STT_GNU_IFUNC: u8 = 10;
 /// `STB_GNU_UNIQUE`.
@@ -42,6 +41,17 @@ pub struct Sym {
 }
 
 impl Sym {
+    /// The `Elf64_Sym` at the start of `e`.
+    pub fn read(e: &[u8]) -> Option<Sym> {
+        Some(Sym {
+            name: read::u32_at(e, 0)?,
+            info: *e.get(4)?,
+            other: *e.get(5)?,
+            shndx: read::u16_at(e, 6)?,
+            value: read::u64_at(e, 8)?,
+            size: read::u64_at(e, 16)?,
+        })
+    }
     /// Its run-time address in a module loaded at `base` (an absolute symbol's value is its
     /// address).
     #[inline]
@@ -180,15 +190,7 @@ impl<'a> SymTab<'a> {
     /// Symbol `i`.
     pub fn sym(&self, i: u32) -> Option<Sym> {
         let o = u64::from(i).checked_mul(SYM_SIZE)?;
-        let b = read::slice_at(self.syms, o, SYM_SIZE)?;
-        Some(Sym {
-            name: read::u32_at(b, 0)?,
-            info: *b.get(4)?,
-            other: *b.get(5)?,
-            shndx: read::u16_at(b, 6)?,
-            value: read::u64_at(b, 8)?,
-            size: read::u64_at(b, 16)?,
-        })
+        Sym::read(read::slice_at(self.syms, o, SYM_SIZE)?)
     }
 
     /// Number of symbols the table has room for.
