@@ -150,6 +150,7 @@ pub(crate) fn examine<R>(
             report_missing: complete,
             tls_modid: modid(i, n),
             name: n.path.as_deref(),
+            served: crate::interpose::served,
         };
         let base = base(i, n);
         let found = link(&n.obj, base, opts, &scope, &unique, &mut mem, mode);

@@ -838,6 +838,7 @@ fn link_group(
                 report_missing: false,
                 tls_modid: modid,
                 name: n.path.as_deref(),
+                served: crate::interpose::served,
             };
             for e in link(&n.obj, m.bias, opts, &scope, &unique, &mut mem, mode).problems {
                 if let LoadError::ImportsNotAllowed(list) = in_module(e, n, i, group.len()) {
@@ -865,6 +866,7 @@ fn link_group(
             report_missing: true,
             tls_modid: modid,
             name: n.path.as_deref(),
+            served: crate::interpose::served,
         };
         // Every module is linked, so that one error names every missing import of the group.
         let linked = link(&n.obj, m.bias, opts, &scope, &unique, &mut mem, mode);

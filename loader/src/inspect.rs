@@ -174,12 +174,8 @@ pub enum Binding {
 impl Binding {
     /// What the definition `d` of `name` lies in, among `scope`'s modules, the host's
     /// `exports` and dynplug's own functions.
-    pub(crate) fn of(
-        d: &Def,
-        name: &[u8],
-        scope: &[Module<'_>],
-        exports: &std::collections::HashMap<Vec<u8>, u64>,
-    ) -> Binding {
+    pub(crate) fn of(d: &Def, name: &[u8], in_scope: &Scope<'_>) -> Binding {
+        let scope = in_scope.modules;
         if d.tls_modid != 0 {
             return scope
                 .iter()
@@ -189,10 +185,10 @@ impl Binding {
         if d.addr == 0 {
             return Binding::Absent;
         }
-        if exports.get(name) == Some(&d.addr) {
+        if in_scope.exports.get(name) == Some(&d.addr) {
             return Binding::Host;
         }
-        if crate::interpose::lookup(name) == Some(d.addr) || name == b"__tls_get_addr" {
+        if (in_scope.served)(name) == Some(d.addr) {
             return Binding::Dynplug;
         }
         scope
@@ -485,6 +481,7 @@ fn imports(e: &Examined<'_, '_>, tab: &SymTab<'_>, opts: &Options) -> Vec<Import
         modules: e.scope,
         exe: crate::process::static_symbols(e.scope),
         unique: &unique,
+        served: crate::interpose::served,
     };
     let code = obj.layout.code_ranges(e.base).collect();
     let mut resolver = Resolver::new(tab, &refs, e.base, obj.dynamic.symbolic, scope, false, code);
@@ -499,7 +496,7 @@ fn imports(e: &Examined<'_, '_>, tab: &SymTab<'_>, opts: &Options) -> Vec<Import
                 Binding::Unknown
             } else {
                 match resolver.resolve(i) {
-                    Ok(d) => Binding::of(&d, name, e.scope, &opts.exports),
+                    Ok(d) => Binding::of(&d, name, &scope),
                     Err(Unresolved::Missing) => Binding::Missing,
                     Err(Unresolved::Forbidden) => Binding::Forbidden,
                     Err(Unresolved::Malformed(_)) => Binding::Unknown,

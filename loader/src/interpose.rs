@@ -69,6 +69,16 @@ pub(crate) fn name_at(addr: u64) -> Option<String> {
     containing(addr).map(|e| e.name.to_string_lossy().into_owned())
 }
 
+/// What an import named `name` of a module dynplug loads binds to before any module's
+/// definition: a function of [`lookup`], or dynplug's `__tls_get_addr` (the system's knows
+/// nothing of dynplug's modules; dynplug's forwards the others).
+pub(crate) fn served(name: &[u8]) -> Option<u64> {
+    if name == b"__tls_get_addr" {
+        return Some(crate::tls::tls_get_addr as *const () as usize as u64);
+    }
+    lookup(name)
+}
+
 /// The function dynplug serves in place of the system's for an import named `name`. These are
 /// the names a plugin imports; dynplug answers them itself (it never calls the system's to load).
 pub fn lookup(name: &[u8]) -> Option<u64> {

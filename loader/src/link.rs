@@ -41,6 +41,8 @@ pub struct Mode<'n> {
     pub tls_modid: u64,
     /// Its path, for debug logging (`None`: from bytes).
     pub name: Option<&'n std::path::Path>,
+    /// The functions dynplug serves, which imports bind to before any module's definition.
+    pub served: crate::resolve::Served,
 }
 
 /// What linking one object left.
@@ -69,6 +71,7 @@ pub fn link<B: AsRef<[u8]>, M: Memory>(
         report_missing,
         tls_modid,
         name,
+        served,
     } = mode;
     // The object's own entry in the scope (when there is one) has its table and code ranges
     // built already; the resolver binds the object's exports where the search reaches it.
@@ -97,6 +100,7 @@ pub fn link<B: AsRef<[u8]>, M: Memory>(
         modules,
         exe: crate::process::static_symbols(modules),
         unique,
+        served,
     };
     let mut resolver = Resolver::new(&tab, &refs, bias, obj.dynamic.symbolic, scope, live, code);
     resolver.own_at = own_at;

@@ -63,7 +63,13 @@ pub struct Scope<'a> {
     pub exe: Option<&'a crate::static_exe::ExeSymbols>,
     /// The process's `STB_GNU_UNIQUE` definitions, and the load's.
     pub(crate) unique: &'a crate::unique::Unique,
+    /// The functions dynplug serves in place of the system's, by name.
+    pub served: Served,
 }
+
+/// The functions dynplug serves in place of the system's (`dlopen`, `dl_iterate_phdr`,
+/// `__tls_get_addr`, ...), by name: they sit above the generic resolver, which is handed them.
+pub type Served = fn(&[u8]) -> Option<u64>;
 
 /// What a symbol reference binds to.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -367,7 +373,7 @@ impl<'a> Resolver<'a> {
             .who
             .map_or_else(|| "<bytes>".into(), |p| p.display().to_string());
         let to = match r {
-            Ok(d) => match Binding::of(d, name, self.scope.modules, self.scope.exports) {
+            Ok(d) => match Binding::of(d, name, &self.scope) {
                 Binding::Module(m) => m,
                 Binding::Host => "the host's exports".into(),
                 Binding::Dynplug => "dynplug".into(),
@@ -509,16 +515,9 @@ impl<'a> Resolver<'a> {
                 ..Def::default()
             });
         }
-        if let Some(addr) = crate::interpose::lookup(name) {
+        if let Some(addr) = (self.scope.served)(name) {
             return Ok(Def {
                 addr,
-                ..Def::default()
-            });
-        }
-        if name == b"__tls_get_addr" {
-            // The system's knows nothing of dynplug's modules; dynplug's forwards the others.
-            return Ok(Def {
-                addr: crate::tls::tls_get_addr as *const () as usize as u64,
                 ..Def::default()
             });
         }
