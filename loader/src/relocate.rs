@@ -579,15 +579,16 @@ impl<'a, 'r> Relocator<'a, 'r> {
     /// static TLS: a system module's, or a block of a module dynplug is loading placed in its
     /// reserve now (a dry run takes nothing, and knows the shape of the object's own block only).
     fn static_block(&self, def: Def, live: bool) -> Result<u64, StaticTlsRefusal> {
-        if !crate::abi::STATIC_TLS_RESERVE {
-            return Err(StaticTlsRefusal::Machine);
-        }
         if def.tls_tpoff != 0 {
+            // The system's static TLS: the offset holds on every machine.
             return Ok(def.tls_tpoff);
         }
         if def.tls_modid < crate::tls::FIRST_MODID {
             // A system module whose block is made per thread on first use.
             return Err(StaticTlsRefusal::InUse);
+        }
+        if !crate::abi::STATIC_TLS_RESERVE {
+            return Err(StaticTlsRefusal::Machine);
         }
         if live {
             return crate::tls::place_static(def.tls_modid);
