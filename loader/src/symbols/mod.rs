@@ -190,7 +190,17 @@ impl<'a> SymTab<'a> {
     /// Symbol `i`.
     pub fn sym(&self, i: u32) -> Option<Sym> {
         let o = u64::from(i).checked_mul(SYM_SIZE)?;
-        Sym::read(read::slice_at(self.syms, o, SYM_SIZE)?)
+        // Built here rather than by `Sym::read`: on the resolver's hot path, where inlining
+        // across code-generation units is not certain.
+        let b = read::slice_at(self.syms, o, SYM_SIZE)?;
+        Some(Sym {
+            name: read::u32_at(b, 0)?,
+            info: *b.get(4)?,
+            other: *b.get(5)?,
+            shndx: read::u16_at(b, 6)?,
+            value: read::u64_at(b, 8)?,
+            size: read::u64_at(b, 16)?,
+        })
     }
 
     /// Number of symbols the table has room for.
