@@ -154,6 +154,7 @@ fn parent() {
         "synthetic (1M relative, 100k symbol relocations)".into(),
         synth.clone(),
     ));
+    files.push((SMALL_NAME.into(), small_c_plugin(&work)));
 
     let mut md = String::new();
     md.push_str("# Benchmarks\n\n");
@@ -354,6 +355,25 @@ fn machine() -> String {
 
 extern "C" {
     fn gnu_get_libc_version() -> *const std::ffi::c_char;
+}
+
+/// The row of the small C plugin (`benches/fixtures/small20.c`).
+const SMALL_NAME: &str = "small C plugin (20 relocations)";
+
+/// Compiles `benches/fixtures/small20.c`: a plugin of the size people write by hand, 20
+/// relocations (11 RELATIVE, 4 GLOB_DAT, 5 JUMP_SLOT against libc), where an open is mostly
+/// fixed costs.
+fn small_c_plugin(work: &Path) -> PathBuf {
+    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/fixtures/small20.c");
+    let so = work.join("small20.so");
+    let st = Command::new("cc")
+        .args(["-shared", "-fPIC", "-O2", "-o"])
+        .arg(&so)
+        .arg(&src)
+        .status()
+        .unwrap();
+    assert!(st.success(), "compiling {}", src.display());
+    so
 }
 
 /// Writes and compiles a synthetic plugin: `rel` relative relocations (pointers to its own
