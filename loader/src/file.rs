@@ -50,8 +50,7 @@ pub fn id(path: &Path) -> Option<(u64, u64)> {
 /// component), or `realpath`'s answer where `/proc` is not mounted.
 pub fn open_canonical(path: &Path) -> Result<Opened, LoadError> {
     let (file, meta) = open_regular_with_meta(path)?;
-    let by_fd = std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd()))
-        .ok()
+    let by_fd = fd_name(file.as_raw_fd())
         .filter(|p| p.is_absolute() && !p.as_os_str().as_bytes().ends_with(b" (deleted)"));
     let canonical = match by_fd {
         Some(p) => p,
@@ -63,6 +62,44 @@ pub fn open_canonical(path: &Path) -> Result<Opened, LoadError> {
         canonical,
         id: (meta.dev(), meta.ino()),
     })
+}
+
+/// The kernel's name for open file descriptor `fd` (`readlink` of `/proc/self/fd/FD`), the
+/// link's path built on the stack and the name read straight into the buffer it is returned
+/// in: one allocation (an open of a small plugin is mostly such fixed costs). `None` if it
+/// cannot be read or is longer than `PATH_MAX`.
+fn fd_name(fd: std::os::unix::io::RawFd) -> Option<PathBuf> {
+    use std::os::unix::ffi::OsStringExt;
+    const DIR: &[u8] = b"/proc/self/fd/";
+    let mut link = [0u8; 32];
+    link.get_mut(..DIR.len())?.copy_from_slice(DIR);
+    // The decimal digits of `fd`, then the NUL already there.
+    let fd = u32::try_from(fd).ok()?;
+    let digits = fd.checked_ilog10().unwrap_or(0) as usize + 1;
+    let mut rest = fd;
+    for at in (DIR.len()..DIR.len() + digits).rev() {
+        *link.get_mut(at)? = b'0' + (rest % 10) as u8;
+        rest /= 10;
+    }
+    let mut cap = 256;
+    loop {
+        let mut buf: Vec<u8> = Vec::with_capacity(cap);
+        // SAFETY: `link` holds a NUL-terminated path (an fd has at most 10 digits: they and the
+        // NUL fit after the 14 bytes of the directory); `buf` has `cap` bytes of spare capacity,
+        // and readlink writes at most that many.
+        let n = unsafe { libc::readlink(link.as_ptr().cast(), buf.as_mut_ptr().cast(), cap) };
+        let n = usize::try_from(n).ok()?;
+        if n < cap {
+            // SAFETY: readlink initialised the first `n` bytes, `n` < the capacity.
+            unsafe { buf.set_len(n) };
+            return Some(PathBuf::from(std::ffi::OsString::from_vec(buf)));
+        }
+        // Possibly cut short: again with more room, up to PATH_MAX.
+        if cap >= libc::PATH_MAX as usize {
+            return None;
+        }
+        cap *= 4;
+    }
 }
 
 /// A file opened by [`open_canonical`].
@@ -110,5 +147,27 @@ impl AsRef<[u8]> for FileBytes {
             FileBytes::Mapped(m) => m,
             FileBytes::Empty => &[],
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The kernel's name of an open file, short and longer than the first buffer (256 bytes).
+    #[test]
+    fn fd_name_reads_short_and_long_names() {
+        let tmp = std::fs::canonicalize(std::env::temp_dir()).unwrap();
+        let base = tmp.join(format!("dynplug-fd-name-{}", std::process::id()));
+        let long = base.join("d".repeat(200)).join("e".repeat(200));
+        std::fs::create_dir_all(&long).unwrap();
+        for dir in [&base, &long] {
+            let path = dir.join("f");
+            std::fs::write(&path, b"x").unwrap();
+            let file = File::open(&path).unwrap();
+            assert_eq!(fd_name(file.as_raw_fd()), Some(path.clone()));
+            assert_eq!(open_canonical(&path).unwrap().canonical, path);
+        }
+        std::fs::remove_dir_all(&base).unwrap();
     }
 }

@@ -312,10 +312,11 @@ impl New<'_> {
     }
 
     /// Wraps an object read from the file at `path` (its `$ORIGIN`: the file's directory).
-    fn from_file<'b>(path: &Path, obj: Box<Object<Bytes<'b>>>) -> New<'b> {
+    /// `origin`: the directory `$ORIGIN` names, if not the path's own.
+    fn from_file<'b>(path: &Path, origin: Option<&Path>, obj: Box<Object<Bytes<'b>>>) -> New<'b> {
         New {
             path: Some(path.to_path_buf()),
-            origin: path.parent().map(Path::to_path_buf),
+            origin: origin.or_else(|| path.parent()).map(Path::to_path_buf),
             id: None,
             loaders: Vec::new(),
             obj,
@@ -349,15 +350,17 @@ fn open_file<'a>(path: &Path, want: Option<Machine>, mapped: bool) -> Result<New
         let obj = Object::parse(Bytes::File(FileBytes::new(&file)?), want, page_size())?;
         return Ok(New {
             id,
-            ..New::from_file(path, obj)
+            ..New::from_file(path, None, obj)
         });
     }
-    open_mapped(path, &file, meta.len(), want).map(|n| New { id, ..n })
+    open_mapped(path, None, &file, meta.len(), want).map(|n| New { id, ..n })
 }
 
-/// Parses the open `file` (`len` bytes, named `path`) and maps its segments.
+/// Parses the open `file` (`len` bytes, named `path`, `$ORIGIN` the directory `origin` or the
+/// path's) and maps its segments.
 fn open_mapped<'a>(
     path: &Path,
+    origin: Option<&Path>,
     file: &File,
     len: u64,
     want: Option<Machine>,
@@ -365,7 +368,7 @@ fn open_mapped<'a>(
     let head = read_head(file, len)?;
     let map = |layout: &_| Mapping::new(layout, Source::File(file.as_fd())).map_err(LoadError::Map);
     let obj = Object::parse_mapped(Bytes::Head(head), len, want, page_size(), map)?;
-    Ok(New::from_file(path, obj))
+    Ok(New::from_file(path, origin, obj))
 }
 
 /// The first bytes of a file: its ELF header and program headers (or all of a short file).
@@ -745,11 +748,9 @@ pub(crate) fn global_scope<'m>(
 fn open_input(input: Input<'_>, want: Option<Machine>) -> Result<New<'_>, LoadError> {
     match input {
         Input::File(p) => open_file(p, want, true),
-        Input::Opened(p, origin, file, len, id) => open_mapped(p, &file, len, want).map(|n| New {
-            origin: Some(origin.to_path_buf()),
-            id: Some(id),
-            ..n
-        }),
+        Input::Opened(p, origin, file, len, id) => {
+            open_mapped(p, Some(origin), &file, len, want).map(|n| New { id: Some(id), ..n })
+        }
         Input::Bytes(b) => open_bytes(b, want),
     }
 }
@@ -792,7 +793,7 @@ fn link_group(
         let m = n
             .obj
             .mapping()
-            .ok_or(LoadError::Map(std::io::Error::other("object not mapped")))?;
+            .ok_or_else(|| LoadError::Map(std::io::Error::other("object not mapped")))?;
         maps.push(m);
     }
     // Scope: the global scope, then the plugin's local scope (dlopen's: the plugin, then its
@@ -940,7 +941,7 @@ fn link_group(
         let bias = n
             .obj
             .leak_mapping()
-            .ok_or(LoadError::Map(std::io::Error::other("object not mapped")))?;
+            .ok_or_else(|| LoadError::Map(std::io::Error::other("object not mapped")))?;
         let loads: &'static [_] = Box::leak(n.obj.layout.loads.clone().into_boxed_slice());
         // SAFETY: mapped at `bias` and never unmapped (leaked just above).
         let module = n.module(unsafe { View::mapped(bias, loads) }, bias, modid)?;
