@@ -759,6 +759,11 @@ fn open_input(input: Input<'_>, want: Option<Machine>) -> Result<New<'_>, LoadEr
 /// library, or in a static host's own symbol table.
 #[inline(never)]
 fn use_system_tls_getter(modules: &[Module<'_>]) {
+    // Only the first address found is kept: once one is, the search (a hash lookup in every
+    // module) is skipped.
+    if crate::tls::system_known() {
+        return;
+    }
     let tga = crate::symbols::Name::new(b"__tls_get_addr");
     let system_tga = modules
         .iter()

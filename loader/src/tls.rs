@@ -258,9 +258,15 @@ pub(crate) fn block(modid: u64) -> *mut u8 {
 /// The system's `__tls_get_addr`, for module ids that are not dynplug's.
 static SYSTEM_TLS_GET_ADDR: OnceLock<u64> = OnceLock::new();
 
-/// Records the system's `__tls_get_addr` (found in the process's modules).
+/// Records the system's `__tls_get_addr` (found in the process's modules). The first address
+/// recorded stays.
 pub fn set_system(addr: u64) {
     let _ = SYSTEM_TLS_GET_ADDR.set(addr);
+}
+
+/// True once the system's `__tls_get_addr` is recorded: later opens need not look for it.
+pub fn system_known() -> bool {
+    SYSTEM_TLS_GET_ADDR.get().is_some()
 }
 
 /// `tls_index` as the ABI defines it: module id and offset.
