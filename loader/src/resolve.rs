@@ -65,6 +65,23 @@ pub struct Scope<'a> {
     pub(crate) unique: &'a crate::unique::Unique,
     /// The functions dynplug serves in place of the system's, by name.
     pub served: Served,
+    /// Offline relocation: the caller binds every import (name, version asked for), ahead of
+    /// `served`, `exe` and `modules` (then empty); `None` from it falls back on the object's
+    /// own definition, as a search that reaches the object would.
+    pub imports: Option<Imports<'a>>,
+}
+
+/// The caller's binding of an import `(name, version)` (offline relocation).
+#[derive(Clone, Copy)]
+pub struct Imports<'a>(pub &'a BindImport<'a>);
+
+/// (name, version asked for) → the definition, or `None`.
+pub type BindImport<'a> = dyn Fn(&[u8], Option<&[u8]>) -> Option<Def> + 'a;
+
+impl std::fmt::Debug for Imports<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Imports(the caller's)")
+    }
 }
 
 /// The functions dynplug serves in place of the system's (`dlopen`, `dl_iterate_phdr`,
@@ -87,6 +104,9 @@ pub struct Def {
     /// For a thread-local symbol of a system module: the offset of that module's block from the
     /// thread pointer (0 if the module is dynplug's).
     pub tls_tpoff: u64,
+    /// `tls_tpoff` is the block's offset even if 0 (offline relocation, where the caller places
+    /// blocks: riscv's first static block lies at the thread pointer itself).
+    pub tls_placed: bool,
 }
 
 /// The answers by symbol index. A large table lives in its own anonymous mapping, unmapped
@@ -232,6 +252,9 @@ pub struct Resolver<'a> {
     symbolic: bool,
     /// TLS module id of the object itself (0: it has no PT_TLS).
     pub own_modid: u64,
+    /// Offset of the object's own TLS block from the thread pointer, when the caller placed it
+    /// in static TLS (offline relocation).
+    pub own_tpoff: Option<u64>,
     scope: Scope<'a>,
     /// Call the IFUNC resolvers of process modules (false in a dry run: no code runs).
     live: bool,
@@ -270,6 +293,7 @@ impl<'a> Resolver<'a> {
             bias,
             symbolic,
             own_modid: 0,
+            own_tpoff: None,
             scope,
             live,
             own_code,
@@ -309,6 +333,12 @@ impl<'a> Resolver<'a> {
                 crate::read::prefetch(n.as_ptr());
             }
         }
+    }
+
+    /// True when the caller binds the imports (offline relocation): nothing of this process's
+    /// may be taken or pretended.
+    pub fn offline(&self) -> bool {
+        self.scope.imports.is_some()
     }
 
     /// The symbol `index` of the object.
@@ -397,6 +427,8 @@ impl<'a> Resolver<'a> {
                 addr: sym.value,
                 size: sym.size,
                 tls_modid: self.own_modid,
+                tls_tpoff: self.own_tpoff.unwrap_or(0),
+                tls_placed: self.own_tpoff.is_some(),
                 ..Def::default()
             });
         }
@@ -515,6 +547,9 @@ impl<'a> Resolver<'a> {
                 ..Def::default()
             });
         }
+        if let Some(d) = self.scope.imports.and_then(|bind| (bind.0)(name, want)) {
+            return Ok(d);
+        }
         if let Some(addr) = (self.scope.served)(name) {
             return Ok(Def {
                 addr,
@@ -559,6 +594,8 @@ impl<'a> Resolver<'a> {
 impl Resolver<'_> {
     /// What a reference binds to when the search `found` definition `d` of `name`: for an
     /// `STB_GNU_UNIQUE` one, the process's first (glibc's unique-symbol table), else `found`.
+    /// Offline, this process's table is not the image's world: `found` (the caller's answer was
+    /// asked first).
     fn unique(
         &self,
         d: &Sym,
@@ -566,7 +603,12 @@ impl Resolver<'_> {
         found: Result<Def, Unresolved>,
     ) -> Result<Def, Unresolved> {
         match found {
-            Ok(def) if d.bind() == STB_GNU_UNIQUE && !d.is_tls() && !def.local_ifunc => {
+            Ok(def)
+                if d.bind() == STB_GNU_UNIQUE
+                    && !d.is_tls()
+                    && !def.local_ifunc
+                    && !self.offline() =>
+            {
                 let (addr, size) = self.scope.unique.bind(name, def.addr, def.size);
                 Ok(Def { addr, size, ..def })
             }
