@@ -1,7 +1,7 @@
 //! glibc's ld.so as the oracle for dynplug-arch's formulas: `oracle_harness` (testdata/oracle)
 //! dlopen()s a fixture and reports every relocation with the word glibc left at its place; each
 //! word must be what dynplug-arch computes from the same base, symbol addresses and addend.
-//! (The groundwork of issue 14's offline comparison, which will compare whole segments.)
+//! (tests/offline_oracle.rs compares whole segments with `dynplug::offline::relocate`.)
 use dynplug_arch::{compute, compute_tls, Inputs, Machine, RelocKind, TlsInputs};
 use dynplug_fixtures::edit::Elf;
 use dynplug_fixtures::{oracle, path};
