@@ -45,6 +45,20 @@ fn bytes_that_are_not_elf_are_an_error() {
 }
 
 #[test]
+fn a_page_size_no_machine_has_is_an_error() {
+    for page_size in [0, 3000, 1 << 20] {
+        let request = Request {
+            page_size,
+            ..Request::new(0)
+        };
+        assert!(matches!(
+            relocate(&kinds(), &request),
+            Err(LoadError::Io(e)) if e.kind() == std::io::ErrorKind::InvalidInput
+        ));
+    }
+}
+
+#[test]
 fn every_truncation_is_an_error_or_a_problem_never_a_panic() {
     let image = kinds();
     for len in (0..image.len()).step_by(61) {

@@ -81,7 +81,8 @@ pub struct Request<'a> {
     pub tls: Option<OwnTls>,
     /// The resolvers written into TLS descriptors.
     pub tls_descriptors: TlsDescriptors,
-    /// The page size the image is checked against (its segments must be congruent modulo it).
+    /// The page size the image is checked against (its segments must be congruent modulo it): a
+    /// power of two from 4 KiB to 64 KiB.
     pub page_size: u64,
 }
 
@@ -152,18 +153,23 @@ fn span(s: &Segment, vaddr: u64, len: u64) -> Option<&[u8]> {
     s.bytes.get(from..to)
 }
 
+/// The smallest page size of the machines dynplug knows (x86_64, aarch64, riscv64: 4 KiB).
+const MIN_PAGE: u64 = 4 << 10;
+/// The largest (aarch64: 64 KiB).
+const MAX_PAGE: u64 = 64 << 10;
+
 /// Relocates `image` (an ELF shared object of any machine dynplug knows) as `request` says.
 /// `Err` only when the headers cannot be read (not ELF, malformed program headers or dynamic
-/// section, an image larger than dynplug accepts); every problem of its relocations is in
+/// section, an image larger than dynplug accepts) or the page size is not one
+/// (`ErrorKind::InvalidInput`); every problem of its relocations is in
 /// [`Relocated::problems`], and the segments hold what could be applied.
 pub fn relocate(image: &[u8], request: &Request<'_>) -> Result<Relocated, LoadError> {
     let page = request.page_size;
-    if !page.is_power_of_two() {
-        return Err(crate::error::Malformed::BadAlignment {
-            index: 0,
-            align: page,
-        }
-        .into());
+    if !page.is_power_of_two() || !(MIN_PAGE..=MAX_PAGE).contains(&page) {
+        return Err(LoadError::Io(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("page size {page:#x}: a power of two from 4 KiB to 64 KiB"),
+        )));
     }
     let obj = Object::parse(Bytes::Borrowed(image), None, page)?;
     let mut mem = Buffers::new(&obj, request)?;
