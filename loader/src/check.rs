@@ -152,7 +152,7 @@ pub(crate) fn examine<R>(
             name: n.path.as_deref(),
             served: crate::interpose::served,
             imports: None,
-            tls_tpoff: None,
+            tls_tpoff: 0,
         };
         let base = base(i, n);
         let found = link(&n.obj, base, opts, &scope, &unique, &mut mem, mode);

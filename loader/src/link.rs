@@ -45,9 +45,9 @@ pub struct Mode<'n> {
     pub served: crate::resolve::Served,
     /// Offline relocation: the caller binds the imports (`modules` is then empty).
     pub imports: Option<crate::resolve::Imports<'n>>,
-    /// Offline relocation: the object's TLS block's offset from the thread pointer, when the
-    /// caller placed it in static TLS (`None` for a load, which places it itself).
-    pub tls_tpoff: Option<u64>,
+    /// Offline relocation: the object's TLS block's offset from the thread pointer, or
+    /// `resolve::NOT_PLACED` (0 for a load, which places it itself).
+    pub tls_tpoff: u64,
 }
 
 /// What linking one object left.

@@ -26,7 +26,7 @@ use crate::group::Bytes;
 use crate::link::{link, Mode, Options};
 use crate::object::Object;
 use crate::relocate::Memory;
-use crate::resolve::{Def, Imports};
+use crate::resolve::{Def, Imports, NOT_PLACED};
 
 /// What an import binds to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -186,8 +186,7 @@ pub fn relocate(image: &[u8], request: &Request<'_>) -> Result<Relocated, LoadEr
             } => Def {
                 addr: offset,
                 tls_modid: module_id,
-                tls_tpoff: block_from_tp.map_or(0, tp_offset),
-                tls_placed: block_from_tp.is_some(),
+                tls_tpoff: block_from_tp.map_or(NOT_PLACED, tp_offset),
                 ..Def::default()
             },
         })
@@ -200,10 +199,10 @@ pub fn relocate(image: &[u8], request: &Request<'_>) -> Result<Relocated, LoadEr
         name: None,
         served: |_| None,
         imports: Some(Imports(&bind)),
-        tls_tpoff: own.block_from_tp.map(tp_offset),
+        tls_tpoff: own.block_from_tp.map_or(NOT_PLACED, tp_offset),
     };
-    // Unique symbols bind as found (the caller's answer first): not through this process's table.
-    let unique = crate::unique::Unique::default();
+    // Unique symbols bind as found (the caller's answer first), not through this process's table.
+    let unique = crate::unique::Unique::detached();
     let linked = link(
         &obj,
         request.base,

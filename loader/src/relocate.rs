@@ -11,7 +11,7 @@ use crate::elf::records::RELA_SIZE;
 use crate::elf::view::View;
 use crate::error::{LoadError, Malformed, StaticTlsRefusal, Unsupported};
 use crate::read;
-use crate::resolve::{Def, Resolver, Unresolved};
+use crate::resolve::{Def, Resolver, Unresolved, NOT_PLACED};
 
 /// Most problems one object's relocations report (a hostile file could have millions).
 const MAX_PROBLEMS: usize = 64;
@@ -486,8 +486,7 @@ impl<'a, 'r> Relocator<'a, 'r> {
             // Local-dynamic and descriptors for the object's own block.
             let def = Def {
                 tls_modid: self.resolver.own_modid,
-                tls_tpoff: self.resolver.own_tpoff.unwrap_or(0),
-                tls_placed: self.resolver.own_tpoff.is_some(),
+                tls_tpoff: self.resolver.own_tpoff,
                 ..Def::default()
             };
             return self.tls(r, kind, def, mem);
@@ -562,7 +561,10 @@ impl<'a, 'r> Relocator<'a, 'r> {
         };
         let off = def.addr.wrapping_add(r.addend as u64);
         // A dry run's module ids are pretend ones: no placement is asked for.
-        let placed = if def.tls_tpoff != 0 || def.tls_placed {
+        let placed = if self.resolver.offline() {
+            // Offline, every offset is the caller's (0 included).
+            (def.tls_tpoff != NOT_PLACED).then_some(def.tls_tpoff)
+        } else if def.tls_tpoff != 0 {
             Some(def.tls_tpoff)
         } else if mem.live() {
             crate::tls::static_offset(def.tls_modid)
@@ -586,14 +588,16 @@ impl<'a, 'r> Relocator<'a, 'r> {
     /// static TLS: a system module's, or a block of a module dynplug is loading placed in its
     /// reserve now (a dry run takes nothing, and knows the shape of the object's own block only).
     fn static_block(&self, def: Def, live: bool) -> Result<u64, StaticTlsRefusal> {
-        if def.tls_tpoff != 0 || def.tls_placed {
-            // The system's static TLS (or where the offline caller placed the block): the offset
-            // holds on every machine.
-            return Ok(def.tls_tpoff);
-        }
         if self.resolver.offline() {
-            // Offline, a block is in static TLS only where the caller placed it.
-            return Err(StaticTlsRefusal::NotPlaced);
+            // Offline, a block is in static TLS only where the caller placed it (0 included).
+            return match def.tls_tpoff {
+                NOT_PLACED => Err(StaticTlsRefusal::NotPlaced),
+                tpoff => Ok(tpoff),
+            };
+        }
+        if def.tls_tpoff != 0 {
+            // The system's static TLS: the offset holds on every machine.
+            return Ok(def.tls_tpoff);
         }
         if def.tls_modid < crate::tls::FIRST_MODID {
             // A system module whose block is made per thread on first use.

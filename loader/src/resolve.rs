@@ -71,6 +71,10 @@ pub struct Scope<'a> {
     pub imports: Option<Imports<'a>>,
 }
 
+/// Offline relocation: `Def::tls_tpoff` of a block the caller placed in no static TLS (offline,
+/// every offset is the caller's, 0 included: riscv's first block lies at the thread pointer).
+pub const NOT_PLACED: u64 = 1 << 63;
+
 /// The caller's binding of an import `(name, version)` (offline relocation).
 #[derive(Clone, Copy)]
 pub struct Imports<'a>(pub &'a BindImport<'a>);
@@ -104,9 +108,6 @@ pub struct Def {
     /// For a thread-local symbol of a system module: the offset of that module's block from the
     /// thread pointer (0 if the module is dynplug's).
     pub tls_tpoff: u64,
-    /// `tls_tpoff` is the block's offset even if 0 (offline relocation, where the caller places
-    /// blocks: riscv's first static block lies at the thread pointer itself).
-    pub tls_placed: bool,
 }
 
 /// The answers by symbol index. A large table lives in its own anonymous mapping, unmapped
@@ -252,9 +253,9 @@ pub struct Resolver<'a> {
     symbolic: bool,
     /// TLS module id of the object itself (0: it has no PT_TLS).
     pub own_modid: u64,
-    /// Offset of the object's own TLS block from the thread pointer, when the caller placed it
-    /// in static TLS (offline relocation).
-    pub own_tpoff: Option<u64>,
+    /// Offline relocation: the offset of the object's own TLS block from the thread pointer, or
+    /// [`NOT_PLACED`] (0 for a load, which places blocks itself).
+    pub own_tpoff: u64,
     scope: Scope<'a>,
     /// Call the IFUNC resolvers of process modules (false in a dry run: no code runs).
     live: bool,
@@ -293,7 +294,7 @@ impl<'a> Resolver<'a> {
             bias,
             symbolic,
             own_modid: 0,
-            own_tpoff: None,
+            own_tpoff: 0,
             scope,
             live,
             own_code,
@@ -427,8 +428,7 @@ impl<'a> Resolver<'a> {
                 addr: sym.value,
                 size: sym.size,
                 tls_modid: self.own_modid,
-                tls_tpoff: self.own_tpoff.unwrap_or(0),
-                tls_placed: self.own_tpoff.is_some(),
+                tls_tpoff: self.own_tpoff,
                 ..Def::default()
             });
         }
@@ -594,8 +594,6 @@ impl<'a> Resolver<'a> {
 impl Resolver<'_> {
     /// What a reference binds to when the search `found` definition `d` of `name`: for an
     /// `STB_GNU_UNIQUE` one, the process's first (glibc's unique-symbol table), else `found`.
-    /// Offline, this process's table is not the image's world: `found` (the caller's answer was
-    /// asked first).
     fn unique(
         &self,
         d: &Sym,
@@ -603,12 +601,7 @@ impl Resolver<'_> {
         found: Result<Def, Unresolved>,
     ) -> Result<Def, Unresolved> {
         match found {
-            Ok(def)
-                if d.bind() == STB_GNU_UNIQUE
-                    && !d.is_tls()
-                    && !def.local_ifunc
-                    && !self.offline() =>
-            {
+            Ok(def) if d.bind() == STB_GNU_UNIQUE && !d.is_tls() && !def.local_ifunc => {
                 let (addr, size) = self.scope.unique.bind(name, def.addr, def.size);
                 Ok(Def { addr, size, ..def })
             }
