@@ -24,6 +24,10 @@ mod symbolize;
 
 /// The facts [`Loader::inspect`] reports (header, segments, dependencies, symbols, ...).
 pub use dynplug_loader::inspect;
+/// Offline relocation: an image of any supported machine relocated into buffers at a base and
+/// with imports, TLS placement and IFUNC results the caller chooses; nothing is mapped
+/// executable and nothing runs.
+pub use dynplug_loader::offline;
 pub use error::{Error, Malformed, StaticTlsRefusal, Unsupported};
 pub use loader::{Inspection, Loader, Report};
 pub use plugin::Plugin;

@@ -8,7 +8,9 @@
 //! with Debian's cross compilers `<arch>-linux-gnu-gcc`/`-g++`. `// arch: <arch>...` limits a
 //! fixture to those target architectures (machine code or symbol versions of one machine); one
 //! skipped for the target is named in a build warning, and a test that needs it fails saying the
-//! file is missing.
+//! file is missing. `// cross: <arch>...` also builds it, on an x86_64 build, with those
+//! architectures' cross compilers into `$OUT/fixtures/<arch>/` (the offline relocation oracle
+//! runs them under qemu-user).
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -37,8 +39,13 @@ fn main() {
         .collect();
     sources.sort();
     let target = Target::from_env();
-    for src in sources {
-        build(&src, &out, &target);
+    for src in &sources {
+        build(src, &out, &target);
+    }
+    if target.arch == "x86_64" {
+        for arch in ["aarch64", "riscv64"] {
+            build_cross(&sources, &out.join(arch), &Target::cross(arch));
+        }
     }
     build_oracle(&out, &target);
     reference_harness(&out);
@@ -87,6 +94,31 @@ fn reference_harness(out: &Path) {
     println!("cargo:rustc-env=DYNPLUG_DLREF={}", exe.display());
 }
 
+/// The fixtures of `sources` whose `// cross:` names `target`'s architecture, into `out`.
+fn build_cross(sources: &[PathBuf], out: &Path, target: &Target) {
+    for src in sources {
+        let text = std::fs::read_to_string(src).expect("read fixture");
+        let wanted = text.lines().take(3).any(|l| {
+            l.strip_prefix("// cross:")
+                .is_some_and(|a| a.split_whitespace().any(|a| a == target.arch))
+        });
+        if !wanted {
+            continue;
+        }
+        if Command::new(&target.cc).arg("--version").output().is_err() {
+            println!(
+                "cargo:warning=skipping {} for {}: {} is not installed",
+                src.display(),
+                target.arch,
+                target.cc
+            );
+            continue;
+        }
+        std::fs::create_dir_all(out).expect("create cross fixtures dir");
+        build(src, out, target);
+    }
+}
+
 /// The architecture fixtures are built for, and its compilers.
 struct Target {
     /// `CARGO_CFG_TARGET_ARCH`: "x86_64", "aarch64", "riscv64".
@@ -112,8 +144,29 @@ impl Target {
         Target { arch, cc, cxx }
     }
 
+    /// Debian's cross compilers for `arch`.
+    fn cross(arch: &str) -> Target {
+        Target {
+            arch: arch.to_string(),
+            cc: format!("{arch}-linux-gnu-gcc"),
+            cxx: format!("{arch}-linux-gnu-g++"),
+        }
+    }
+
     /// `flags` as this target's compiler spells them, or why the fixture cannot be built here.
     fn flags(&self, flags: String) -> Result<String, String> {
+        // The traditional (__tls_get_addr) dialect: aarch64 calls it "trad"; riscv has no other.
+        if flags.split_whitespace().any(|f| f == "-mtls-dialect=gnu") {
+            let traditional = match self.arch.as_str() {
+                "aarch64" => "-mtls-dialect=trad",
+                "riscv64" => "",
+                _ => "-mtls-dialect=gnu",
+            };
+            let rest = flags
+                .split_whitespace()
+                .filter(|f| *f != "-mtls-dialect=gnu");
+            return Ok(rest.chain([traditional]).collect::<Vec<_>>().join(" "));
+        }
         if !flags.contains("-mtls-dialect=gnu2") {
             return Ok(flags);
         }

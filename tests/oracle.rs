@@ -1,7 +1,7 @@
 //! glibc's ld.so as the oracle for dynplug-arch's formulas: `oracle_harness` (testdata/oracle)
 //! dlopen()s a fixture and reports every relocation with the word glibc left at its place; each
 //! word must be what dynplug-arch computes from the same base, symbol addresses and addend.
-//! (The groundwork of issue 14's offline comparison, which will compare whole segments.)
+//! (tests/offline_oracle.rs compares whole segments with `dynplug::offline::relocate`.)
 use dynplug_arch::{compute, compute_tls, Inputs, Machine, RelocKind, TlsInputs};
 use dynplug_fixtures::edit::Elf;
 use dynplug_fixtures::{oracle, path};
@@ -34,6 +34,7 @@ fn expected(
     };
     if kind.is_tls() {
         let (module_id, block_from_tp) = report.tls.ok_or("TLS relocation without PT_TLS")?;
+        let block_from_tp = block_from_tp.unwrap_or(0);
         if r.symbol.is_some()
             && report
                 .imports
@@ -170,13 +171,24 @@ fn aarch64_words_are_glibcs_under_qemu() {
 fn the_report_is_read_exactly() {
     let text = "oracle 1\nmachine 62\nbase 7f0000000000\ntls 2 -64\nimport strlen 7f00000012a0\n\
                 reloc 3df0 8 - -16 7f0000001100\nreloc 3fc8 6 V 0 7f0000004014\n\
+                tlsimport errno 1 10 -144\nifunc 7f0000001165 7f000000115f\n\
                 segment 3de0 30 6 1\ndata 00ff\ndata 10\nend\n";
     let r = oracle::parse(text).unwrap();
     assert_eq!(
         (r.machine, r.base, r.tls),
-        (62, 0x7f00_0000_0000, Some((2, -64)))
+        (62, 0x7f00_0000_0000, Some((2, Some(-64))))
     );
     assert_eq!(r.imports["strlen"], 0x7f00_0000_12a0);
+    let errno = r.tls_imports["errno"];
+    assert_eq!(
+        (errno.module_id, errno.offset, errno.block_from_tp),
+        (1, 0x10, -144)
+    );
+    assert_eq!(r.ifuncs[&0x7f00_0000_1165], 0x7f00_0000_115f);
+    assert_eq!(
+        oracle::parse("oracle 1\ntls 2 -\nend\n").unwrap().tls,
+        Some((2, None))
+    );
     assert_eq!(r.relocs[0].addend, -16);
     assert_eq!(r.relocs[1].symbol.as_deref(), Some("V"));
     assert_eq!(r.segments[0].bytes, [0x00, 0xff, 0x10]);

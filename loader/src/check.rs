@@ -151,6 +151,8 @@ pub(crate) fn examine<R>(
             tls_modid: modid(i, n),
             name: n.path.as_deref(),
             served: crate::interpose::served,
+            imports: None,
+            tls_tpoff: 0,
         };
         let base = base(i, n);
         let found = link(&n.obj, base, opts, &scope, &unique, &mut mem, mode);

@@ -311,6 +311,13 @@ pub enum LoadError {
     /// Reserving or mapping memory failed.
     #[error("mapping failed: {0}")]
     Map(#[source] io::Error),
+    /// Offline relocation: the request has no result for the IFUNC resolver at this run-time
+    /// address.
+    #[error("the offline request gives no result for the IFUNC resolver at {resolver:#x}")]
+    NoIfuncResult {
+        /// The resolver's run-time address.
+        resolver: u64,
+    },
     /// Imports the loader's import policy forbids (all of them).
     #[error("imports not allowed by the loader's policy: {}", .0.join(", "))]
     ImportsNotAllowed(Vec<String>),
@@ -358,4 +365,7 @@ pub enum StaticTlsRefusal {
     /// Not implemented for this machine.
     #[error("not implemented on this machine")]
     Machine,
+    /// Offline relocation: the caller gave the block no place in static TLS.
+    #[error("the offline request places the block in no static TLS (no block_from_tp)")]
+    NotPlaced,
 }

@@ -845,6 +845,8 @@ fn link_group(
                 tls_modid: modid,
                 name: n.path.as_deref(),
                 served: crate::interpose::served,
+                imports: None,
+                tls_tpoff: 0,
             };
             for e in link(&n.obj, m.bias, opts, &scope, &unique, &mut mem, mode).problems {
                 if let LoadError::ImportsNotAllowed(list) = in_module(e, n, i, group.len()) {
@@ -873,6 +875,8 @@ fn link_group(
             tls_modid: modid,
             name: n.path.as_deref(),
             served: crate::interpose::served,
+            imports: None,
+            tls_tpoff: 0,
         };
         // Every module is linked, so that one error names every missing import of the group.
         let linked = link(&n.obj, m.bias, opts, &scope, &unique, &mut mem, mode);

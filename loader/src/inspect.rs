@@ -482,6 +482,7 @@ fn imports(e: &Examined<'_, '_>, tab: &SymTab<'_>, opts: &Options) -> Vec<Import
         exe: crate::process::static_symbols(e.scope),
         unique: &unique,
         served: crate::interpose::served,
+        imports: None,
     };
     let code = obj.layout.code_ranges(e.base).collect();
     let mut resolver = Resolver::new(tab, &refs, e.base, obj.dynamic.symbolic, scope, false, code);

@@ -25,6 +25,7 @@ mod ldcache;
 mod link;
 mod map;
 pub mod object;
+pub mod offline;
 mod perf_map;
 pub mod process;
 mod read;

@@ -43,6 +43,11 @@ pub struct Mode<'n> {
     pub name: Option<&'n std::path::Path>,
     /// The functions dynplug serves, which imports bind to before any module's definition.
     pub served: crate::resolve::Served,
+    /// Offline relocation: the caller binds the imports (`modules` is then empty).
+    pub imports: Option<crate::resolve::Imports<'n>>,
+    /// Offline relocation: the object's TLS block's offset from the thread pointer, or
+    /// `resolve::NOT_PLACED` (0 for a load, which places it itself).
+    pub tls_tpoff: u64,
 }
 
 /// What linking one object left.
@@ -72,6 +77,8 @@ pub fn link<B: AsRef<[u8]>, M: Memory>(
         tls_modid,
         name,
         served,
+        imports,
+        tls_tpoff,
     } = mode;
     // The object's own entry in the scope (when there is one) has its table and code ranges
     // built already; the resolver binds the object's exports where the search reaches it.
@@ -98,13 +105,19 @@ pub fn link<B: AsRef<[u8]>, M: Memory>(
         exports: &opts.exports,
         policy: &opts.policy,
         modules,
-        exe: crate::process::static_symbols(modules),
+        // Offline, the caller's imports are the whole world: not this process's executable.
+        exe: imports
+            .is_none()
+            .then(|| crate::process::static_symbols(modules))
+            .flatten(),
         unique,
         served,
+        imports,
     };
     let mut resolver = Resolver::new(&tab, &refs, bias, obj.dynamic.symbolic, scope, live, code);
     resolver.own_at = own_at;
     resolver.own_modid = tls_modid;
+    resolver.own_tpoff = tls_tpoff;
     resolver.who = name;
     let d = &obj.dynamic;
     let started = crate::debug::on(crate::debug::RELOCS).then(std::time::Instant::now);

@@ -11,7 +11,7 @@ use crate::elf::records::RELA_SIZE;
 use crate::elf::view::View;
 use crate::error::{LoadError, Malformed, StaticTlsRefusal, Unsupported};
 use crate::read;
-use crate::resolve::{Def, Resolver, Unresolved};
+use crate::resolve::{Def, Resolver, Unresolved, NOT_PLACED};
 
 /// Most problems one object's relocations report (a hostile file could have millions).
 const MAX_PROBLEMS: usize = 64;
@@ -40,6 +40,11 @@ pub trait Memory {
     /// Asks for `len` bytes from link-time address `vaddr` (page-aligned, in a writable
     /// segment) to be made private and present before relocations write them (a hint).
     fn prefault_write(&mut self, _vaddr: u64, _len: u64) {}
+    /// The TLS descriptor resolvers descriptors get (`None`: descriptors are refused): dynplug's
+    /// own for a load; offline relocation writes the caller's.
+    fn tlsdesc_stubs(&self) -> Option<crate::abi::TlsDescStubs> {
+        crate::abi::tlsdesc_stubs()
+    }
 }
 
 /// RELA entries whose places are faulted in together by
@@ -481,6 +486,7 @@ impl<'a, 'r> Relocator<'a, 'r> {
             // Local-dynamic and descriptors for the object's own block.
             let def = Def {
                 tls_modid: self.resolver.own_modid,
+                tls_tpoff: self.resolver.own_tpoff,
                 ..Def::default()
             };
             return self.tls(r, kind, def, mem);
@@ -548,14 +554,17 @@ impl<'a, 'r> Relocator<'a, 'r> {
     /// pointer for a block in static TLS, else a `tls_index`). Refused where the machine's ABI
     /// file has no resolvers.
     fn tls_desc<M: Memory>(&mut self, r: Rela, def: Def, mem: &mut M) {
-        let Some(stubs) = crate::abi::tlsdesc_stubs() else {
+        let Some(stubs) = mem.tlsdesc_stubs() else {
             return self.problem(Unsupported::ThreadLocalStorage {
                 what: "TLS descriptors on this machine",
             });
         };
         let off = def.addr.wrapping_add(r.addend as u64);
         // A dry run's module ids are pretend ones: no placement is asked for.
-        let placed = if def.tls_tpoff != 0 {
+        let placed = if self.resolver.offline() {
+            // Offline, every offset is the caller's (0 included).
+            (def.tls_tpoff != NOT_PLACED).then_some(def.tls_tpoff)
+        } else if def.tls_tpoff != 0 {
             Some(def.tls_tpoff)
         } else if mem.live() {
             crate::tls::static_offset(def.tls_modid)
@@ -579,6 +588,13 @@ impl<'a, 'r> Relocator<'a, 'r> {
     /// static TLS: a system module's, or a block of a module dynplug is loading placed in its
     /// reserve now (a dry run takes nothing, and knows the shape of the object's own block only).
     fn static_block(&self, def: Def, live: bool) -> Result<u64, StaticTlsRefusal> {
+        if self.resolver.offline() {
+            // Offline, a block is in static TLS only where the caller placed it (0 included).
+            return match def.tls_tpoff {
+                NOT_PLACED => Err(StaticTlsRefusal::NotPlaced),
+                tpoff => Ok(tpoff),
+            };
+        }
         if def.tls_tpoff != 0 {
             // The system's static TLS: the offset holds on every machine.
             return Ok(def.tls_tpoff);

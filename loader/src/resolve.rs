@@ -65,6 +65,27 @@ pub struct Scope<'a> {
     pub(crate) unique: &'a crate::unique::Unique,
     /// The functions dynplug serves in place of the system's, by name.
     pub served: Served,
+    /// Offline relocation: the caller binds every import (name, version asked for), ahead of
+    /// `served`, `exe` and `modules` (then empty); `None` from it falls back on the object's
+    /// own definition, as a search that reaches the object would.
+    pub imports: Option<Imports<'a>>,
+}
+
+/// Offline relocation: `Def::tls_tpoff` of a block the caller placed in no static TLS (offline,
+/// every offset is the caller's, 0 included: riscv's first block lies at the thread pointer).
+pub const NOT_PLACED: u64 = 1 << 63;
+
+/// The caller's binding of an import `(name, version)` (offline relocation).
+#[derive(Clone, Copy)]
+pub struct Imports<'a>(pub &'a BindImport<'a>);
+
+/// (name, version asked for) → the definition, or `None`.
+pub type BindImport<'a> = dyn Fn(&[u8], Option<&[u8]>) -> Option<Def> + 'a;
+
+impl std::fmt::Debug for Imports<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Imports(the caller's)")
+    }
 }
 
 /// The functions dynplug serves in place of the system's (`dlopen`, `dl_iterate_phdr`,
@@ -232,6 +253,9 @@ pub struct Resolver<'a> {
     symbolic: bool,
     /// TLS module id of the object itself (0: it has no PT_TLS).
     pub own_modid: u64,
+    /// Offline relocation: the offset of the object's own TLS block from the thread pointer, or
+    /// [`NOT_PLACED`] (0 for a load, which places blocks itself).
+    pub own_tpoff: u64,
     scope: Scope<'a>,
     /// Call the IFUNC resolvers of process modules (false in a dry run: no code runs).
     live: bool,
@@ -270,6 +294,7 @@ impl<'a> Resolver<'a> {
             bias,
             symbolic,
             own_modid: 0,
+            own_tpoff: 0,
             scope,
             live,
             own_code,
@@ -309,6 +334,12 @@ impl<'a> Resolver<'a> {
                 crate::read::prefetch(n.as_ptr());
             }
         }
+    }
+
+    /// True when the caller binds the imports (offline relocation): nothing of this process's
+    /// may be taken or pretended.
+    pub fn offline(&self) -> bool {
+        self.scope.imports.is_some()
     }
 
     /// The symbol `index` of the object.
@@ -397,6 +428,7 @@ impl<'a> Resolver<'a> {
                 addr: sym.value,
                 size: sym.size,
                 tls_modid: self.own_modid,
+                tls_tpoff: self.own_tpoff,
                 ..Def::default()
             });
         }
@@ -514,6 +546,9 @@ impl<'a> Resolver<'a> {
                 addr,
                 ..Def::default()
             });
+        }
+        if let Some(d) = self.scope.imports.and_then(|bind| (bind.0)(name, want)) {
+            return Ok(d);
         }
         if let Some(addr) = (self.scope.served)(name) {
             return Ok(Def {

@@ -19,18 +19,30 @@ static BOUND: Mutex<Option<Table>> = Mutex::new(None);
 #[derive(Debug, Default)]
 pub(crate) struct Unique {
     new: RefCell<Table>,
+    /// Offline relocation: this process's table is not the image's world (only the image's own
+    /// first definitions count, and nothing is committed).
+    detached: bool,
 }
 
 impl Unique {
+    /// A table for offline relocation, which never consults or joins the process's.
+    pub(crate) fn detached() -> Unique {
+        Unique {
+            detached: true,
+            ..Unique::default()
+        }
+    }
+
     /// The definition a reference to the unique symbol `name` binds to, given the one the search
     /// found (`addr`, `size`): the first bound in the process, else this one (then recorded).
     pub(crate) fn bind(&self, name: &[u8], addr: u64, size: u64) -> (u64, u64) {
-        crate::fork::install();
-        let bound = BOUND.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(&d) = bound.as_ref().and_then(|t| t.get(name)) {
-            return d;
+        if !self.detached {
+            crate::fork::install();
+            let bound = BOUND.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(&d) = bound.as_ref().and_then(|t| t.get(name)) {
+                return d;
+            }
         }
-        drop(bound);
         *self
             .new
             .borrow_mut()
@@ -41,7 +53,7 @@ impl Unique {
     /// Records the load's first definitions for the rest of the process (the load succeeded).
     pub(crate) fn commit(self) {
         let new = self.new.into_inner();
-        if new.is_empty() {
+        if new.is_empty() || self.detached {
             return;
         }
         let mut bound = BOUND.lock().unwrap_or_else(|p| p.into_inner());

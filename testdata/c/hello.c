@@ -1,3 +1,4 @@
+// cross: aarch64 riscv64
 /* The Go plugin documentation's example, in C: the host sets V, then calls F. */
 #include <stdio.h>
 

@@ -1,4 +1,5 @@
 // build: -fno-builtin -fplt -lm
+// cross: aarch64 riscv64
 /* Calls into libc and libm through the PLT: JUMP_SLOT relocations, bound at load. Each
  * function's result depends on which function its slot was bound to, so a slot bound to the
  * wrong symbol (or left unbound) changes a result or crashes. qsort calls back into the plugin

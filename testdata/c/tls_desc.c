@@ -1,4 +1,5 @@
 // build: -mtls-dialect=gnu2
+// cross: aarch64
 /* The same through TLS descriptors (R_X86_64_TLSDESC). */
 __thread int desc_init = 9;
 __thread long desc_zero;

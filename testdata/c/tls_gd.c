@@ -1,3 +1,4 @@
+// cross: aarch64 riscv64
 /* Thread-local variables in the general-dynamic model (__tls_get_addr), initialised and zero. */
 __thread int tls_init = 7;
 __thread long tls_zero;

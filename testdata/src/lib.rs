@@ -87,6 +87,12 @@ fn glibc_with(c: &mut std::process::Command) -> Vec<String> {
         .collect()
 }
 
+/// Path of fixture `name` built for `arch` ("aarch64", "riscv64") by its `// cross:` directive
+/// (on an x86_64 build, with Debian's cross compilers).
+pub fn cross_path(arch: &str, name: &str) -> PathBuf {
+    dir().join(arch).join(format!("{name}.so"))
+}
+
 /// A copy of fixture `name` at a new path (so an open of it is a first open, with its own
 /// registry entry and initialisers), in [`scratch_dir`].
 pub fn fresh_copy(name: &str) -> PathBuf {

@@ -34,6 +34,17 @@ pub struct Segment {
     pub bytes: Vec<u8>,
 }
 
+/// A thread-local import as glibc placed it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TlsImport {
+    /// The defining module's TLS module id.
+    pub module_id: u64,
+    /// The variable's offset in that module's block.
+    pub offset: u64,
+    /// The block's distance from the harness thread's thread pointer.
+    pub block_from_tp: i64,
+}
+
 /// What glibc's ld.so did to one fixture.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Report {
@@ -41,10 +52,16 @@ pub struct Report {
     pub machine: u16,
     /// Load bias (`l_addr`).
     pub base: u64,
-    /// TLS module id and the block's distance from the harness thread's thread pointer.
-    pub tls: Option<(u64, i64)>,
-    /// Address glibc found for each undefined dynamic symbol it could find.
+    /// TLS module id and the block's distance from the harness thread's thread pointer (`None`:
+    /// glibc made no block for the thread yet, the module is not in static TLS).
+    pub tls: Option<(u64, Option<i64>)>,
+    /// Address glibc found for each undefined dynamic symbol it could find (not thread-local).
     pub imports: BTreeMap<String, u64>,
+    /// Each undefined thread-local symbol glibc found.
+    pub tls_imports: BTreeMap<String, TlsImport>,
+    /// What each IFUNC resolver of the fixture that a relocation bound returned, by the
+    /// resolver's run-time address.
+    pub ifuncs: BTreeMap<u64, u64>,
     /// Every DT_RELA and DT_JMPREL entry.
     pub relocs: Vec<Relocated>,
     /// Writable and RELRO segments.
@@ -113,7 +130,27 @@ pub fn parse(text: &str) -> Result<Report, String> {
                 r.machine = u16::try_from(dec(f.next())?).map_err(|e| e.to_string())?
             }
             Some("base") => r.base = hex(f.next())?,
-            Some("tls") => r.tls = Some((hex(f.next())?, dec(f.next())?)),
+            Some("tls") => {
+                let modid = hex(f.next())?;
+                let from_tp = match f.next() {
+                    Some("-") => None,
+                    s => Some(dec(s)?),
+                };
+                r.tls = Some((modid, from_tp));
+            }
+            Some("tlsimport") => {
+                let name = f.next().ok_or("tlsimport without a name")?.to_string();
+                let t = TlsImport {
+                    module_id: hex(f.next())?,
+                    offset: hex(f.next())?,
+                    block_from_tp: dec(f.next())?,
+                };
+                r.tls_imports.insert(name, t);
+            }
+            Some("ifunc") => {
+                let resolver = hex(f.next())?;
+                r.ifuncs.insert(resolver, hex(f.next())?);
+            }
             Some("import") => {
                 let name = f.next().ok_or("import without a name")?.to_string();
                 r.imports.insert(name, hex(f.next())?);
