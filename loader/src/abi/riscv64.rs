@@ -20,8 +20,9 @@ pub fn tlsdesc_stubs() -> Option<TlsDescStubs> {
     None
 }
 
-/// The static TLS reserve is not used here yet: initial-exec TLS of loaded modules is refused.
-pub const STATIC_TLS_RESERVE: bool = false;
+/// dynplug's static TLS reserve serves initial-exec TLS of the modules it loads (variant I: the
+/// reserve lies above the thread pointer, in the executable's block).
+pub const STATIC_TLS_RESERVE: bool = true;
 
 /// Calls the IFUNC resolver at `addr` as Debian 12's glibc (2.36, `sysdeps/riscv/dl-irel.h`)
 /// does: `resolver(AT_HWCAP)`. glibc 2.40 added two arguments (`__riscv_hwprobe`, NULL).
