@@ -41,7 +41,8 @@ fn main() {
         build(&src, &out, &target);
     }
     build_oracle(&out, &target);
-    reference_harness(&out);
+    reference_harness(&out, &target);
+    println!("cargo:rustc-env=DYNPLUG_RUNNER={}", target.runner());
 }
 
 /// `oracle/harness.c` → `$OUT/oracle_harness`, a program (see `dynplug_fixtures::oracle`);
@@ -74,15 +75,15 @@ fn build_oracle(out: &Path, target: &Target) {
 
 /// Compiles `harness/dlref.c`, the program that runs the same steps with glibc's dlopen (the
 /// reference tests compare dynplug against), next to the fixtures directory.
-fn reference_harness(out: &Path) {
+fn reference_harness(out: &Path, target: &Target) {
     println!("cargo:rerun-if-changed=harness");
     let exe = out.with_file_name("dlref");
-    let st = Command::new("cc")
+    let st = Command::new(&target.cc)
         .args(["-O1", "-o"])
         .arg(&exe)
         .arg("harness/dlref.c")
         .status()
-        .unwrap_or_else(|e| panic!("running cc: {e}"));
+        .unwrap_or_else(|e| panic!("running {}: {e}", target.cc));
     assert!(st.success(), "compiling harness/dlref.c");
     println!("cargo:rustc-env=DYNPLUG_DLREF={}", exe.display());
 }
@@ -110,6 +111,31 @@ impl Target {
             )
         };
         Target { arch, cc, cxx }
+    }
+
+    /// How a program of the target is run (tab-separated words, empty natively): the runner
+    /// `.cargo/config.toml` names, overridden by `CARGO_TARGET_<TRIPLE>_RUNNER` (space-separated)
+    /// as for cargo itself. Tests spawn their children through it (`dynplug_fixtures::command`):
+    /// without binfmt_misc a foreign program cannot be exec'd directly.
+    fn runner(&self) -> String {
+        let var = |k: &str| std::env::var(k).unwrap_or_else(|_| panic!("{k} is set by cargo"));
+        let triple = var("TARGET");
+        if triple == var("HOST") {
+            return String::new();
+        }
+        let key = format!(
+            "CARGO_TARGET_{}_RUNNER",
+            triple.to_uppercase().replace('-', "_")
+        );
+        println!("cargo:rerun-if-env-changed={key}");
+        if let Ok(r) = std::env::var(&key) {
+            return r.split_whitespace().collect::<Vec<_>>().join("\t");
+        }
+        match self.arch.as_str() {
+            "aarch64" => "qemu-aarch64\t-L\t/".into(),
+            "riscv64" => "qemu-riscv64\t-L\t/usr/riscv64-linux-gnu".into(),
+            a => panic!("no runner known for {a}: set {key}"),
+        }
     }
 
     /// `flags` as this target's compiler spells them, or why the fixture cannot be built here.

@@ -10,7 +10,7 @@ use serde_json::Value;
 const LIBDIR: &str = "/usr/lib/x86_64-linux-gnu";
 
 fn dynplug(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dynplug"))
+    dynplug_fixtures::command(env!("CARGO_BIN_EXE_dynplug"))
         .args(args)
         .output()
         .expect("run dynplug")
@@ -468,7 +468,7 @@ fn inspect_lists_what_an_open_would_refuse() {
 fn inspect_of_a_missing_dependency_says_where_it_looked() {
     // dep_user_ldpath needs a library only LD_LIBRARY_PATH finds: without it, missing.
     let file = dynplug_fixtures::path("dep_user_ldpath");
-    let o = Command::new(env!("CARGO_BIN_EXE_dynplug"))
+    let o = dynplug_fixtures::command(env!("CARGO_BIN_EXE_dynplug"))
         .args(["inspect", "--json", file.to_str().unwrap()])
         .env_remove("LD_LIBRARY_PATH")
         .output()

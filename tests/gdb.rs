@@ -209,7 +209,7 @@ fn modules_are_announced_to_a_listening_debugger_or_when_asked() {
     }
     unsafe { Plugin::open(path("crash")) }.unwrap();
     assert!(!announced(), "announced with no debugger listening");
-    let out = Command::new(std::env::current_exe().unwrap())
+    let out = dynplug_fixtures::command(std::env::current_exe().unwrap())
         .args([
             "--exact",
             "modules_are_announced_to_a_listening_debugger_or_when_asked",
@@ -227,7 +227,7 @@ fn a_debugger_attached_later_sees_earlier_modules_at_the_next_open() {
     use std::io::{BufRead, BufReader};
     let go = dynplug_fixtures::scratch_dir().join("gdb-go");
     let _ = std::fs::remove_file(&go);
-    let mut host = Command::new(std::env::current_exe().unwrap())
+    let mut host = dynplug_fixtures::command(std::env::current_exe().unwrap())
         .args(["--exact", "host", "--nocapture", "--test-threads=1"])
         .env("DYNPLUG_GDB_HOST", "attach-later")
         .env("DYNPLUG_GDB_GO", &go)

@@ -107,7 +107,7 @@ fn in_child(test: &str) -> bool {
     if std::env::var_os(CHILD).is_some() {
         return true;
     }
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
+    let out = dynplug_fixtures::command(std::env::current_exe().unwrap())
         .args(["--exact", test, "--nocapture", "--test-threads=1"])
         .env(CHILD, "1")
         .output()

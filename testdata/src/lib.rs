@@ -56,16 +56,49 @@ pub fn path(name: &str) -> PathBuf {
     dir().join(format!("{name}.so"))
 }
 
+/// A command that runs `program`, a program of the target: natively as itself, when
+/// cross-testing through the target's runner (qemu-user, as `.cargo/config.toml` names it; no
+/// binfmt_misc is needed). Every test that spawns a program of the target uses it.
+pub fn command(program: impl AsRef<std::ffi::OsStr>) -> std::process::Command {
+    let mut runner = env!("DYNPLUG_RUNNER").split('\t').filter(|w| !w.is_empty());
+    match runner.next() {
+        None => std::process::Command::new(program),
+        Some(emulator) => {
+            let mut c = std::process::Command::new(emulator);
+            c.args(runner).arg(program);
+            c
+        }
+    }
+}
+
+/// Whether the tests run emulated (cross-testing under the target's runner).
+pub fn emulated() -> bool {
+    !env!("DYNPLUG_RUNNER").is_empty()
+}
+
+/// The directory of the target's libraries (Debian's multiarch `libdir`, as the target's
+/// programs see it: riscv64's cross C library is `/usr/riscv64-linux-gnu/lib`, which its runner
+/// shows as `/lib`).
+pub fn lib_dir() -> &'static str {
+    if cfg!(target_arch = "aarch64") {
+        "/usr/lib/aarch64-linux-gnu"
+    } else if cfg!(target_arch = "riscv64") {
+        "/lib"
+    } else {
+        "/usr/lib/x86_64-linux-gnu"
+    }
+}
+
 /// What glibc's `dlopen` does with the same steps, run by the reference harness
 /// (`harness/dlref.c`) in a process of its own: one line of output per step (see its comment).
 /// Panics if the harness cannot run a step.
 pub fn glibc(steps: &[&str]) -> Vec<String> {
-    glibc_with(std::process::Command::new(env!("DYNPLUG_DLREF")).args(steps))
+    glibc_with(command(env!("DYNPLUG_DLREF")).args(steps))
 }
 
 /// [`glibc`] with these environment variables set for the harness.
 pub fn glibc_env(env: &[(&str, &std::ffi::OsStr)], steps: &[&str]) -> Vec<String> {
-    let mut c = std::process::Command::new(env!("DYNPLUG_DLREF"));
+    let mut c = command(env!("DYNPLUG_DLREF"));
     c.envs(env.iter().copied()).args(steps);
     glibc_with(&mut c)
 }
