@@ -256,9 +256,10 @@ fn check_relocations(file: &Path, j: &Value) {
     let mut relative: BTreeMap<u64, u64> = BTreeMap::new();
     for line in text.lines() {
         let t: Vec<&str> = line.split_whitespace().collect();
-        if t.len() >= 3 && t[2].starts_with("R_X86_64_") {
+        let prefix = dynplug_fixtures::inspect::R_PREFIX;
+        if t.len() >= 3 && t[2].starts_with(prefix) {
             *counts.entry(t[2].to_string()).or_default() += 1;
-            if t[2] == "R_X86_64_RELATIVE" {
+            if t[2].strip_prefix(prefix) == Some("RELATIVE") {
                 relative.insert(hex(t[0]), hex(t[t.len() - 1]));
             }
         }

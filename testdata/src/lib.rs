@@ -89,6 +89,16 @@ pub fn lib_dir() -> &'static str {
     }
 }
 
+/// glibc's oldest symbol version on the target (the version of most of libc's functions):
+/// `GLIBC_2.2.5` on x86_64, `GLIBC_2.17` on aarch64, `GLIBC_2.27` on riscv64.
+pub const GLIBC_BASE: &str = if cfg!(target_arch = "aarch64") {
+    "GLIBC_2.17"
+} else if cfg!(target_arch = "riscv64") {
+    "GLIBC_2.27"
+} else {
+    "GLIBC_2.2.5"
+};
+
 /// What glibc's `dlopen` does with the same steps, run by the reference harness
 /// (`harness/dlref.c`) in a process of its own: one line of output per step (see its comment).
 /// Panics if the harness cannot run a step.
