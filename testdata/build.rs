@@ -46,20 +46,21 @@ fn main() {
 }
 
 /// `oracle/harness.c` → `$OUT/oracle_harness`, a program (see `dynplug_fixtures::oracle`);
-/// on x86_64 also `oracle_harness-aarch64` and `-riscv64`, for the foreign fixtures, where their
-/// cross compiler is installed.
+/// also `oracle_harness-aarch64` and `-riscv64` for the machines other than the target's, for the
+/// foreign fixtures, where their cross compiler is installed.
 fn build_oracle(out: &Path, target: &Target) {
     println!("cargo:rerun-if-changed=oracle");
     let mut builds = vec![(target.cc.clone(), out.join("oracle_harness"))];
-    if target.arch == "x86_64" {
-        for arch in ["aarch64", "riscv64"] {
-            let cc = format!("{arch}-linux-gnu-gcc");
-            if Command::new(&cc).arg("--version").output().is_err() {
-                println!("cargo:warning=skipping oracle_harness-{arch}: {cc} is not installed");
-                continue;
-            }
-            builds.push((cc, out.join(format!("oracle_harness-{arch}"))));
+    for arch in ["aarch64", "riscv64"]
+        .into_iter()
+        .filter(|&a| a != target.arch)
+    {
+        let cc = format!("{arch}-linux-gnu-gcc");
+        if Command::new(&cc).arg("--version").output().is_err() {
+            println!("cargo:warning=skipping oracle_harness-{arch}: {cc} is not installed");
+            continue;
         }
+        builds.push((cc, out.join(format!("oracle_harness-{arch}"))));
     }
     for (cc, exe) in builds {
         let st = Command::new(&cc)
@@ -140,6 +141,18 @@ impl Target {
 
     /// `flags` as this target's compiler spells them, or why the fixture cannot be built here.
     fn flags(&self, flags: String) -> Result<String, String> {
+        // The traditional dialect (`__tls_get_addr`), x86_64's default: aarch64's default is
+        // descriptors, riscv64's gcc has only the traditional one (and no such flag).
+        let traditional = match self.arch.as_str() {
+            "aarch64" => "-mtls-dialect=trad",
+            "riscv64" => "",
+            _ => "-mtls-dialect=gnu",
+        };
+        let flags = flags
+            .split(' ')
+            .map(|f| if f == "-mtls-dialect=gnu" { traditional } else { f })
+            .collect::<Vec<_>>()
+            .join(" ");
         if !flags.contains("-mtls-dialect=gnu2") {
             return Ok(flags);
         }
