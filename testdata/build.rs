@@ -43,6 +43,7 @@ fn main() {
     build_oracle(&out, &target);
     reference_harness(&out, &target);
     println!("cargo:rustc-env=DYNPLUG_RUNNER={}", target.runner());
+    println!("cargo:rustc-env=DYNPLUG_CC={}", target.cc);
 }
 
 /// `oracle/harness.c` → `$OUT/oracle_harness`, a program (see `dynplug_fixtures::oracle`);
@@ -150,7 +151,13 @@ impl Target {
         };
         let flags = flags
             .split(' ')
-            .map(|f| if f == "-mtls-dialect=gnu" { traditional } else { f })
+            .map(|f| {
+                if f == "-mtls-dialect=gnu" {
+                    traditional
+                } else {
+                    f
+                }
+            })
             .collect::<Vec<_>>()
             .join(" ");
         if !flags.contains("-mtls-dialect=gnu2") {

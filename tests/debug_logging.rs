@@ -76,7 +76,7 @@ fn needed(file: &Path) -> Vec<String> {
 
 /// Where the system's loader finds each library libxml2 needs (`ldd`), canonical.
 fn ldd(file: &Path) -> Vec<(String, PathBuf)> {
-    let o = Command::new("ldd").arg(file).output().expect("ldd");
+    let o = dynplug_fixtures::ldd(file).output().expect("ldd");
     String::from_utf8_lossy(&o.stdout)
         .lines()
         .filter_map(|l| {

@@ -71,6 +71,28 @@ pub fn command(program: impl AsRef<std::ffi::OsStr>) -> std::process::Command {
     }
 }
 
+/// `ldd file` of the target: the system's `ldd` natively; when cross-testing, the target's
+/// `ld.so --list` through its runner (the host's `ldd` cannot run a foreign object's loader).
+pub fn ldd(file: &std::path::Path) -> std::process::Command {
+    let program = if cfg!(target_arch = "aarch64") {
+        "/lib/ld-linux-aarch64.so.1"
+    } else if cfg!(target_arch = "riscv64") {
+        "/lib/ld-linux-riscv64-lp64d.so.1"
+    } else {
+        "ldd"
+    };
+    let mut c = command(program);
+    if emulated() {
+        c.arg("--list");
+    }
+    c.arg(file);
+    c
+}
+
+/// The target's C compiler (`cc` natively, else `<arch>-linux-gnu-gcc`), for a test's own C
+/// program.
+pub const CC: &str = env!("DYNPLUG_CC");
+
 /// Whether the tests run emulated (cross-testing under the target's runner).
 pub fn emulated() -> bool {
     !env!("DYNPLUG_RUNNER").is_empty()
