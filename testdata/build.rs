@@ -44,6 +44,8 @@ fn main() {
     reference_harness(&out, &target);
     println!("cargo:rustc-env=DYNPLUG_RUNNER={}", target.runner());
     println!("cargo:rustc-env=DYNPLUG_CC={}", target.cc);
+    let triple = std::env::var("TARGET").expect("TARGET is set by cargo");
+    println!("cargo:rustc-env=DYNPLUG_TARGET={triple}");
 }
 
 /// `oracle/harness.c` → `$OUT/oracle_harness`, a program (see `dynplug_fixtures::oracle`);

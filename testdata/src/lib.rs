@@ -93,6 +93,9 @@ pub fn ldd(file: &std::path::Path) -> std::process::Command {
 /// program.
 pub const CC: &str = env!("DYNPLUG_CC");
 
+/// The target triple the tests are built for (what a test's own nested cargo build targets).
+pub const TARGET: &str = env!("DYNPLUG_TARGET");
+
 /// Whether the tests run emulated (cross-testing under the target's runner).
 pub fn emulated() -> bool {
     !env!("DYNPLUG_RUNNER").is_empty()
