@@ -101,14 +101,14 @@ pub fn emulated() -> bool {
     !env!("DYNPLUG_RUNNER").is_empty()
 }
 
-/// The directory of the target's libraries (Debian's multiarch `libdir`, as the target's
-/// programs see it: riscv64's cross C library is `/usr/riscv64-linux-gnu/lib`, which its runner
-/// shows as `/lib`).
+/// The directory of the target's libraries: Debian's multiarch `libdir`; riscv64's cross C
+/// library, libstdc++ and libgcc (Debian 12 has no riscv64 multiarch packages), which its
+/// runner also shows as `/lib`.
 pub fn lib_dir() -> &'static str {
     if cfg!(target_arch = "aarch64") {
         "/usr/lib/aarch64-linux-gnu"
     } else if cfg!(target_arch = "riscv64") {
-        "/lib"
+        "/usr/riscv64-linux-gnu/lib"
     } else {
         "/usr/lib/x86_64-linux-gnu"
     }
