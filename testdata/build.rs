@@ -48,24 +48,29 @@ fn main() {
         }
     }
     build_oracle(&out, &target);
-    reference_harness(&out);
+    reference_harness(&out, &target);
+    println!("cargo:rustc-env=DYNPLUG_RUNNER={}", target.runner());
+    println!("cargo:rustc-env=DYNPLUG_CC={}", target.cc);
+    let triple = std::env::var("TARGET").expect("TARGET is set by cargo");
+    println!("cargo:rustc-env=DYNPLUG_TARGET={triple}");
 }
 
 /// `oracle/harness.c` → `$OUT/oracle_harness`, a program (see `dynplug_fixtures::oracle`);
-/// on x86_64 also `oracle_harness-aarch64` and `-riscv64`, for the foreign fixtures, where their
-/// cross compiler is installed.
+/// also `oracle_harness-aarch64` and `-riscv64` for the machines other than the target's, for the
+/// foreign fixtures, where their cross compiler is installed.
 fn build_oracle(out: &Path, target: &Target) {
     println!("cargo:rerun-if-changed=oracle");
     let mut builds = vec![(target.cc.clone(), out.join("oracle_harness"))];
-    if target.arch == "x86_64" {
-        for arch in ["aarch64", "riscv64"] {
-            let cc = format!("{arch}-linux-gnu-gcc");
-            if Command::new(&cc).arg("--version").output().is_err() {
-                println!("cargo:warning=skipping oracle_harness-{arch}: {cc} is not installed");
-                continue;
-            }
-            builds.push((cc, out.join(format!("oracle_harness-{arch}"))));
+    for arch in ["aarch64", "riscv64"]
+        .into_iter()
+        .filter(|&a| a != target.arch)
+    {
+        let cc = format!("{arch}-linux-gnu-gcc");
+        if Command::new(&cc).arg("--version").output().is_err() {
+            println!("cargo:warning=skipping oracle_harness-{arch}: {cc} is not installed");
+            continue;
         }
+        builds.push((cc, out.join(format!("oracle_harness-{arch}"))));
     }
     for (cc, exe) in builds {
         let st = Command::new(&cc)
@@ -81,15 +86,15 @@ fn build_oracle(out: &Path, target: &Target) {
 
 /// Compiles `harness/dlref.c`, the program that runs the same steps with glibc's dlopen (the
 /// reference tests compare dynplug against), next to the fixtures directory.
-fn reference_harness(out: &Path) {
+fn reference_harness(out: &Path, target: &Target) {
     println!("cargo:rerun-if-changed=harness");
     let exe = out.with_file_name("dlref");
-    let st = Command::new("cc")
+    let st = Command::new(&target.cc)
         .args(["-O1", "-o"])
         .arg(&exe)
         .arg("harness/dlref.c")
         .status()
-        .unwrap_or_else(|e| panic!("running cc: {e}"));
+        .unwrap_or_else(|e| panic!("running {}: {e}", target.cc));
     assert!(st.success(), "compiling harness/dlref.c");
     println!("cargo:rustc-env=DYNPLUG_DLREF={}", exe.display());
 }
@@ -153,20 +158,51 @@ impl Target {
         }
     }
 
+    /// How a program of the target is run (tab-separated words, empty natively): the runner
+    /// `.cargo/config.toml` names, overridden by `CARGO_TARGET_<TRIPLE>_RUNNER` (space-separated)
+    /// as for cargo itself. Tests spawn their children through it (`dynplug_fixtures::command`):
+    /// without binfmt_misc a foreign program cannot be exec'd directly.
+    fn runner(&self) -> String {
+        let var = |k: &str| std::env::var(k).unwrap_or_else(|_| panic!("{k} is set by cargo"));
+        let triple = var("TARGET");
+        if triple == var("HOST") {
+            return String::new();
+        }
+        let key = format!(
+            "CARGO_TARGET_{}_RUNNER",
+            triple.to_uppercase().replace('-', "_")
+        );
+        println!("cargo:rerun-if-env-changed={key}");
+        if let Ok(r) = std::env::var(&key) {
+            return r.split_whitespace().collect::<Vec<_>>().join("\t");
+        }
+        match self.arch.as_str() {
+            "aarch64" => "qemu-aarch64\t-L\t/".into(),
+            "riscv64" => "qemu-riscv64\t-L\t/usr/riscv64-linux-gnu".into(),
+            a => panic!("no runner known for {a}: set {key}"),
+        }
+    }
+
     /// `flags` as this target's compiler spells them, or why the fixture cannot be built here.
     fn flags(&self, flags: String) -> Result<String, String> {
-        // The traditional (__tls_get_addr) dialect: aarch64 calls it "trad"; riscv has no other.
-        if flags.split_whitespace().any(|f| f == "-mtls-dialect=gnu") {
-            let traditional = match self.arch.as_str() {
-                "aarch64" => "-mtls-dialect=trad",
-                "riscv64" => "",
-                _ => "-mtls-dialect=gnu",
-            };
-            let rest = flags
-                .split_whitespace()
-                .filter(|f| *f != "-mtls-dialect=gnu");
-            return Ok(rest.chain([traditional]).collect::<Vec<_>>().join(" "));
-        }
+        // The traditional dialect (`__tls_get_addr`), x86_64's default: aarch64's default is
+        // descriptors, riscv64's gcc has only the traditional one (and no such flag).
+        let traditional = match self.arch.as_str() {
+            "aarch64" => "-mtls-dialect=trad",
+            "riscv64" => "",
+            _ => "-mtls-dialect=gnu",
+        };
+        let flags = flags
+            .split(' ')
+            .map(|f| {
+                if f == "-mtls-dialect=gnu" {
+                    traditional
+                } else {
+                    f
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
         if !flags.contains("-mtls-dialect=gnu2") {
             return Ok(flags);
         }

@@ -4,7 +4,6 @@
 // SAFETY (this file): the plugin is the fixture built from testdata/c/bt_symbols.c; each symbol
 // is cast to the type its source declares.
 use std::ffi::{c_char, c_int, CStr, CString};
-use std::process::Command;
 
 use dynplug::Plugin;
 use dynplug_fixtures::path;
@@ -76,7 +75,7 @@ fn glibc_reference() {
 
 #[test]
 fn backtrace_symbols_lines_are_glibcs() {
-    let out = Command::new(std::env::current_exe().unwrap())
+    let out = dynplug_fixtures::command(std::env::current_exe().unwrap())
         .args([
             "--exact",
             "glibc_reference",

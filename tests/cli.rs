@@ -7,10 +7,17 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-const LIBDIR: &str = "/usr/lib/x86_64-linux-gnu";
+/// The target's machine as `inspect` names it (goblin's `EM_*` names without the prefix).
+const MACHINE: &str = if cfg!(target_arch = "aarch64") {
+    "AARCH64"
+} else if cfg!(target_arch = "riscv64") {
+    "RISCV"
+} else {
+    "X86_64"
+};
 
 fn dynplug(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dynplug"))
+    dynplug_fixtures::command(env!("CARGO_BIN_EXE_dynplug"))
         .args(args)
         .output()
         .expect("run dynplug")
@@ -26,7 +33,7 @@ fn stderr(o: &Output) -> String {
 
 /// A system library the test needs: its absence fails the test loudly (.ci/run installs it).
 fn system_lib(name: &str) -> PathBuf {
-    let p = Path::new(LIBDIR).join(name);
+    let p = Path::new(dynplug_fixtures::lib_dir()).join(name);
     assert!(
         p.exists(),
         "{} is missing: install it (see .ci/run)",
@@ -76,7 +83,7 @@ fn check_header(file: &Path, j: &Value) {
         u64_of(&j["e_machine"]),
         u64::from(u16::from_le_bytes([bytes[18], bytes[19]]))
     );
-    assert_eq!(j["machine"], "X86_64");
+    assert_eq!(j["machine"], MACHINE);
     assert_eq!(u64_of(&j["ei_osabi"]), u64::from(bytes[7]));
     assert_eq!(
         u64_of(&j["e_type"]),
@@ -256,9 +263,18 @@ fn check_relocations(file: &Path, j: &Value) {
     let mut relative: BTreeMap<u64, u64> = BTreeMap::new();
     for line in text.lines() {
         let t: Vec<&str> = line.split_whitespace().collect();
-        if t.len() >= 3 && t[2].starts_with("R_X86_64_") {
-            *counts.entry(t[2].to_string()).or_default() += 1;
-            if t[2] == "R_X86_64_RELATIVE" {
+        let prefix = dynplug_fixtures::inspect::R_PREFIX;
+        if t.len() >= 3 && t[2].starts_with(prefix) {
+            // binutils keeps aarch64's old TLS names (DTPMOD64, DTPREL64, TPREL64); dynplug
+            // uses the ABI's and glibc's (TLS_DTPMOD, TLS_DTPREL, TLS_TPREL).
+            let name = match t[2] {
+                "R_AARCH64_TLS_DTPMOD64" => "R_AARCH64_TLS_DTPMOD",
+                "R_AARCH64_TLS_DTPREL64" => "R_AARCH64_TLS_DTPREL",
+                "R_AARCH64_TLS_TPREL64" => "R_AARCH64_TLS_TPREL",
+                other => other,
+            };
+            *counts.entry(name.to_string()).or_default() += 1;
+            if t[2].strip_prefix(prefix) == Some("RELATIVE") {
                 relative.insert(hex(t[0]), hex(t[t.len() - 1]));
             }
         }
@@ -295,7 +311,7 @@ fn check_relocations(file: &Path, j: &Value) {
 
 /// The paths the system's loader finds each library at (`ldd`), canonical.
 fn ldd(file: &Path) -> BTreeMap<String, PathBuf> {
-    let o = Command::new("ldd").arg(file).output().expect("ldd");
+    let o = dynplug_fixtures::ldd(file).output().expect("ldd");
     String::from_utf8_lossy(&o.stdout)
         .lines()
         .filter_map(|l| {
@@ -468,7 +484,7 @@ fn inspect_lists_what_an_open_would_refuse() {
 fn inspect_of_a_missing_dependency_says_where_it_looked() {
     // dep_user_ldpath needs a library only LD_LIBRARY_PATH finds: without it, missing.
     let file = dynplug_fixtures::path("dep_user_ldpath");
-    let o = Command::new(env!("CARGO_BIN_EXE_dynplug"))
+    let o = dynplug_fixtures::command(env!("CARGO_BIN_EXE_dynplug"))
         .args(["inspect", "--json", file.to_str().unwrap()])
         .env_remove("LD_LIBRARY_PATH")
         .output()
@@ -550,7 +566,7 @@ fn zlib_compile_flags_from_c() -> String {
     )
     .unwrap();
     let exe = dir.join("zflags");
-    let st = Command::new("cc")
+    let st = Command::new(dynplug_fixtures::CC)
         .arg(&src)
         .arg(&libz)
         .arg("-o")
@@ -558,7 +574,7 @@ fn zlib_compile_flags_from_c() -> String {
         .status()
         .expect("cc");
     assert!(st.success(), "compile the C reference");
-    let o = Command::new(&exe).output().unwrap();
+    let o = dynplug_fixtures::command(&exe).output().unwrap();
     assert!(o.status.success());
     stdout(&o)
 }
@@ -670,7 +686,7 @@ fn inspect_of_files_dynplug_refuses_reports_what_it_can() {
     assert_eq!(o.status.code(), Some(1));
     let j: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(j["class"], 32);
-    assert_eq!(j["machine"], "X86_64");
+    assert_eq!(j["machine"], MACHINE);
     assert_eq!(j["ok"], false);
     assert!(
         str_of(&array(&j["problems"])[0]).contains("32-bit"),

@@ -6,20 +6,20 @@ use std::process::Command;
 use std::sync::Mutex;
 
 const CHILD: &str = "DYNPLUG_DEBUG_TEST_CHILD";
-const LIBXML2: &str = "/usr/lib/x86_64-linux-gnu/libxml2.so.2";
 
 fn libxml2() -> PathBuf {
-    let p = PathBuf::from(LIBXML2);
+    let p = Path::new(dynplug_fixtures::lib_dir()).join("libxml2.so.2");
     assert!(
         p.exists(),
-        "{LIBXML2} is missing: install libxml2 (see .ci/run)"
+        "{} is missing: install libxml2 (see .ci/run)",
+        p.display()
     );
     p
 }
 
 /// Runs test `test` of this file in a child with `env`; its (stdout, stderr).
 fn child(test: &str, env: &[(&str, &str)]) -> (String, String) {
-    let mut c = Command::new(std::env::current_exe().unwrap());
+    let mut c = dynplug_fixtures::command(std::env::current_exe().unwrap());
     c.args(["--exact", test, "--nocapture", "--test-threads=1"])
         .env(CHILD, "1");
     c.env_remove("DYNPLUG_DEBUG")
@@ -51,7 +51,7 @@ fn open_libxml2() {
     if !in_child() {
         return;
     }
-    let p = unsafe { dynplug::Plugin::open(LIBXML2) }.expect("open libxml2");
+    let p = unsafe { dynplug::Plugin::open(libxml2()) }.expect("open libxml2");
     assert!(p.lookup("xmlCheckVersion").is_ok());
 }
 
@@ -76,7 +76,7 @@ fn needed(file: &Path) -> Vec<String> {
 
 /// Where the system's loader finds each library libxml2 needs (`ldd`), canonical.
 fn ldd(file: &Path) -> Vec<(String, PathBuf)> {
-    let o = Command::new("ldd").arg(file).output().expect("ldd");
+    let o = dynplug_fixtures::ldd(file).output().expect("ldd");
     String::from_utf8_lossy(&o.stdout)
         .lines()
         .filter_map(|l| {
@@ -163,7 +163,8 @@ fn bindings_to_a_file_show_known_imports() {
     assert!(pid.parse::<u32>().is_ok(), "{name}");
     let log = std::fs::read_to_string(&files[0]).unwrap();
     let _ = std::fs::remove_dir_all(&dir);
-    let libc = std::fs::canonicalize("/lib/x86_64-linux-gnu/libc.so.6").unwrap();
+    let libc =
+        std::fs::canonicalize(Path::new(dynplug_fixtures::lib_dir()).join("libc.so.6")).unwrap();
     let lzma = ldd(&file)
         .into_iter()
         .find(|(n, _)| n == "liblzma.so.5")
@@ -251,7 +252,7 @@ fn a_hosts_logger_receives_the_records() {
     }
     log::set_logger(&HostLogger).unwrap();
     log::set_max_level(log::LevelFilter::Trace);
-    let p = unsafe { dynplug::Plugin::open(LIBXML2) }.expect("open libxml2");
+    let p = unsafe { dynplug::Plugin::open(libxml2()) }.expect("open libxml2");
     assert!(p.lookup("xmlCheckVersion").is_ok());
     let records = RECORDS.lock().unwrap();
     let has =

@@ -7,7 +7,6 @@
 // used only as the reference, in a child process.
 use std::ffi::CString;
 use std::path::Path;
-use std::process::Command;
 
 use dynplug::Plugin;
 use dynplug_fixtures::path;
@@ -37,7 +36,7 @@ fn child_opens_the_plugins_and_exits() {
 fn lines(mode: &str, dir: &Path) -> Vec<String> {
     let out = dir.join(format!("fini-{mode}.txt"));
     let _ = std::fs::remove_file(&out);
-    let st = Command::new(std::env::current_exe().unwrap())
+    let st = dynplug_fixtures::command(std::env::current_exe().unwrap())
         .args([
             "--exact",
             "child_opens_the_plugins_and_exits",

@@ -1,6 +1,5 @@
 //! The copies of fixtures tests make (`fresh_copy`) live under the build directory, not in
 //! /tmp, and go with the process that made them: a test run leaves nothing behind.
-use std::process::Command;
 
 use dynplug_fixtures::fresh_copy;
 
@@ -16,7 +15,7 @@ fn child_makes_a_copy() {
 
 #[test]
 fn copies_are_under_the_build_directory_and_removed_at_exit() {
-    let out = Command::new(std::env::current_exe().unwrap())
+    let out = dynplug_fixtures::command(std::env::current_exe().unwrap())
         .args([
             "--exact",
             "child_makes_a_copy",

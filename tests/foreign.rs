@@ -50,10 +50,14 @@ fn dry_run_relocates_with_formulas_of(bytes: Vec<u8>, machine: &str) {
 
 #[test]
 fn open_names_the_architecture() {
-    for (name, machine) in [
+    // The target's own machine is not foreign (on aarch64, foreign_aarch64.so just opens).
+    let foreign = [
         ("foreign_aarch64", "aarch64"),
         ("foreign_riscv64", "riscv64"),
-    ] {
+    ]
+    .into_iter()
+    .filter(|&(_, machine)| machine != std::env::consts::ARCH);
+    for (name, machine) in foreign {
         match unsafe { Plugin::open(path(name)) } {
             Err(Error::WrongArchitecture { found, .. }) => assert_eq!(found, machine),
             other => panic!("{name}: {other:?}"),
@@ -62,12 +66,22 @@ fn open_names_the_architecture() {
 }
 
 #[test]
+#[cfg_attr(
+    target_arch = "aarch64",
+    ignore = "aarch64 is the target's own machine here: no architecture problem to find (every \
+              other test applies its relocations for real)"
+)]
 fn dry_run_relocates_with_aarch64_formulas() {
     dry_run_relocates_with_formulas_of(aarch64(), "aarch64");
 }
 
 /// R_RISCV_64 (data and GOT), RELATIVE, JUMP_SLOT, TLS_DTPMOD64 and TLS_DTPREL64.
 #[test]
+#[cfg_attr(
+    target_arch = "riscv64",
+    ignore = "riscv64 is the target's own machine here: no architecture problem to find (every \
+              other test applies its relocations for real)"
+)]
 fn dry_run_relocates_with_riscv64_formulas() {
     dry_run_relocates_with_formulas_of(riscv64(), "riscv64");
 }

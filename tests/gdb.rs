@@ -95,6 +95,11 @@ fn faulting_line() -> usize {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_arch = "x86_64"),
+    ignore = "cross-testing runs the test under qemu-user, which the host's gdb cannot attach \
+              to or start (and dynplug's gdb JIT interface is x86_64's only)"
+)]
 fn crash_backtrace_names_function_and_line_and_unwinds_to_the_host() {
     let out = gdb("crash", &["run", "bt"]);
     let line = faulting_line();
@@ -110,6 +115,11 @@ fn crash_backtrace_names_function_and_line_and_unwinds_to_the_host() {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_arch = "x86_64"),
+    ignore = "cross-testing runs the test under qemu-user, which the host's gdb cannot attach \
+              to or start (and dynplug's gdb JIT interface is x86_64's only)"
+)]
 fn pending_breakpoints_in_a_plugin_and_its_dependency_are_hit() {
     let out = gdb(
         "break",
@@ -133,6 +143,11 @@ fn pending_breakpoints_in_a_plugin_and_its_dependency_are_hit() {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_arch = "x86_64"),
+    ignore = "cross-testing runs the test under qemu-user, which the host's gdb cannot attach \
+              to or start (and dynplug's gdb JIT interface is x86_64's only)"
+)]
 fn info_symbol_names_plugin_and_dependency_addresses() {
     let out = gdb(
         "break",
@@ -153,6 +168,11 @@ fn info_symbol_names_plugin_and_dependency_addresses() {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_arch = "x86_64"),
+    ignore = "cross-testing runs the test under qemu-user, which the host's gdb cannot attach \
+              to or start (and dynplug's gdb JIT interface is x86_64's only)"
+)]
 fn a_plugin_from_bytes_is_seen_by_name() {
     let out = gdb("bytes-crash", &["run", "bt", "info symbol $pc"]);
     assert!(
@@ -171,6 +191,7 @@ fn a_plugin_from_bytes_is_seen_by_name() {
 }
 
 /// gdb's JIT descriptor (the interface's layout), defined by dynplug's loader.
+#[cfg(target_arch = "x86_64")]
 #[repr(C)]
 struct JitDescriptor {
     version: u32,
@@ -201,6 +222,11 @@ fn announced() -> bool {
 /// Without a debugger, opening builds nothing for one (no cost); `DYNPLUG_DEBUGGER=1` asks for
 /// every module to be announced as it opens (for core files or a debugger attached later).
 #[test]
+#[cfg_attr(
+    not(target_arch = "x86_64"),
+    ignore = "cross-testing runs the test under qemu-user, which the host's gdb cannot attach \
+              to or start (and dynplug's gdb JIT interface is x86_64's only)"
+)]
 fn modules_are_announced_to_a_listening_debugger_or_when_asked() {
     if std::env::var_os("DYNPLUG_DEBUGGER").is_some() {
         unsafe { Plugin::open(path("crash")) }.unwrap();
@@ -209,7 +235,7 @@ fn modules_are_announced_to_a_listening_debugger_or_when_asked() {
     }
     unsafe { Plugin::open(path("crash")) }.unwrap();
     assert!(!announced(), "announced with no debugger listening");
-    let out = Command::new(std::env::current_exe().unwrap())
+    let out = dynplug_fixtures::command(std::env::current_exe().unwrap())
         .args([
             "--exact",
             "modules_are_announced_to_a_listening_debugger_or_when_asked",
@@ -223,11 +249,16 @@ fn modules_are_announced_to_a_listening_debugger_or_when_asked() {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_arch = "x86_64"),
+    ignore = "cross-testing runs the test under qemu-user, which the host's gdb cannot attach \
+              to or start (and dynplug's gdb JIT interface is x86_64's only)"
+)]
 fn a_debugger_attached_later_sees_earlier_modules_at_the_next_open() {
     use std::io::{BufRead, BufReader};
     let go = dynplug_fixtures::scratch_dir().join("gdb-go");
     let _ = std::fs::remove_file(&go);
-    let mut host = Command::new(std::env::current_exe().unwrap())
+    let mut host = dynplug_fixtures::command(std::env::current_exe().unwrap())
         .args(["--exact", "host", "--nocapture", "--test-threads=1"])
         .env("DYNPLUG_GDB_HOST", "attach-later")
         .env("DYNPLUG_GDB_GO", &go)

@@ -20,6 +20,7 @@ type Linker = (
     &'static str,
 );
 
+#[cfg(target_arch = "x86_64")]
 const LINKERS: &[Linker] = &[
     ("bfd", "gcc", &["-fuse-ld=bfd"], "", "binutils"),
     ("gold", "gcc", &["-fuse-ld=gold"], "gold 1.", "binutils"),
@@ -40,6 +41,64 @@ const LINKERS: &[Linker] = &[
         "lld-19",
     ),
 ];
+
+/// Cross-testing: the target's gcc with each linker, and clang for the target. The cross gcc
+/// looks for `ld.<name>` only in its own directories: `-B` names where mold's `ld` and each
+/// LLD's `ld.lld` are.
+#[cfg(not(target_arch = "x86_64"))]
+const LINKERS: &[Linker] = &[
+    (
+        "bfd",
+        dynplug_fixtures::CC,
+        &["-fuse-ld=bfd"],
+        "",
+        "binutils",
+    ),
+    #[cfg(target_arch = "aarch64")] // gold has no riscv64 target
+    (
+        "gold",
+        dynplug_fixtures::CC,
+        &["-fuse-ld=gold"],
+        "gold 1.",
+        "binutils",
+    ),
+    (
+        "mold",
+        dynplug_fixtures::CC,
+        &["-B/usr/libexec/mold"],
+        "mold ",
+        "mold",
+    ),
+    (
+        "lld14-gcc",
+        dynplug_fixtures::CC,
+        &["-fuse-ld=lld", "-B/usr/lib/llvm-14/bin"],
+        "LLD 14.",
+        "lld",
+    ),
+    (
+        "lld14-clang",
+        "clang",
+        &[CLANG_TARGET, "-fuse-ld=lld"],
+        "LLD 14.",
+        "clang lld",
+    ),
+    (
+        "lld19",
+        dynplug_fixtures::CC,
+        &["-fuse-ld=lld", "-B/usr/lib/llvm-19/bin"],
+        "LLD 19.",
+        "lld-19",
+    ),
+];
+
+/// clang's flag for the target.
+#[cfg(not(target_arch = "x86_64"))]
+const CLANG_TARGET: &str = if cfg!(target_arch = "aarch64") {
+    "--target=aarch64-linux-gnu"
+} else {
+    "--target=riscv64-linux-gnu"
+};
 
 fn source() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/c/linkers/linked.c")

@@ -246,7 +246,7 @@ fn in_child_within(test: &str, seconds: u64) -> bool {
     if std::env::var_os(CHILD).is_some() {
         return true;
     }
-    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+    let mut child = dynplug_fixtures::command(std::env::current_exe().unwrap())
         .args(["--exact", test, "--nocapture", "--test-threads=1"])
         .env(CHILD, "1")
         .stdout(std::process::Stdio::piped())

@@ -160,7 +160,8 @@ fn string_offset_out_of_range() {
 fn symbol_index_out_of_range() {
     let mut e = hello();
     let r = *e.relas().last().unwrap(); // the JUMP_SLOT for printf
-    e.set_u64(r + 8, (0x00ff_ffffu64 << 32) | 7);
+    let jump_slot = u64::from(dynplug_fixtures::inspect::R_JUMP_SLOT);
+    e.set_u64(r + 8, (0x00ff_ffffu64 << 32) | jump_slot);
     expect("symindex", &e.bytes, |m| {
         matches!(
             m,
@@ -209,15 +210,26 @@ fn version_index_out_of_range() {
     });
 }
 
+/// An address of data, never code: the dynamic section's, in the writable segment. (Not the
+/// string table: aarch64's and riscv64's ld put it in the executable segment, having no
+/// separate-code by default.)
+fn data_address(e: &Elf) -> u64 {
+    let (dynamic, _) = e
+        .phdrs()
+        .into_iter()
+        .find(|&(_, t)| t == 2)
+        .expect("PT_DYNAMIC");
+    e.u64(dynamic + ph::VADDR)
+}
+
 #[test]
 fn initialiser_pointing_into_data() {
-    // The first DT_INIT_ARRAY entry (a RELATIVE relocation) made to point at the string
-    // table: not code of this object or of any other, never called.
+    // The first DT_INIT_ARRAY entry (a RELATIVE relocation) made to point at the dynamic
+    // section: not code of this object or of any other, never called.
     let mut e = hello();
     let entry = e.dyn_val(25);
     let rela = e.rela_at_place(entry).expect("the entry is relocated");
-    let strtab = e.dyn_val(5);
-    e.set_u64(rela + 16, strtab);
+    e.set_u64(rela + 16, data_address(&e));
     expect("init-array", &e.bytes, |m| {
         matches!(
             m,
@@ -348,11 +360,11 @@ fn relro_outside_the_image_once_rounded_to_pages() {
 #[test]
 fn finaliser_pointing_into_data() {
     // Finalisers are checked at open as initialisers are: DT_FINI, then the first
-    // DT_FINI_ARRAY entry, made to point at the string table.
+    // DT_FINI_ARRAY entry, made to point at the dynamic section.
     let mut e = hello();
-    let strtab = e.dyn_val(5);
+    let data = data_address(&e);
     let fini = e.dyn_val_at(13);
-    e.set_u64(fini, strtab);
+    e.set_u64(fini, data);
     expect("fini", &e.bytes, |m| {
         matches!(
             m,
@@ -365,7 +377,7 @@ fn finaliser_pointing_into_data() {
     let mut e = hello();
     let entry = e.dyn_val(26);
     let rela = e.rela_at_place(entry).expect("the entry is relocated");
-    e.set_u64(rela + 16, strtab);
+    e.set_u64(rela + 16, data);
     expect("fini-array", &e.bytes, |m| {
         matches!(
             m,

@@ -77,7 +77,7 @@ fn dynplug_perfmap_1_in_the_environment_writes_the_map() {
         let _ = std::fs::remove_file(format!("/tmp/perf-{}.map", std::process::id()));
         return;
     }
-    let out = Command::new(std::env::current_exe().unwrap())
+    let out = dynplug_fixtures::command(std::env::current_exe().unwrap())
         .args([
             "--exact",
             "dynplug_perfmap_1_in_the_environment_writes_the_map",

@@ -8,6 +8,11 @@ use std::sync::{Arc, Barrier};
 use dynplug::{Error, Plugin};
 use dynplug_fixtures::path;
 
+/// A system library of the target, by file name.
+fn lib(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(dynplug_fixtures::lib_dir()).join(name)
+}
+
 fn f<T: Copy>(p: &Plugin, name: &str) -> T {
     unsafe { p.lookup(name).unwrap_or_else(|e| panic!("{e}")).cast::<T>() }
 }
@@ -15,7 +20,7 @@ fn f<T: Copy>(p: &Plugin, name: &str) -> T {
 #[test]
 fn sqlite_from_the_system() {
     // libsqlite3 needs libm, which a Rust host has not loaded: dynplug loads it.
-    let p = unsafe { Plugin::open("/lib/x86_64-linux-gnu/libsqlite3.so.0") }.unwrap();
+    let p = unsafe { Plugin::open(lib("libsqlite3.so.0")) }.unwrap();
     let open: extern "C" fn(*const c_char, *mut *mut c_void) -> c_int = f(p, "sqlite3_open");
     type Exec = extern "C" fn(
         *mut c_void,
@@ -186,7 +191,7 @@ fn dependency_cycle_ends() {
 #[test]
 fn curl_with_its_dependency_tree() {
     // libcurl needs OpenSSL, nghttp2, libssh2, LDAP, ... : dynplug finds and loads them all.
-    let p = unsafe { Plugin::open("/lib/x86_64-linux-gnu/libcurl.so.4") }.unwrap();
+    let p = unsafe { Plugin::open(lib("libcurl.so.4")) }.unwrap();
     let version: extern "C" fn() -> *const c_char = f(p, "curl_version");
     let v = unsafe { std::ffi::CStr::from_ptr(version()) }
         .to_string_lossy()
@@ -199,7 +204,7 @@ fn python_runs_code_and_imports_extension_modules() {
     // libpython loads its C extension modules (math, _json) with dlopen/dlsym: served by dynplug.
     // The modules import libpython's functions without needing it: libpython must be in the
     // global scope, as an embedding host opens it with glibc (RTLD_GLOBAL).
-    let libpython = "/lib/x86_64-linux-gnu/libpython3.11.so.1.0";
+    let libpython = lib("libpython3.11.so.1.0");
     let p = unsafe { dynplug::Loader::new().global(true).open(libpython) }.unwrap();
     let init: extern "C" fn() = f(p, "Py_Initialize");
     let run: extern "C" fn(*const c_char) -> c_int = f(p, "PyRun_SimpleString");

@@ -17,12 +17,17 @@ fn built() -> &'static PathBuf {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let st = Command::new(cargo)
             .current_dir(&root)
-            .args(["build", "-p", "dynplug-rust-plugin", "--target-dir"])
+            .args(["build", "-p", "dynplug-rust-plugin", "--target"])
+            .arg(dynplug_fixtures::TARGET)
+            .arg("--target-dir")
             .arg(&target)
             .status()
             .expect("run cargo");
         assert!(st.success(), "building the Rust plugin");
-        target.join("debug").join("libdynplug_rust_plugin.so")
+        target
+            .join(dynplug_fixtures::TARGET)
+            .join("debug")
+            .join("libdynplug_rust_plugin.so")
     })
 }
 

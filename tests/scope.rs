@@ -277,7 +277,7 @@ fn an_ld_preload_library_is_in_the_global_scope() {
     let reference =
         dynplug_fixtures::glibc_env(&preload, &["local", text(&plugin), "call", "sc_call_f"]);
     assert_eq!(reference, ["ok", "1"], "glibc's answers");
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
+    let out = dynplug_fixtures::command(std::env::current_exe().unwrap())
         .args([
             "--exact",
             "an_ld_preload_library_is_in_the_global_scope",

@@ -20,19 +20,21 @@ fn host() -> &'static PathBuf {
                 "--example",
                 "static_host",
                 "--target",
-                "x86_64-unknown-linux-gnu",
+                dynplug_fixtures::TARGET,
                 "--target-dir",
             ])
             .arg(&target_dir)
             .status()
             .expect("run cargo");
         assert!(st.success(), "building the static host");
-        target_dir.join("x86_64-unknown-linux-gnu/debug/examples/static_host")
+        target_dir
+            .join(dynplug_fixtures::TARGET)
+            .join("debug/examples/static_host")
     })
 }
 
 fn run(mode: &str, plugin: &str) -> String {
-    let out = Command::new(host())
+    let out = dynplug_fixtures::command(host())
         .arg(mode)
         .arg(path(plugin))
         .output()

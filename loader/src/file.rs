@@ -47,7 +47,35 @@ fn regular_with_meta(file: File) -> Result<(File, std::fs::Metadata), LoadError>
 /// The device and inode of the file at `path` (symlinks followed), which name one file however
 /// it is reached.
 pub fn id(path: &Path) -> Option<(u64, u64)> {
-    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+    let (_, meta) = open_path(path)?;
+    Some((meta.dev(), meta.ino()))
+}
+
+/// `path` opened with `O_PATH` (symlinks followed; nothing read), and its metadata from `fstat`.
+/// Opening and `fstat` rather than `stat`: under qemu-user's `-L` prefix only path-taking calls
+/// other than `statx` are redirected, and `std::fs::metadata` asks `statx` first.
+fn open_path(path: &Path) -> Option<(File, std::fs::Metadata)> {
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_PATH | libc::O_CLOEXEC)
+        .open(path)
+        .ok()?;
+    let meta = file.metadata().ok()?;
+    Some((file, meta))
+}
+
+/// The canonical path of `path` if it names a regular file (symlinks followed), as glibc's
+/// search takes a candidate: the kernel's name for the open file, or `realpath`'s where
+/// `/proc` is not mounted.
+pub fn regular_canonical(path: &Path) -> Option<PathBuf> {
+    let (file, meta) = open_path(path)?;
+    if !meta.is_file() {
+        return None;
+    }
+    match std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd())) {
+        Ok(p) if p.is_absolute() && !p.as_os_str().as_bytes().ends_with(b" (deleted)") => Some(p),
+        _ => std::fs::canonicalize(path).ok(),
+    }
 }
 
 /// Opens `path` as [`open_regular_with_len`] does, and names it canonically: the kernel's name

@@ -442,10 +442,7 @@ pub(crate) fn find<'a>(
         if logging {
             crate::debug_log!(crate::debug::FILES, "  trying file={}", p.display());
         }
-        if !p.is_file() {
-            continue;
-        }
-        let Ok(c) = std::fs::canonicalize(p) else {
+        let Some(c) = crate::file::regular_canonical(p) else {
             continue;
         };
         match open_file(&c, want, mapped) {

@@ -337,9 +337,9 @@ unsafe extern "C" fn serve_open(file: *const c_char, flags: c_int, caller: u64) 
     let found = loaded_named(&name).or_else(|| {
         crate::search::candidates(&name, &req, &[])
             .into_iter()
-            .find(|p| p.is_file())
+            .find(|p| crate::file::regular_canonical(p).is_some())
     });
-    let Some(path) = found.and_then(|p| std::fs::canonicalize(p).ok()) else {
+    let Some(path) = found.and_then(|p| crate::file::regular_canonical(&p)) else {
         set_error(format!(
             "{}: cannot open shared object file: not found",
             String::from_utf8_lossy(&name)

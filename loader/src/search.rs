@@ -110,7 +110,7 @@ pub fn find_library(name: &str) -> Option<PathBuf> {
     }
     candidates(name.as_bytes(), &Requester::default(), &[])
         .into_iter()
-        .find(|p| p.is_file())
+        .find(|p| crate::file::regular_canonical(p).is_some())
 }
 
 #[cfg(test)]

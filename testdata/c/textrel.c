@@ -1,6 +1,5 @@
 // build: -Wl,-z,notext
-// arch: x86_64
-/* An absolute address in code: a text relocation (DT_TEXTREL), which dynplug refuses.
- * x86_64 only: the code is x86_64 assembly. */
+/* An absolute address in code: a text relocation (DT_TEXTREL), which dynplug refuses. A word in
+ * .text holding a symbol's address (written in data directives, so the same on every machine). */
 int textrel_var = 1;
-__asm__(".text\n.globl textrel_fn\n.type textrel_fn,@function\ntextrel_fn:\n movabs $textrel_var, %rax\n ret\n");
+__asm__(".text\n.globl textrel_word\n.p2align 3\ntextrel_word:\n .quad textrel_var\n");

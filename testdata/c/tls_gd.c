@@ -1,5 +1,7 @@
 // cross: aarch64 riscv64
-/* Thread-local variables in the general-dynamic model (__tls_get_addr), initialised and zero. */
+// build: -mtls-dialect=gnu
+/* Thread-local variables in the general-dynamic model (__tls_get_addr, not descriptors: the
+ * traditional dialect on every machine), initialised and zero. */
 __thread int tls_init = 7;
 __thread long tls_zero;
 static __thread int tls_local = 100;

@@ -6,16 +6,52 @@ use std::path::Path;
 
 use crate::edit::Elf;
 
-/// `R_X86_64_64`: S + A.
-pub const R_X86_64_64: u32 = 1;
-/// `R_X86_64_GLOB_DAT`: S.
-pub const R_X86_64_GLOB_DAT: u32 = 6;
-/// `R_X86_64_JUMP_SLOT`: S.
-pub const R_X86_64_JUMP_SLOT: u32 = 7;
-/// `R_X86_64_RELATIVE`: B + A.
-pub const R_X86_64_RELATIVE: u32 = 8;
-/// `R_X86_64_IRELATIVE`: the result of calling B + A.
-pub const R_X86_64_IRELATIVE: u32 = 37;
+/// The target's relocation numbers by what they do (x86_64's `R_X86_64_*`, aarch64's
+/// `R_AARCH64_*`, riscv64's `R_RISCV_*`), so that a test checks its fixture on every target.
+#[cfg(target_arch = "x86_64")]
+mod numbers {
+    pub const ABS64: u32 = 1;
+    pub const GLOB_DAT: u32 = 6;
+    pub const JUMP_SLOT: u32 = 7;
+    pub const RELATIVE: u32 = 8;
+    pub const IRELATIVE: u32 = 37;
+}
+#[cfg(target_arch = "aarch64")]
+mod numbers {
+    pub const ABS64: u32 = 257;
+    pub const GLOB_DAT: u32 = 1025;
+    pub const JUMP_SLOT: u32 = 1026;
+    pub const RELATIVE: u32 = 1027;
+    pub const IRELATIVE: u32 = 1032;
+}
+#[cfg(target_arch = "riscv64")]
+mod numbers {
+    pub const ABS64: u32 = 2;
+    // riscv has no GLOB_DAT: a GOT entry is R_RISCV_64.
+    pub const GLOB_DAT: u32 = 2;
+    pub const JUMP_SLOT: u32 = 5;
+    pub const RELATIVE: u32 = 3;
+    pub const IRELATIVE: u32 = 58;
+}
+
+/// S + A, 64 bits (`R_ABS64`, `R_AARCH64_ABS64`, `R_RISCV_64`).
+pub const R_ABS64: u32 = numbers::ABS64;
+/// A GOT entry: S (`R_GLOB_DAT`, `R_AARCH64_GLOB_DAT`; riscv64's is `R_RISCV_64`).
+pub const R_GLOB_DAT: u32 = numbers::GLOB_DAT;
+/// A PLT's GOT entry: S (`JUMP_SLOT`).
+pub const R_JUMP_SLOT: u32 = numbers::JUMP_SLOT;
+/// B + A (`RELATIVE`).
+pub const R_RELATIVE: u32 = numbers::RELATIVE;
+/// The result of calling B + A (`IRELATIVE`).
+pub const R_IRELATIVE: u32 = numbers::IRELATIVE;
+/// The target's relocation names' prefix: `R_X86_64_`, `R_AARCH64_`, `R_RISCV_`.
+pub const R_PREFIX: &str = if cfg!(target_arch = "aarch64") {
+    "R_AARCH64_"
+} else if cfg!(target_arch = "riscv64") {
+    "R_RISCV_"
+} else {
+    "R_X86_64_"
+};
 
 /// `DT_INIT`.
 pub const DT_INIT: u64 = 12;

@@ -56,16 +56,84 @@ pub fn path(name: &str) -> PathBuf {
     dir().join(format!("{name}.so"))
 }
 
+/// A command that runs `program`, a program of the target: natively as itself, when
+/// cross-testing through the target's runner (qemu-user, as `.cargo/config.toml` names it; no
+/// binfmt_misc is needed). Every test that spawns a program of the target uses it.
+pub fn command(program: impl AsRef<std::ffi::OsStr>) -> std::process::Command {
+    let mut runner = env!("DYNPLUG_RUNNER").split('\t').filter(|w| !w.is_empty());
+    match runner.next() {
+        None => std::process::Command::new(program),
+        Some(emulator) => {
+            let mut c = std::process::Command::new(emulator);
+            c.args(runner).arg(program);
+            c
+        }
+    }
+}
+
+/// `ldd file` of the target: the system's `ldd` natively; when cross-testing, the target's
+/// `ld.so --list` through its runner (the host's `ldd` cannot run a foreign object's loader).
+pub fn ldd(file: &std::path::Path) -> std::process::Command {
+    let program = if cfg!(target_arch = "aarch64") {
+        "/lib/ld-linux-aarch64.so.1"
+    } else if cfg!(target_arch = "riscv64") {
+        "/lib/ld-linux-riscv64-lp64d.so.1"
+    } else {
+        "ldd"
+    };
+    let mut c = command(program);
+    if emulated() {
+        c.arg("--list");
+    }
+    c.arg(file);
+    c
+}
+
+/// The target's C compiler (`cc` natively, else `<arch>-linux-gnu-gcc`), for a test's own C
+/// program.
+pub const CC: &str = env!("DYNPLUG_CC");
+
+/// The target triple the tests are built for (what a test's own nested cargo build targets).
+pub const TARGET: &str = env!("DYNPLUG_TARGET");
+
+/// Whether the tests run emulated (cross-testing under the target's runner).
+pub fn emulated() -> bool {
+    !env!("DYNPLUG_RUNNER").is_empty()
+}
+
+/// The directory of the target's libraries: Debian's multiarch `libdir`; riscv64's cross C
+/// library, libstdc++ and libgcc (Debian 12 has no riscv64 multiarch packages), which its
+/// runner also shows as `/lib`.
+pub fn lib_dir() -> &'static str {
+    if cfg!(target_arch = "aarch64") {
+        "/usr/lib/aarch64-linux-gnu"
+    } else if cfg!(target_arch = "riscv64") {
+        "/usr/riscv64-linux-gnu/lib"
+    } else {
+        "/usr/lib/x86_64-linux-gnu"
+    }
+}
+
+/// glibc's oldest symbol version on the target (the version of most of libc's functions):
+/// `GLIBC_2.2.5` on x86_64, `GLIBC_2.17` on aarch64, `GLIBC_2.27` on riscv64.
+pub const GLIBC_BASE: &str = if cfg!(target_arch = "aarch64") {
+    "GLIBC_2.17"
+} else if cfg!(target_arch = "riscv64") {
+    "GLIBC_2.27"
+} else {
+    "GLIBC_2.2.5"
+};
+
 /// What glibc's `dlopen` does with the same steps, run by the reference harness
 /// (`harness/dlref.c`) in a process of its own: one line of output per step (see its comment).
 /// Panics if the harness cannot run a step.
 pub fn glibc(steps: &[&str]) -> Vec<String> {
-    glibc_with(std::process::Command::new(env!("DYNPLUG_DLREF")).args(steps))
+    glibc_with(command(env!("DYNPLUG_DLREF")).args(steps))
 }
 
 /// [`glibc`] with these environment variables set for the harness.
 pub fn glibc_env(env: &[(&str, &std::ffi::OsStr)], steps: &[&str]) -> Vec<String> {
-    let mut c = std::process::Command::new(env!("DYNPLUG_DLREF"));
+    let mut c = command(env!("DYNPLUG_DLREF"));
     c.envs(env.iter().copied()).args(steps);
     glibc_with(&mut c)
 }

@@ -75,12 +75,16 @@ pub fn harness() -> PathBuf {
 
 /// Runs the harness on `fixture` and parses its report; the harness's error if dlopen fails.
 pub fn run(fixture: &Path) -> Result<Report, String> {
-    report(Command::new(harness()).arg(fixture))
+    report(crate::command(harness()).arg(fixture))
 }
 
 /// Runs the harness built for `arch` ("aarch64", "riscv64") under qemu-user on `fixture`, a
 /// fixture of that machine, with that machine's libraries (as `.cargo/config.toml` runs tests).
 pub fn run_emulated(arch: &str, fixture: &Path) -> Result<Report, String> {
+    if arch == std::env::consts::ARCH {
+        // The target's own machine: its harness, run as the tests are.
+        return run(fixture);
+    }
     let (qemu, root) = match arch {
         "aarch64" => ("qemu-aarch64", "/"),
         "riscv64" => ("qemu-riscv64", "/usr/riscv64-linux-gnu"),

@@ -16,13 +16,101 @@ pub fn thread_pointer() -> u64 {
     tp
 }
 
-/// No TLS descriptor resolvers yet: TLSDESC relocations are refused.
-pub fn tlsdesc_stubs() -> Option<TlsDescStubs> {
-    None
+std::arch::global_asm!(
+    // TLS descriptor resolver for dynplug's modules (AAPCS64 TLSDESC): x0 points at the
+    // descriptor (resolver, arg); return in x0 the variable's offset from tpidr_el0. Every other
+    // register is preserved: x1-x18, x29 and x30 (the ones a call may clobber; x19-x28 the Rust
+    // callee keeps), and q0-q31 whole (a callee keeps only the low halves of v8-v15).
+    ".globl dynplug_tlsdesc_dynamic",
+    ".hidden dynplug_tlsdesc_dynamic",
+    ".type dynplug_tlsdesc_dynamic,%function",
+    "dynplug_tlsdesc_dynamic:",
+    "stp x29, x30, [sp, #-16]!",
+    "mov x29, sp",
+    "stp x1, x2, [sp, #-16]!",
+    "stp x3, x4, [sp, #-16]!",
+    "stp x5, x6, [sp, #-16]!",
+    "stp x7, x8, [sp, #-16]!",
+    "stp x9, x10, [sp, #-16]!",
+    "stp x11, x12, [sp, #-16]!",
+    "stp x13, x14, [sp, #-16]!",
+    "stp x15, x16, [sp, #-16]!",
+    "stp x17, x18, [sp, #-16]!",
+    "sub sp, sp, #512",
+    "stp q0, q1, [sp, #0]",
+    "stp q2, q3, [sp, #32]",
+    "stp q4, q5, [sp, #64]",
+    "stp q6, q7, [sp, #96]",
+    "stp q8, q9, [sp, #128]",
+    "stp q10, q11, [sp, #160]",
+    "stp q12, q13, [sp, #192]",
+    "stp q14, q15, [sp, #224]",
+    "stp q16, q17, [sp, #256]",
+    "stp q18, q19, [sp, #288]",
+    "stp q20, q21, [sp, #320]",
+    "stp q22, q23, [sp, #352]",
+    "stp q24, q25, [sp, #384]",
+    "stp q26, q27, [sp, #416]",
+    "stp q28, q29, [sp, #448]",
+    "stp q30, q31, [sp, #480]",
+    "ldr x0, [x0, #8]",
+    "bl {slow}",
+    "ldp q0, q1, [sp, #0]",
+    "ldp q2, q3, [sp, #32]",
+    "ldp q4, q5, [sp, #64]",
+    "ldp q6, q7, [sp, #96]",
+    "ldp q8, q9, [sp, #128]",
+    "ldp q10, q11, [sp, #160]",
+    "ldp q12, q13, [sp, #192]",
+    "ldp q14, q15, [sp, #224]",
+    "ldp q16, q17, [sp, #256]",
+    "ldp q18, q19, [sp, #288]",
+    "ldp q20, q21, [sp, #320]",
+    "ldp q22, q23, [sp, #352]",
+    "ldp q24, q25, [sp, #384]",
+    "ldp q26, q27, [sp, #416]",
+    "ldp q28, q29, [sp, #448]",
+    "ldp q30, q31, [sp, #480]",
+    "add sp, sp, #512",
+    "ldp x17, x18, [sp], #16",
+    "ldp x15, x16, [sp], #16",
+    "ldp x13, x14, [sp], #16",
+    "ldp x11, x12, [sp], #16",
+    "ldp x9, x10, [sp], #16",
+    "ldp x7, x8, [sp], #16",
+    "ldp x5, x6, [sp], #16",
+    "ldp x3, x4, [sp], #16",
+    "ldp x1, x2, [sp], #16",
+    "ldp x29, x30, [sp], #16",
+    "ret",
+    ".size dynplug_tlsdesc_dynamic, .-dynplug_tlsdesc_dynamic",
+    // For variables of static TLS: the descriptor's argument is the offset.
+    ".globl dynplug_tlsdesc_static",
+    ".hidden dynplug_tlsdesc_static",
+    ".type dynplug_tlsdesc_static,%function",
+    "dynplug_tlsdesc_static:",
+    "ldr x0, [x0, #8]",
+    "ret",
+    ".size dynplug_tlsdesc_static, .-dynplug_tlsdesc_static",
+    slow = sym crate::tls::tlsdesc_slow,
+);
+
+extern "C" {
+    fn dynplug_tlsdesc_dynamic();
+    fn dynplug_tlsdesc_static();
 }
 
-/// The static TLS reserve is not used here yet: initial-exec TLS of loaded modules is refused.
-pub const STATIC_TLS_RESERVE: bool = false;
+/// dynplug's TLS descriptor resolvers.
+pub fn tlsdesc_stubs() -> Option<TlsDescStubs> {
+    Some(TlsDescStubs {
+        dynamic: dynplug_tlsdesc_dynamic as *const () as usize as u64,
+        fixed: dynplug_tlsdesc_static as *const () as usize as u64,
+    })
+}
+
+/// dynplug's static TLS reserve serves initial-exec TLS of the modules it loads (variant I: the
+/// reserve lies above the thread pointer, in the executable's block).
+pub const STATIC_TLS_RESERVE: bool = true;
 
 /// glibc's `_IFUNC_ARG_HWCAP`: set in the first argument when the second is passed.
 const IFUNC_ARG_HWCAP: u64 = 1 << 62;
@@ -89,12 +177,45 @@ pub fn prefetch<T>(p: *const T) {
     let _ = p;
 }
 
-/// Defines `entries_with_caller()`: no stubs here yet, the served `dlopen`, `dlsym` and `dlvsym`
-/// do not know their caller (no module's options, no caller's name).
+/// Defines `entries_with_caller()`: the served `dlopen`, `dlsym` and `dlvsym` as stubs that
+/// pass their caller's return address (`x30` on entry, in the module that called) as one more
+/// argument, after the function's own, to `$open`, `$symbol` and `$versioned`.
 macro_rules! served_with_caller {
     ($open:path, $symbol:path, $versioned:path) => {
+        std::arch::global_asm!(
+            ".globl dynplug_dlopen",
+            ".hidden dynplug_dlopen",
+            "dynplug_dlopen:",
+            "mov x2, x30",
+            "b {open}",
+            ".globl dynplug_dlsym",
+            ".hidden dynplug_dlsym",
+            "dynplug_dlsym:",
+            "mov x2, x30",
+            "b {symbol}",
+            ".globl dynplug_dlvsym",
+            ".hidden dynplug_dlvsym",
+            "dynplug_dlvsym:",
+            "mov x3, x30",
+            "b {versioned}",
+            open = sym $open,
+            symbol = sym $symbol,
+            versioned = sym $versioned,
+        );
+
+        extern "C" {
+            fn dynplug_dlopen();
+            fn dynplug_dlsym();
+            fn dynplug_dlvsym();
+        }
+
+        /// The stubs `dlopen`, `dlsym` and `dlvsym` of modules dynplug loads bind to.
         fn entries_with_caller() -> Option<(*const (), *const (), *const ())> {
-            None
+            Some((
+                dynplug_dlopen as *const (),
+                dynplug_dlsym as *const (),
+                dynplug_dlvsym as *const (),
+            ))
         }
     };
 }

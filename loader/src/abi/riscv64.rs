@@ -20,8 +20,9 @@ pub fn tlsdesc_stubs() -> Option<TlsDescStubs> {
     None
 }
 
-/// The static TLS reserve is not used here yet: initial-exec TLS of loaded modules is refused.
-pub const STATIC_TLS_RESERVE: bool = false;
+/// dynplug's static TLS reserve serves initial-exec TLS of the modules it loads (variant I: the
+/// reserve lies above the thread pointer, in the executable's block).
+pub const STATIC_TLS_RESERVE: bool = true;
 
 /// Calls the IFUNC resolver at `addr` as Debian 12's glibc (2.36, `sysdeps/riscv/dl-irel.h`)
 /// does: `resolver(AT_HWCAP)`. glibc 2.40 added two arguments (`__riscv_hwprobe`, NULL).
@@ -66,12 +67,45 @@ pub fn prefetch<T>(p: *const T) {
     let _ = p;
 }
 
-/// Defines `entries_with_caller()`: no stubs here yet, the served `dlopen`, `dlsym` and `dlvsym`
-/// do not know their caller (no module's options, no caller's name).
+/// Defines `entries_with_caller()`: the served `dlopen`, `dlsym` and `dlvsym` as stubs that
+/// pass their caller's return address (`ra` on entry, in the module that called) as one more
+/// argument, after the function's own, to `$open`, `$symbol` and `$versioned`.
 macro_rules! served_with_caller {
     ($open:path, $symbol:path, $versioned:path) => {
+        std::arch::global_asm!(
+            ".globl dynplug_dlopen",
+            ".hidden dynplug_dlopen",
+            "dynplug_dlopen:",
+            "mv a2, ra",
+            "tail {open}",
+            ".globl dynplug_dlsym",
+            ".hidden dynplug_dlsym",
+            "dynplug_dlsym:",
+            "mv a2, ra",
+            "tail {symbol}",
+            ".globl dynplug_dlvsym",
+            ".hidden dynplug_dlvsym",
+            "dynplug_dlvsym:",
+            "mv a3, ra",
+            "tail {versioned}",
+            open = sym $open,
+            symbol = sym $symbol,
+            versioned = sym $versioned,
+        );
+
+        extern "C" {
+            fn dynplug_dlopen();
+            fn dynplug_dlsym();
+            fn dynplug_dlvsym();
+        }
+
+        /// The stubs `dlopen`, `dlsym` and `dlvsym` of modules dynplug loads bind to.
         fn entries_with_caller() -> Option<(*const (), *const (), *const ())> {
-            None
+            Some((
+                dynplug_dlopen as *const (),
+                dynplug_dlsym as *const (),
+                dynplug_dlvsym as *const (),
+            ))
         }
     };
 }
