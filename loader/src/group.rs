@@ -58,9 +58,16 @@ static JOINED: std::sync::RwLock<Vec<Module<'static>>> = std::sync::RwLock::new(
 
 /// Takes the lock of the modules that joined the global scope, for a fork (taken under the
 /// shared list's, and around no other).
-pub(crate) fn lock_joined(held: &mut Vec<Box<dyn std::any::Any>>) {
+fn lock_joined(held: &mut Vec<Box<dyn std::any::Any>>) {
     held.push(Box::new(JOINED.write().unwrap_or_else(|p| p.into_inner())));
 }
+
+#[linkme::distributed_slice(crate::fork::FORK_LOCKS)]
+static FORK_JOINED: crate::fork::Locks = crate::fork::Locks {
+    rank: crate::fork::Rank::Joined,
+    take: lock_joined,
+    in_child: None,
+};
 
 /// Makes `scope` (a plugin's local scope) join the global scope, after what joined before.
 fn join(scope: &[Module<'static>]) {
@@ -132,6 +139,18 @@ pub(crate) fn shared() -> MutexGuard<'static, SharedList> {
     crate::fork::install();
     SHARED.lock().unwrap_or_else(|p| p.into_inner())
 }
+
+/// Takes the list of shared libraries for a fork.
+fn lock_shared(held: &mut Vec<Box<dyn std::any::Any>>) {
+    held.push(Box::new(shared()));
+}
+
+#[linkme::distributed_slice(crate::fork::FORK_LOCKS)]
+static FORK_SHAREDLIST: crate::fork::Locks = crate::fork::Locks {
+    rank: crate::fork::Rank::SharedList,
+    take: lock_shared,
+    in_child: None,
+};
 
 /// The module of the file at `canonical` (device and inode `id`) if the process has it already:
 /// a library dynplug loaded (for a plugin, or as one), once its initialisers have run if another

@@ -6,6 +6,7 @@
 
 mod abi;
 mod backtrace;
+mod binding;
 mod check;
 pub mod debug;
 mod debug_elf;

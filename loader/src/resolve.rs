@@ -5,6 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use crate::binding::Binding;
 use crate::error::Malformed;
 use crate::process::Module;
 use crate::symbols::{Name, Sym, SymTab, Versions, STB_GNU_UNIQUE, SYM_SIZE};
@@ -69,6 +70,33 @@ pub struct Scope<'a> {
     /// `served`, `exe` and `modules` (then empty); `None` from it falls back on the object's
     /// own definition, as a search that reaches the object would.
     pub imports: Option<Imports<'a>>,
+}
+
+impl Scope<'_> {
+    /// What the definition `d` of `name` lies in, among the scope's modules, the host's
+    /// `exports` and dynplug's own functions.
+    pub(crate) fn binding_of(&self, d: &Def, name: &[u8]) -> Binding {
+        let scope = self.modules;
+        if d.tls_modid != 0 {
+            return scope
+                .iter()
+                .find(|m| m.tls_modid == d.tls_modid)
+                .map_or(Binding::Unknown, |m| Binding::Module(m.display_name()));
+        }
+        if d.addr == 0 {
+            return Binding::Absent;
+        }
+        if self.exports.get(name) == Some(&d.addr) {
+            return Binding::Host;
+        }
+        if (self.served)(name) == Some(d.addr) {
+            return Binding::Dynplug;
+        }
+        scope
+            .iter()
+            .find(|m| d.addr >= m.span.0 && d.addr < m.span.1)
+            .map_or(Binding::Unknown, |m| Binding::Module(m.display_name()))
+    }
 }
 
 /// Offline relocation: `Def::tls_tpoff` of a block the caller placed in no static TLS (offline,
@@ -388,7 +416,6 @@ impl<'a> Resolver<'a> {
     /// `bindings`: what symbol `index` bound to, as glibc's `LD_DEBUG=bindings` says it.
     #[cold]
     fn log_binding(&self, index: u32, r: &Result<Def, Unresolved>) {
-        use crate::inspect::Binding;
         let Some(sym) = self.tab.sym(index).filter(|_| index != 0) else {
             return;
         };
@@ -404,7 +431,7 @@ impl<'a> Resolver<'a> {
             .who
             .map_or_else(|| "<bytes>".into(), |p| p.display().to_string());
         let to = match r {
-            Ok(d) => match Binding::of(d, name, &self.scope) {
+            Ok(d) => match self.scope.binding_of(d, name) {
                 Binding::Module(m) => m,
                 Binding::Host => "the host's exports".into(),
                 Binding::Dynplug => "dynplug".into(),
