@@ -11,6 +11,7 @@ mod check;
 pub mod debug;
 mod debug_elf;
 mod debugger;
+mod diag;
 pub mod elf;
 mod error;
 mod exports;

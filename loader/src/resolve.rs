@@ -6,6 +6,7 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::binding::Binding;
+use crate::diag::Diag;
 use crate::error::Malformed;
 use crate::process::Module;
 use crate::symbols::{Name, Sym, SymTab, Versions, STB_GNU_UNIQUE, SYM_SIZE};
@@ -267,9 +268,9 @@ impl Slot {
 pub enum Unresolved {
     /// A malformed symbol table entry.
     Malformed(Malformed),
-    /// Nothing in scope defines it (recorded in `missing`).
+    /// Nothing in scope defines it (recorded in the resolver's `diag`).
     Missing,
-    /// The policy forbids it (recorded in `forbidden`).
+    /// The policy forbids it (recorded in the resolver's `diag`).
     Forbidden,
 }
 
@@ -299,10 +300,9 @@ pub struct Resolver<'a> {
     /// symbol table); answers that do not fit a slot (TLS, errors) are kept in `rare`.
     cache: SlotTable,
     rare: HashMap<u32, Result<Def, Unresolved>>,
-    /// Every missing symbol, as `name` or `name@VERSION`.
-    pub missing: Vec<String>,
-    /// Every import the policy refuses.
-    pub forbidden: Vec<String>,
+    /// The object's problems: its missing and refused imports (as `name` or `name@VERSION`),
+    /// and what relocating it found.
+    pub diag: Diag<'a>,
 }
 
 impl<'a> Resolver<'a> {
@@ -330,8 +330,7 @@ impl<'a> Resolver<'a> {
             who: None,
             cache: SlotTable::new(usize::try_from(tab.count()).unwrap_or(0)),
             rare: HashMap::new(),
-            missing: Vec::new(),
-            forbidden: Vec::new(),
+            diag: Diag::default(),
         }
     }
 
@@ -565,7 +564,7 @@ impl<'a> Resolver<'a> {
             if sym.is_weak() {
                 return Ok(Def::default());
             }
-            self.forbidden.push(display(name, want));
+            self.diag.forbidden(display(name, want));
             return Err(Unresolved::Forbidden);
         }
         if let Some(addr) = exported {
@@ -613,7 +612,7 @@ impl<'a> Resolver<'a> {
         if sym.is_weak() {
             return Ok(Def::default());
         }
-        self.missing.push(display(name, want));
+        self.diag.missing(display(name, want));
         Err(Unresolved::Missing)
     }
 }
