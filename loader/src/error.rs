@@ -259,6 +259,12 @@ pub enum Unsupported {
         /// Why its block cannot be placed.
         why: StaticTlsRefusal,
     },
+    /// The system dynplug runs on cannot run ELF objects in this process (`why`).
+    #[error("on {}: {why}", crate::os::NAME)]
+    Host {
+        /// Why not.
+        why: &'static str,
+    },
     /// The REL (implicit addend) relocation format.
     #[error("DT_REL relocations on a RELA machine")]
     RelFormat,

@@ -393,7 +393,7 @@ fn dependencies(e: &Examined<'_, '_>, extra: &[PathBuf]) -> Vec<Dependency> {
             // A foreign object (no process modules in its dry run) needs its own C runtime.
             let found = if !e.modules.is_empty() && in_process(name, e.modules) {
                 let m = e.modules.iter().find(|m| m.is(name));
-                let libc = || e.modules.iter().find(|m| m.is(b"libc.so.6"));
+                let libc = || e.modules.iter().find(|m| m.is(crate::os::C_LIBRARY));
                 Found::Process(m.or_else(libc).map_or_else(|| lossy(name), module_name))
             } else if let Some(g) = e.group.iter().find(|g| g.answers_to(name)) {
                 Found::File(g.path.clone().unwrap_or_default())

@@ -20,6 +20,9 @@
 //!   their caller, where the machine has them;
 //! - `jit_interface()`, `BREAKPOINT`: gdb's JIT interface symbols, where defined.
 
+// `LIB`, `DEFAULT_DIRS`, `CACHE_FLAGS` and the loaders' names are this machine's facts for Linux's C
+// libraries, read by `os/linux.rs` only.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 #[cfg_attr(target_arch = "x86_64", path = "x86_64.rs")]
 #[cfg_attr(target_arch = "aarch64", path = "aarch64.rs")]
 #[cfg_attr(target_arch = "riscv64", path = "riscv64.rs")]
