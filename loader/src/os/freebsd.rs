@@ -136,3 +136,19 @@ pub const C_RUNTIME: &[&[u8]] = &[b"libc.so.7", b"ld-elf.so.1", b"libsys.so.7"];
 pub fn is_c_library(m: &crate::process::Module<'_>) -> bool {
     m.is(C_LIBRARY)
 }
+
+/// Defines static `$name`, through which the C runtime calls `$f(argc, argv, envp)` before
+/// `main`, as it calls the executable's initialisers (an `.init_array` entry, sorted before those
+/// of the default priority).
+macro_rules! call_at_startup {
+    ($name:ident = $f:path) => {
+        #[used]
+        #[link_section = ".init_array.00098"]
+        static $name: extern "C" fn(
+            std::ffi::c_int,
+            *mut *const std::ffi::c_char,
+            *mut *const std::ffi::c_char,
+        ) = $f;
+    };
+}
+pub(crate) use call_at_startup;

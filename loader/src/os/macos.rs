@@ -86,3 +86,18 @@ pub const C_RUNTIME: &[&[u8]] = &[C_LIBRARY];
 pub fn is_c_library(_m: &crate::process::Module<'_>) -> bool {
     false
 }
+
+/// Defines static `$name`, through which dyld calls `$f(argc, argv, envp, ...)` before `main`, as
+/// it calls the executable's initialisers (a `__mod_init_func` entry).
+macro_rules! call_at_startup {
+    ($name:ident = $f:path) => {
+        #[used]
+        #[link_section = "__DATA,__mod_init_func"]
+        static $name: extern "C" fn(
+            std::ffi::c_int,
+            *mut *const std::ffi::c_char,
+            *mut *const std::ffi::c_char,
+        ) = $f;
+    };
+}
+pub(crate) use call_at_startup;

@@ -24,12 +24,15 @@
 //! - `LIB`, `DEFAULT_DIRS`, `cached(name)`: what `$LIB` expands to, the directories searched last,
 //!   and the system's library cache's candidates for a name (glibc's `/etc/ld.so.cache`,
 //!   FreeBSD's hints file);
-//! - `C_LIBRARY`, `C_RUNTIME`: the C library's soname, and every name of the C runtime (always the
-//!   process's own copy).
+//! - `C_LIBRARY`, `C_RUNTIME`, `is_c_library(m)`: the C library's soname, every name of the C
+//!   runtime (always the process's own copy), and whether a module of the process is the C
+//!   library;
+//! - `call_at_startup!`: a function the C runtime calls with (argc, argv, envp) before `main`.
 //!
 //! The thread pointer is the architecture's (`abi::thread_pointer`): the same register and the
-//! same TLS variant on Linux and FreeBSD for x86_64 and aarch64; on macOS nothing reaches it (every
-//! open is refused first).
+//! same TLS variant on Linux and FreeBSD for x86_64 and aarch64 (`%fs:0` holds the TCB's own
+//! address; `tpidr_el0` points at a 16-byte TCB). On macOS the ABI is `abi/no_elf.rs`, the
+//! machine only: every open is refused first.
 
 #[cfg_attr(target_os = "linux", path = "linux.rs")]
 #[cfg_attr(target_os = "freebsd", path = "freebsd.rs")]
