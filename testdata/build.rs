@@ -1,8 +1,8 @@
 //! Compiles the fixtures in `c/` into `$OUT_DIR/fixtures/`: `<name>.c` and `<name>.S` (assembly,
 //! through the C preprocessor) with `cc`, `<name>.cpp` with `c++`, each as `-shared -fPIC -O1`
-//! plus the flags on its first line (`// build: <flags>`, where `$OUT` is the output directory
-//! and `$SRC` this directory). Sources build in name order, so a library another fixture links
-//! against sorts first. `// out: <dir>` puts the result in a subdirectory.
+//! plus the flags on its first line (`// build: <flags>`, where `$OUT` is the output directory,
+//! `$SRC` this directory and `$ARCH` the target's architecture). Sources build in name order, so
+//! a library another fixture links against sorts first. `// out: <dir>` puts the result in a subdirectory.
 //!
 //! Fixtures are built for the target: when cross-compiling (`--target aarch64-unknown-linux-gnu`)
 //! with Debian's cross compilers `<arch>-linux-gnu-gcc`/`-g++`. `// arch: <arch>...` limits a
@@ -251,7 +251,8 @@ fn build(src: &Path, out: &Path, target: &Target) {
     let flags = directive("build")
         .unwrap_or_default()
         .replace("$OUT", &out.display().to_string())
-        .replace("$SRC", &src_dir.display().to_string());
+        .replace("$SRC", &src_dir.display().to_string())
+        .replace("$ARCH", &target.arch);
     let flags = match target.flags(flags) {
         Ok(f) => f,
         Err(why) => return skip(&why),
