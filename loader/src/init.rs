@@ -22,9 +22,16 @@ pub struct Calls {
 static FINIS: Mutex<Vec<Vec<u64>>> = Mutex::new(Vec::new());
 
 /// Takes the finalisers' lock for a fork (`fork::prepare`).
-pub(crate) fn lock_all(held: &mut Vec<Box<dyn std::any::Any>>) {
+fn lock_all(held: &mut Vec<Box<dyn std::any::Any>>) {
     held.push(Box::new(FINIS.lock().unwrap_or_else(|p| p.into_inner())));
 }
+
+#[linkme::distributed_slice(crate::fork::FORK_LOCKS)]
+static FORK_FINALISERS: crate::fork::Locks = crate::fork::Locks {
+    rank: crate::fork::Rank::Finalisers,
+    take: lock_all,
+    in_child: None,
+};
 
 /// Runs the finalisers of every module whose initialisers started, the last started first.
 extern "C" fn run_finalisers() {

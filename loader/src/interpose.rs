@@ -279,20 +279,41 @@ fn opened() -> MutexGuard<'static, Vec<(std::path::PathBuf, &'static Handle)>> {
 
 /// Takes the locks held around others for a fork (`fork::prepare`): `dlopen`'s list (held
 /// while it loads) and the link maps (held while reading the entries).
-pub(crate) fn lock_all(held: &mut Vec<Box<dyn std::any::Any>>) {
+fn lock_all(held: &mut Vec<Box<dyn std::any::Any>>) {
     held.push(Box::new(opened()));
     held.push(Box::new(MADE.lock().unwrap_or_else(|p| p.into_inner())));
 }
 
+#[linkme::distributed_slice(crate::fork::FORK_LOCKS)]
+static FORK_DLOPEN: crate::fork::Locks = crate::fork::Locks {
+    rank: crate::fork::Rank::Dlopen,
+    take: lock_all,
+    in_child: None,
+};
+
 /// Takes the entries' lock for a fork (taken while a load holds the shared list).
-pub(crate) fn lock_entries(held: &mut Vec<Box<dyn std::any::Any>>) {
+fn lock_entries(held: &mut Vec<Box<dyn std::any::Any>>) {
     held.push(Box::new(ENTRIES.write().unwrap_or_else(|p| p.into_inner())));
 }
 
+#[linkme::distributed_slice(crate::fork::FORK_LOCKS)]
+static FORK_ENTRIES: crate::fork::Locks = crate::fork::Locks {
+    rank: crate::fork::Rank::Entries,
+    take: lock_entries,
+    in_child: None,
+};
+
 /// Takes the locks held around no other for a fork.
-pub(crate) fn lock_leaves(held: &mut Vec<Box<dyn std::any::Any>>) {
+fn lock_leaves(held: &mut Vec<Box<dyn std::any::Any>>) {
     held.push(Box::new(KEEP.lock().unwrap_or_else(|p| p.into_inner())));
 }
+
+#[linkme::distributed_slice(crate::fork::FORK_LOCKS)]
+static FORK_LEAVES: crate::fork::Locks = crate::fork::Locks {
+    rank: crate::fork::Rank::Leaves,
+    take: lock_leaves,
+    in_child: None,
+};
 
 crate::abi::served_with_caller!(serve_open, serve_symbol, serve_versioned_symbol);
 

@@ -6,10 +6,12 @@
 
 mod abi;
 mod backtrace;
+mod binding;
 mod check;
 pub mod debug;
 mod debug_elf;
 mod debugger;
+mod diag;
 pub mod elf;
 mod error;
 mod exports;

@@ -49,6 +49,15 @@ impl Module<'_> {
         let file = self.name.rsplit(|&c| c == b'/').next().unwrap_or(&[]);
         self.soname.as_deref() == Some(needed) || (!file.is_empty() && file == needed)
     }
+
+    /// Its name for people: its path, `<executable>` for the unnamed main program.
+    pub fn display_name(&self) -> String {
+        if self.name.is_empty() {
+            "<executable>".to_string()
+        } else {
+            String::from_utf8_lossy(&self.name).into_owned()
+        }
+    }
 }
 
 /// One module as `dl_iterate_phdr` reports it.
@@ -143,13 +152,20 @@ static MODULES: Mutex<Option<(Counters, Modules)>> = Mutex::new(None);
 static FILE_IDS: Mutex<Option<(Modules, FileIds)>> = Mutex::new(None);
 
 /// Takes this file's locks for a fork (`fork::prepare`), in the order the code nests them.
-pub(crate) fn lock_all(held: &mut Vec<Box<dyn std::any::Any>>) {
+fn lock_all(held: &mut Vec<Box<dyn std::any::Any>>) {
     held.push(Box::new(FILE_IDS.lock().unwrap_or_else(|p| p.into_inner())));
     held.push(Box::new(MODULES.lock().unwrap_or_else(|p| p.into_inner())));
     held.push(Box::new(
         GLOBAL_SCOPE.lock().unwrap_or_else(|p| p.into_inner()),
     ));
 }
+
+#[linkme::distributed_slice(crate::fork::FORK_LOCKS)]
+static FORK_PROCESSMODULES: crate::fork::Locks = crate::fork::Locks {
+    rank: crate::fork::Rank::ProcessModules,
+    take: lock_all,
+    in_child: None,
+};
 
 /// The global scope made from a module list, for that list (see [`global_scope`]).
 static GLOBAL_SCOPE: Mutex<Option<(Modules, Modules)>> = Mutex::new(None);
@@ -370,7 +386,11 @@ fn module(raw: &Raw) -> Option<Module<'static>> {
 
 /// True if the process has no shared C library: a static executable.
 pub fn is_static(modules: &[Module<'_>]) -> bool {
-    !modules.iter().any(crate::os::is_c_library)
+    use crate::os::{C_LIBRARY_LOADER, C_LIBRARY_NAMES};
+    !modules.iter().any(|m| {
+        C_LIBRARY_NAMES.iter().any(|n| m.is(n))
+            || C_LIBRARY_LOADER.is_some_and(|l| m.name.ends_with(l))
+    })
 }
 
 /// A static host's own symbol table (`None` in a dynamically linked process).

@@ -132,10 +132,11 @@ pub const C_LIBRARY: &[u8] = b"libc.so.7";
 /// into `libsys.so.7`).
 pub const C_RUNTIME: &[&[u8]] = &[b"libc.so.7", b"ld-elf.so.1", b"libsys.so.7"];
 
-/// True if `m` is the process's C library.
-pub fn is_c_library(m: &crate::process::Module<'_>) -> bool {
-    m.is(C_LIBRARY)
-}
+/// The names (soname or file name) a module of the process has when it is the C library.
+pub const C_LIBRARY_NAMES: &[&[u8]] = &[C_LIBRARY];
+
+/// No C library is the loader.
+pub const C_LIBRARY_LOADER: Option<&[u8]> = None;
 
 /// Defines static `$name`, through which the C runtime calls `$f(argc, argv, envp)` before
 /// `main`, as it calls the executable's initialisers (an `.init_array` entry, sorted before those

@@ -166,11 +166,11 @@ pub const C_RUNTIME: &[&[u8]] = &[
     b"libanl.so.1",
 ];
 
-/// True if `m` is the process's C library (glibc's `libc.so.6`, or musl's loader, which is its C
-/// library too).
-pub fn is_c_library(m: &crate::process::Module<'_>) -> bool {
-    m.is(b"libc.so.6") || m.is(b"libc.so") || m.name.ends_with(crate::abi::MUSL_LOADER)
-}
+/// The names (soname or file name) a module of the process has when it is the C library.
+pub const C_LIBRARY_NAMES: &[&[u8]] = &[b"libc.so.6", b"libc.so"];
+
+/// The end of the path of a module that is the C library by being the loader (musl's).
+pub const C_LIBRARY_LOADER: Option<&[u8]> = Some(crate::abi::MUSL_LOADER);
 
 /// Defines static `$name`, through which the C runtime calls `$f(argc, argv, envp)` before
 /// `main`, as it calls the executable's initialisers (an `.init_array` entry, sorted before those

@@ -83,9 +83,10 @@ pub const C_LIBRARY: &[u8] = b"libSystem.B.dylib";
 pub const C_RUNTIME: &[&[u8]] = &[C_LIBRARY];
 
 /// No module of the process is an ELF C library.
-pub fn is_c_library(_m: &crate::process::Module<'_>) -> bool {
-    false
-}
+pub const C_LIBRARY_NAMES: &[&[u8]] = &[];
+
+/// No C library is the loader.
+pub const C_LIBRARY_LOADER: Option<&[u8]> = None;
 
 /// Defines static `$name`, through which dyld calls `$f(argc, argv, envp, ...)` before `main`, as
 /// it calls the executable's initialisers (a `__mod_init_func` entry).

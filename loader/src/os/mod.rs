@@ -24,9 +24,9 @@
 //! - `LIB`, `DEFAULT_DIRS`, `cached(name)`: what `$LIB` expands to, the directories searched last,
 //!   and the system's library cache's candidates for a name (glibc's `/etc/ld.so.cache`,
 //!   FreeBSD's hints file);
-//! - `C_LIBRARY`, `C_RUNTIME`, `is_c_library(m)`: the C library's soname, every name of the C
-//!   runtime (always the process's own copy), and whether a module of the process is the C
-//!   library;
+//! - `C_LIBRARY`, `C_RUNTIME`, `C_LIBRARY_NAMES`, `C_LIBRARY_LOADER`: the C library's soname,
+//!   every name of the C runtime (always the process's own copy), and how a module of the
+//!   process is known to be the C library (by name, or as the loader that is also the C library);
 //! - `call_at_startup!`: a function the C runtime calls with (argc, argv, envp) before `main`.
 //!
 //! The thread pointer is the architecture's (`abi::thread_pointer`): the same register and the
