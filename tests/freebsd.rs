@@ -44,9 +44,17 @@ fn fixture(name: &str) -> Vec<u8> {
 }
 
 #[test]
-fn the_fixture_is_a_freebsd_object_without_a_c_library() {
-    let b = fixture("freebsd_plugin");
-    assert_eq!(b[EI_OSABI], 9, "ELFOSABI_FREEBSD");
+#[cfg_attr(
+    target_arch = "riscv64",
+    ignore = "clang 14 marks riscv64 FreeBSD objects System V (EI_OSABI 0); \
+              os_abis_other_than_system_v_gnu_and_freebsd_are_refused loads it marked 9"
+)]
+fn the_fixture_is_marked_freebsd() {
+    assert_eq!(fixture("freebsd_plugin")[EI_OSABI], 9, "ELFOSABI_FREEBSD");
+}
+
+#[test]
+fn the_fixture_needs_no_c_library() {
     let info = host().inspect(path("freebsd_plugin")).unwrap();
     assert!(
         info.facts.dependencies.is_empty(),

@@ -1,7 +1,8 @@
 // cc: clang
 // build: --target=$ARCH-unknown-freebsd13 -nostdlib -fuse-ld=lld -Wl,-soname,libfreebsd_plugin.so.1
 // cross: aarch64
-/* A FreeBSD shared object (EI_OSABI 9: clang's FreeBSD target) that uses only its host's exports
+/* A FreeBSD shared object (EI_OSABI 9 from clang's FreeBSD target on x86_64 and aarch64; clang
+ * 14 leaves riscv64's at 0) that uses only its host's exports
  * and its own code: -nostdlib, so no FreeBSD C library is linked or needed. Built for the
  * target's machine ($ARCH: x86_64 natively, aarch64 under qemu-user; on an x86_64 build also for
  * aarch64 into fixtures/aarch64/, for the dry run). glibc refuses to load it
