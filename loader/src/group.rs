@@ -25,16 +25,7 @@ use crate::process::{self, Module};
 use crate::relocate::{apply_deferred, DryRun, Live};
 use crate::search::{candidates, Requester};
 
-/// Names of the C runtime: always the process's own copy (glibc folded these into libc.so.6).
-const C_RUNTIME: &[&[u8]] = &[
-    b"libc.so.6",
-    crate::abi::GLIBC_LOADER,
-    b"libpthread.so.0",
-    b"libdl.so.2",
-    b"librt.so.1",
-    b"libutil.so.1",
-    b"libanl.so.1",
-];
+use crate::os::{C_LIBRARY, C_RUNTIME};
 
 /// A dependency dynplug loaded, for the rest of the process.
 pub(crate) struct Shared {
@@ -508,7 +499,7 @@ pub(crate) fn in_process(needed: &[u8], modules: &[Module<'_>]) -> bool {
         // A static host carries its C runtime (and whatever of libm it linked) itself.
         return C_RUNTIME.contains(&needed) || needed == b"libm.so.6" || needed == b"libgcc_s.so.1";
     }
-    C_RUNTIME.contains(&needed) && modules.iter().any(|m| m.is(b"libc.so.6"))
+    C_RUNTIME.contains(&needed) && modules.iter().any(|m| m.is(C_LIBRARY))
 }
 
 /// One module of a group's local scope.
@@ -663,7 +654,7 @@ fn log_needed(
     );
     let by = if in_process(name, modules) {
         let m = modules.iter().find(|m| m.is(name));
-        let m = m.or_else(|| modules.iter().find(|m| m.is(b"libc.so.6")));
+        let m = m.or_else(|| modules.iter().find(|m| m.is(C_LIBRARY)));
         Some(m.map_or_else(
             || "the executable".to_string(),
             |m| format!("{} (the process has it)", String::from_utf8_lossy(&m.name)),
@@ -701,6 +692,7 @@ pub fn load(input: Input<'_>, opts: &Options, extra: &[PathBuf]) -> Result<Box<L
     let started = crate::debug::on(crate::debug::STATISTICS).then(std::time::Instant::now);
     let want = Machine::host();
     let root = open_input(input, want)?;
+    crate::os::elf_host().map_err(|why| Unsupported::Host { why })?;
     let modules = process::modules();
     let global = process::global_scope(&modules);
     use_system_tls_getter(&modules);
@@ -1099,7 +1091,7 @@ fn announce(n: &New<'_>, bias: u64, loads: &'static [crate::elf::layout::Load], 
 }
 
 /// The program headers of `obj`, as `dl_iterate_phdr` reports them.
-fn phdrs<B: AsRef<[u8]>>(obj: &Object<B>) -> Vec<libc::Elf64_Phdr> {
+fn phdrs<B: AsRef<[u8]>>(obj: &Object<B>) -> Vec<records::Phdr> {
     let b = obj.bytes();
     let mut v = Vec::with_capacity(usize::from(obj.phnum));
     v.extend(

@@ -82,11 +82,9 @@ extern "C" fn capture(argc: libc::c_int, argv: *mut *const c_char, envp: *mut *c
     ENVP.store(envp, Ordering::Relaxed);
 }
 
-/// glibc calls the executable's `.init_array` entries with (argc, argv, envp): so does dynplug
-/// for plugins, and this entry is how it learns them (Rust's std does the same).
-#[used]
-#[link_section = ".init_array.00098"]
-static CAPTURE: extern "C" fn(libc::c_int, *mut *const c_char, *mut *const c_char) = capture;
+// glibc calls the executable's `.init_array` entries with (argc, argv, envp): so does dynplug
+// for plugins, and this entry is how it learns them (Rust's std does the same).
+crate::os::call_at_startup!(CAPTURE = capture);
 
 /// An empty, NUL-terminated argument vector for hosts whose C runtime passed none.
 struct Empty([*const c_char; 1]);

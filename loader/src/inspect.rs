@@ -338,7 +338,7 @@ fn dependencies(e: &Examined<'_, '_>, extra: &[PathBuf]) -> Vec<Dependency> {
             // A foreign object (no process modules in its dry run) needs its own C runtime.
             let found = if !e.modules.is_empty() && in_process(name, e.modules) {
                 let m = e.modules.iter().find(|m| m.is(name));
-                let libc = || e.modules.iter().find(|m| m.is(b"libc.so.6"));
+                let libc = || e.modules.iter().find(|m| m.is(crate::os::C_LIBRARY));
                 Found::Process(
                     m.or_else(libc)
                         .map_or_else(|| lossy(name), |m| m.display_name()),

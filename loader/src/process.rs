@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use goblin::elf::dynamic as d;
 
 use crate::elf::records::{self, PF_R, PF_X, PT_DYNAMIC, PT_LOAD, PT_PHDR, PT_TLS};
+use crate::os::DlPhdrInfo;
 use crate::read;
 use crate::symbols::{GnuHash, Hash, SymTab, SysvHash, Versions, SYM_SIZE};
 
@@ -72,10 +73,10 @@ struct Raw {
 }
 
 unsafe extern "C" fn collect(
-    info: *mut libc::dl_phdr_info,
-    _size: libc::size_t,
-    data: *mut libc::c_void,
-) -> libc::c_int {
+    info: *mut DlPhdrInfo,
+    _size: usize,
+    data: *mut std::ffi::c_void,
+) -> std::ffi::c_int {
     // SAFETY: dl_iterate_phdr passes a valid info for the duration of the call, and `data` is the
     // `&mut Vec<Raw>` given below.
     let (info, out) = unsafe { (&*info, &mut *(data as *mut Vec<Raw>)) };
@@ -118,9 +119,9 @@ fn raw_modules() -> Vec<Raw> {
     let mut raw: Vec<Raw> = Vec::new();
     // SAFETY: `collect` matches the callback type and only touches `raw` through `data`.
     unsafe {
-        libc::dl_iterate_phdr(
+        crate::os::iterate_phdr(
             Some(collect),
-            &mut raw as *mut Vec<Raw> as *mut libc::c_void,
+            &mut raw as *mut Vec<Raw> as *mut std::ffi::c_void,
         )
     };
     raw
@@ -214,12 +215,12 @@ pub fn file_ids() -> (Modules, FileIds) {
 }
 
 unsafe extern "C" fn read_counters(
-    info: *mut libc::dl_phdr_info,
-    size: libc::size_t,
-    data: *mut libc::c_void,
-) -> libc::c_int {
+    info: *mut DlPhdrInfo,
+    size: usize,
+    data: *mut std::ffi::c_void,
+) -> std::ffi::c_int {
     // The counters exist when the system's structure is at least as large as ours.
-    if size >= std::mem::size_of::<libc::dl_phdr_info>() {
+    if size >= std::mem::size_of::<DlPhdrInfo>() {
         // SAFETY: a valid info for the duration of the call; `data` is the `(u64, u64)` below.
         unsafe { *(data as *mut (u64, u64)) = ((*info).dlpi_adds, (*info).dlpi_subs) };
     }
@@ -227,10 +228,10 @@ unsafe extern "C" fn read_counters(
 }
 
 unsafe extern "C" fn read_executable_tls(
-    info: *mut libc::dl_phdr_info,
-    _size: libc::size_t,
-    data: *mut libc::c_void,
-) -> libc::c_int {
+    info: *mut DlPhdrInfo,
+    _size: usize,
+    data: *mut std::ffi::c_void,
+) -> std::ffi::c_int {
     // SAFETY: a valid info for the duration of the call; `data` is the `Option<(u64, u64)>` below.
     let (info, out) = unsafe { (&*info, &mut *(data as *mut Option<(u64, u64)>)) };
     let phdrs = if info.dlpi_phdr.is_null() {
@@ -252,9 +253,9 @@ pub fn executable_tls() -> Option<(u64, u64)> {
     let mut found: Option<(u64, u64)> = None;
     // SAFETY: the callback matches, stops at the first module, and writes only `found`.
     unsafe {
-        libc::dl_iterate_phdr(
+        crate::os::iterate_phdr(
             Some(read_executable_tls),
-            &mut found as *mut Option<(u64, u64)> as *mut libc::c_void,
+            &mut found as *mut Option<(u64, u64)> as *mut std::ffi::c_void,
         )
     };
     found
@@ -265,9 +266,9 @@ fn counters() -> (u64, u64) {
     let mut c = (0u64, 0u64);
     // SAFETY: the callback matches, stops at the first module, and writes only `c`.
     unsafe {
-        libc::dl_iterate_phdr(
+        crate::os::iterate_phdr(
             Some(read_counters),
-            &mut c as *mut (u64, u64) as *mut libc::c_void,
+            &mut c as *mut (u64, u64) as *mut std::ffi::c_void,
         )
     };
     c
@@ -385,8 +386,10 @@ fn module(raw: &Raw) -> Option<Module<'static>> {
 
 /// True if the process has no shared C library: a static executable.
 pub fn is_static(modules: &[Module<'_>]) -> bool {
+    use crate::os::{C_LIBRARY_LOADER, C_LIBRARY_NAMES};
     !modules.iter().any(|m| {
-        m.is(b"libc.so.6") || m.is(b"libc.so") || m.name.ends_with(crate::abi::MUSL_LOADER)
+        C_LIBRARY_NAMES.iter().any(|n| m.is(n))
+            || C_LIBRARY_LOADER.is_some_and(|l| m.name.ends_with(l))
     })
 }
 
@@ -398,22 +401,19 @@ pub fn static_symbols(modules: &[Module<'_>]) -> Option<&'static crate::static_e
     crate::static_exe::symbols(executable_bias())
 }
 
-/// The executable's load bias, from the auxiliary vector.
+/// The executable's load bias, from its program headers in memory.
 fn executable_bias() -> u64 {
-    // SAFETY: getauxval has no preconditions.
-    let (phdr, phnum) = unsafe {
-        (
-            libc::getauxval(libc::AT_PHDR),
-            libc::getauxval(libc::AT_PHNUM),
+    let Some((phdr, phnum)) = crate::os::executable_phdrs() else {
+        return 0;
+    };
+    // SAFETY: the system gives the executable's `phnum` program headers at `phdr`, mapped for the
+    // life of the process.
+    let phdrs = unsafe {
+        std::slice::from_raw_parts(
+            phdr as *const records::Phdr,
+            usize::try_from(phnum).unwrap_or(0),
         )
     };
-    if phdr == 0 {
-        return 0;
-    }
-    // SAFETY: AT_PHDR points at the executable's AT_PHNUM program headers, mapped for the life
-    // of the process.
-    let phdrs =
-        unsafe { std::slice::from_raw_parts(phdr as *const libc::Elf64_Phdr, phnum as usize) };
     phdrs
         .iter()
         .find(|p| p.p_type == PT_PHDR)
@@ -490,9 +490,8 @@ pub fn executable_rpath() -> Option<(Vec<u8>, Option<std::path::PathBuf>)> {
         if dynamic_string(exe, d::DT_RUNPATH).is_some() {
             return None;
         }
-        let origin = std::fs::read_link("/proc/self/exe")
-            .ok()
-            .and_then(|p| p.parent().map(std::path::Path::to_path_buf));
+        let origin =
+            crate::os::executable_path().and_then(|p| p.parent().map(std::path::Path::to_path_buf));
         Some((rpath, origin))
     })
     .clone()
