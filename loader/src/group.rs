@@ -861,6 +861,8 @@ fn link_group(
     let mut missing = Vec::new();
     let mut failure = None;
     let mut deferred = Vec::with_capacity(group.len());
+    // Each module's initialisers and finalisers, as its link read them.
+    let mut calls: Vec<Option<(Vec<u64>, Vec<u64>)>> = group.iter().map(|_| None).collect();
     for &i in &order {
         let (Some(n), Some(m), Some(&modid)) = (group.get(i), maps.get(i), modids.get(i)) else {
             continue;
@@ -883,6 +885,12 @@ fn link_group(
                 e => {
                     failure.get_or_insert(e);
                 }
+            }
+        }
+        // Final unless a resolver left for later may still write an entry.
+        if linked.deferred.is_empty() {
+            if let (Some(c), Some(slot)) = (linked.calls, calls.get_mut(i)) {
+                *slot = Some(c);
             }
         }
         deferred.push((i, linked.deferred));
@@ -914,17 +922,24 @@ fn link_group(
     if let Some(e) = written_static_tls(&group, &modids) {
         return Err(e);
     }
-    let mut inits = Vec::new();
+    let mut inits = Vec::with_capacity(group.len());
     for &i in &order {
         let (Some(n), Some(m)) = (group.get(i), maps.get(i)) else {
             continue;
         };
         let mem = Live { bias: m.bias };
         let named = |e| in_module(e, n, i, group.len());
+        let (inits_of, finis) = match calls.get_mut(i).and_then(Option::take) {
+            Some(c) => c,
+            None => (
+                initialisers(&n.obj, m.bias, &mem, &scope).map_err(named)?,
+                finalisers(&n.obj, m.bias, &mem, &scope).map_err(named)?,
+            ),
+        };
         inits.push(crate::init::Calls {
             base: m.bias,
-            inits: initialisers(&n.obj, m.bias, &mem, &scope).map_err(named)?,
-            finis: finalisers(&n.obj, m.bias, &mem, &scope).map_err(named)?,
+            inits: inits_of,
+            finis,
         });
     }
     for (n, m) in group.iter().zip(&maps) {
