@@ -36,9 +36,15 @@ pub fn eh_frame(view: &View<'_>, hdr: u64) -> Option<u64> {
     }
 }
 
-/// Registers the frame table at run-time address `eh_frame` with the process's unwinder, if it
-/// has one (`__register_frame` from libgcc, found among the process's modules).
-pub fn register(modules: &[Module<'_>], eh_frame: u64) -> bool {
+/// `__register_frame` once found: the unwinder the process has stays loaded (a library the
+/// system loaded is never unloaded while a module registered with it may unwind).
+static REGISTER_FRAME: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+
+/// `__register_frame` from libgcc among the process's `modules` (or a static host's own).
+fn register_frame(modules: &[Module<'_>]) -> Option<u64> {
+    if let Some(&f) = REGISTER_FRAME.get() {
+        return Some(f);
+    }
     let name = Name::new(b"__register_frame");
     let from_exe = || {
         crate::process::static_symbols(modules)
@@ -50,7 +56,16 @@ pub fn register(modules: &[Module<'_>], eh_frame: u64) -> bool {
             .find(&name, None)
             .map(|(_, s)| m.base.wrapping_add(s.value))
     });
-    let Some(f) = found.or_else(from_exe) else {
+    // Not found is not remembered: the process may load an unwinder later.
+    let f = found.or_else(from_exe)?;
+    let _ = REGISTER_FRAME.set(f);
+    Some(f)
+}
+
+/// Registers the frame table at run-time address `eh_frame` with the process's unwinder, if it
+/// has one (`__register_frame` from libgcc, found among the process's modules once).
+pub fn register(modules: &[Module<'_>], eh_frame: u64) -> bool {
+    let Some(f) = register_frame(modules) else {
         return false;
     };
     // SAFETY: `__register_frame(void *begin)` from libgcc; `eh_frame` is the start of a mapped,
