@@ -37,17 +37,25 @@ const C_RUNTIME: &[&[u8]] = &[
 
 /// A dependency dynplug loaded, for the rest of the process.
 pub(crate) struct Shared {
-    pub(crate) path: PathBuf,
     /// Device and inode of its file.
     id: Option<(u64, u64)>,
+    /// Its module, named by its canonical path (empty for bytes in memory).
     pub(crate) module: Module<'static>,
+}
+
+impl Shared {
+    /// The canonical path it was loaded from (its module's name).
+    pub(crate) fn path(&self) -> &Path {
+        Path::new(std::ffi::OsStr::from_bytes(&self.module.name))
+    }
 }
 
 /// Every library dynplug loaded (plugins from files too), with an index by path (checked at
 /// every open: a list scan would grow with the number of plugins).
 pub(crate) struct SharedList {
     list: Vec<Shared>,
-    by_path: Option<crate::FastMap<Vec<u8>, usize>>,
+    /// Keyed by the module's name (its path), shared with the module.
+    by_path: Option<crate::FastMap<Arc<[u8]>, usize>>,
     by_id: Option<crate::FastMap<(u64, u64), usize>>,
 }
 
@@ -92,7 +100,7 @@ impl SharedList {
         let i = self.list.len();
         self.by_path
             .get_or_insert_with(Default::default)
-            .insert(s.path.as_os_str().as_bytes().to_vec(), i);
+            .insert(s.module.name.clone(), i);
         if let Some(id) = s.id {
             self.by_id
                 .get_or_insert_with(Default::default)
@@ -648,7 +656,7 @@ fn log_needed(
         shared
             .iter()
             .find(|s| s.module.is(name))
-            .map(|s| format!("{} (loaded by dynplug before)", s.path.display()))
+            .map(|s| format!("{} (loaded by dynplug before)", s.path().display()))
     };
     if let Some(by) = by {
         crate::debug_log!(crate::debug::FILES, "file={name_s} [0];  satisfied by {by}");
@@ -951,6 +959,11 @@ fn link_group(
     unique.commit();
     drop(scope);
     drop(maps);
+    // The records built for linking are the modules registered.
+    // SAFETY: each module's tables lie in its image, which the loop below keeps mapped for the
+    // rest of the process before the module is read again (on an error there, the records are
+    // dropped unread).
+    let own: Vec<Module<'static>> = own.into_iter().map(|m| unsafe { m.detached() }).collect();
     let mut group = group;
     let mut root = None;
     let mut placed = Vec::with_capacity(group.len());
@@ -958,14 +971,12 @@ fn link_group(
     // The options the group was loaded under: what its modules' `dlopen` loads is held to them.
     let loaded_under = (!matches!(opts.policy, crate::Policy::Any) || !opts.exports.is_empty())
         .then(|| Arc::new(opts.clone()));
-    for (n, modid) in group.iter_mut().zip(modids) {
+    for (n, module) in group.iter_mut().zip(own) {
         let bias = n
             .obj
             .leak_mapping()
             .ok_or_else(|| LoadError::Map(std::io::Error::other("object not mapped")))?;
         let loads: &'static [_] = Box::leak(n.obj.layout.loads.clone().into_boxed_slice());
-        // SAFETY: mapped at `bias` and never unmapped (leaked just above).
-        let module = n.module(unsafe { View::mapped(bias, loads) }, bias, modid)?;
         let mut eh_frame_hdr = 0;
         if let Some(hdr) = n.obj.layout.eh_frame_hdr {
             eh_frame_hdr = bias.wrapping_add(hdr.vaddr);
@@ -988,26 +999,21 @@ fn link_group(
             local: Arc::from([]),
             search: n.requester(),
         });
-        announce(n, bias, loads, opts.perf_map);
+        announce(n, &module.name, bias, loads, opts.perf_map);
         placed.push(module.clone());
         if root.is_none() {
             // A plugin from a file is also there for later plugins that need it, as a library
             // dynplug loaded for a plugin is (and `Plugin::open` of a library loaded as a
             // dependency finds it there: one copy of a file, whichever comes first).
-            if let Some(path) = n.path.clone() {
+            if n.path.is_some() {
                 shared.push(Shared {
-                    path,
                     id: n.id,
                     module: module.clone(),
                 });
             }
             root = Some(module);
         } else {
-            shared.push(Shared {
-                path: n.path.clone().unwrap_or_default(),
-                id: n.id,
-                module,
-            });
+            shared.push(Shared { id: n.id, module });
         }
     }
     let module = root.ok_or(LoadError::Malformed(crate::Malformed::NoLoadSegments))?;
@@ -1103,9 +1109,16 @@ pub(crate) fn in_module(e: LoadError, n: &New<'_>, index: usize, group: usize) -
 }
 
 /// Tells debuggers about a module just mapped, and perf about one from memory if asked.
-fn announce(n: &New<'_>, bias: u64, loads: &'static [crate::elf::layout::Load], perf_map: bool) {
+/// `name`: its module's name (its path, for one from a file).
+fn announce(
+    n: &New<'_>,
+    name: &Arc<[u8]>,
+    bias: u64,
+    loads: &'static [crate::elf::layout::Load],
+    perf_map: bool,
+) {
     match &n.path {
-        Some(path) => crate::debugger::announce_file(path, bias, loads),
+        Some(_) => crate::debugger::announce_file(name, bias, loads),
         None => {
             crate::debugger::announce_bytes(n.obj.bytes(), bias);
             if crate::perf_map::wanted(perf_map) {

@@ -42,7 +42,19 @@ pub struct Module<'a> {
     pub needed: Arc<[Arc<[u8]>]>,
 }
 
-impl Module<'_> {
+impl<'a> Module<'a> {
+    /// The same module, for the rest of the process: its record is not built a second time
+    /// once its image is kept.
+    ///
+    /// # Safety
+    /// The memory its tables lie in (its image) stays mapped for the rest of the process
+    /// before the module is read again.
+    pub(crate) unsafe fn detached(self) -> Module<'static> {
+        // SAFETY: the two types differ only in the lifetime of the borrowed tables, which the
+        // caller guarantees outlive every use.
+        unsafe { std::mem::transmute::<Module<'a>, Module<'static>>(self) }
+    }
+
     /// True if this module answers to the DT_NEEDED name `needed` (its soname or file name).
     pub fn is(&self, needed: &[u8]) -> bool {
         let file = self.name.rsplit(|&c| c == b'/').next().unwrap_or(&[]);
