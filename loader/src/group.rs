@@ -288,7 +288,7 @@ impl New<'_> {
             .soname
             .and_then(|s| self.obj.string(s).ok())
             .map(Arc::from);
-        let code = self.obj.layout.code_ranges(base).collect();
+        let code = code_ranges(&self.obj.layout, base);
         let layout = &self.obj.layout;
         let span = (
             base.wrapping_add(layout.span_lo),
@@ -304,7 +304,11 @@ impl New<'_> {
             code,
             span,
             c_name: 0,
-            needed: self.obj.needed().map(Arc::from).collect(),
+            // One allocation for the list (an iterator of known length): every name was
+            // checked to lie in the string table when the object was parsed.
+            needed: (self.obj.dynamic.needed.iter())
+                .map(|&n| Arc::from(self.obj.string(n).unwrap_or_default()))
+                .collect(),
         })
     }
 
@@ -345,6 +349,21 @@ impl New<'_> {
             .as_ref()
             .map_or_else(|| "<bytes>".to_string(), |p| p.display().to_string())
     }
+}
+
+/// The run-time ranges of the executable segments of `layout` at `bias`, in one allocation
+/// (collected from a filter they would be built in a vector first, then copied).
+fn code_ranges(layout: &crate::elf::layout::Layout, bias: u64) -> Arc<[(u64, u64)]> {
+    let mut few = [(0, 0); 4];
+    let mut n = 0;
+    for r in layout.code_ranges(bias) {
+        match few.get_mut(n) {
+            Some(slot) => *slot = r,
+            None => return layout.code_ranges(bias).collect(),
+        }
+        n += 1;
+    }
+    Arc::from(few.get(..n).unwrap_or_default())
 }
 
 /// Opens, parses and maps the object at `path`: the headers are read, the segments mapped, and

@@ -241,14 +241,26 @@ impl<B: AsRef<[u8]>> Object<B> {
                 .into());
             };
             // Which indices name a version (0 and 1 always do: local and global), worked out
-            // once, so the scan of every symbol's entry is one table look-up each.
+            // once, so the scan of every symbol's entry is one table look-up each: a bit mask
+            // for the usual few indices, a table past them.
             let max = tab.defs.max_index().max(refs.max_index()).max(1);
-            let named: Vec<bool> = (0..=max)
-                .map(|n| n <= 1 || tab.defs.name(n).is_some() || refs.name(n).is_some())
-                .collect();
+            let is_named = |n: u16| n <= 1 || tab.defs.name(n).is_some() || refs.name(n).is_some();
+            let mask = (0..=max.min(127))
+                .filter(|&n| is_named(n))
+                .fold(0u128, |m, n| m | 1 << n);
+            let named: Vec<bool> = if max > 127 {
+                (0..=max).map(is_named).collect()
+            } else {
+                Vec::new()
+            };
             for e in table.chunks_exact(2) {
                 let ndx = read::u16_at(e, 0).unwrap_or(0) & 0x7fff;
-                if !named.get(usize::from(ndx)).copied().unwrap_or(false) {
+                let ok = if max > 127 {
+                    named.get(usize::from(ndx)).copied().unwrap_or(false)
+                } else {
+                    ndx <= 127 && mask & 1 << ndx != 0
+                };
+                if !ok {
                     return Err(Malformed::BadVersion {
                         what: "version index out of range",
                         value: ndx.into(),
