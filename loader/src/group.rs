@@ -222,6 +222,9 @@ pub(crate) struct New<'a> {
     /// Boxed: an object is large, and moving it through the open path's frames made each
     /// hold a copy (the stack pages a first open touches count as memory it added).
     pub(crate) obj: Box<Object<Bytes<'a>>>,
+    /// The link-time address of `.eh_frame`, read from the file (`None`: read it through the
+    /// image, or there is none).
+    pub(crate) eh_frame: Option<u64>,
 }
 
 impl New<'_> {
@@ -320,6 +323,7 @@ impl New<'_> {
             id: None,
             loaders: Vec::new(),
             obj,
+            eh_frame: None,
         }
     }
 
@@ -332,6 +336,7 @@ impl New<'_> {
             id: None,
             loaders: Vec::new(),
             obj,
+            eh_frame: None,
         }
     }
 
@@ -395,7 +400,10 @@ fn open_mapped<'a>(
     let head = read_head(file, len)?;
     let map = |layout: &_| Mapping::new(layout, Source::File(file.as_fd())).map_err(LoadError::Map);
     let obj = Object::parse_mapped(Bytes::Head(head), len, want, page_size(), map)?;
-    Ok(New::from_file(path, origin, obj))
+    Ok(New {
+        eh_frame: crate::unwind::eh_frame_from_file(file, &obj.layout),
+        ..New::from_file(path, origin, obj)
+    })
 }
 
 /// The first bytes of a file: its ELF header and program headers (or all of a short file).
@@ -438,13 +446,7 @@ fn open_bytes(bytes: &[u8], want: Option<Machine>) -> Result<New<'_>, LoadError>
         page_size(),
         map,
     )?;
-    Ok(New {
-        path: None,
-        origin: None,
-        id: None,
-        loaders: Vec::new(),
-        obj,
-    })
+    Ok(New::from_bytes(obj))
 }
 
 /// Finds the library `name` that `req` asks for: the first candidate that is an ELF object for
@@ -997,12 +999,13 @@ fn link_group(
             .ok_or_else(|| LoadError::Map(std::io::Error::other("object not mapped")))?;
         let loads: &'static [_] = Box::leak(n.obj.layout.loads.clone().into_boxed_slice());
         let mut eh_frame_hdr = 0;
+        // The frame table to register, as a null-terminated list (see `unwind::register`).
+        let mut frames = [0; 2];
         if let Some(hdr) = n.obj.layout.eh_frame_hdr {
             eh_frame_hdr = bias.wrapping_add(hdr.vaddr);
-            if let Some(eh) = crate::unwind::eh_frame(&n.obj.view(), hdr.vaddr) {
-                if n.obj.layout.loaded(eh, 4) {
-                    crate::unwind::register(modules, bias.wrapping_add(eh));
-                }
+            let eh = (n.eh_frame).or_else(|| crate::unwind::eh_frame(&n.obj.view(), hdr.vaddr));
+            if let Some(eh) = eh.filter(|&eh| n.obj.layout.loaded(eh, 4)) {
+                frames[0] = usize::try_from(bias.wrapping_add(eh)).unwrap_or(0);
             }
         }
         let last_end = n.obj.layout.loads.last().map_or(0, |l| l.end());
@@ -1014,6 +1017,7 @@ fn link_group(
             end: bias.wrapping_add(n.obj.layout.span_hi),
             map_end: bias.wrapping_add(last_end),
             eh_frame_hdr,
+            frames,
             opts: loaded_under.clone(),
             local: Arc::from([]),
             search: n.requester(),
@@ -1040,7 +1044,10 @@ fn link_group(
         local_modules(&local, |i| placed.get(i).cloned(), shared, modules).into();
     for mut e in entries {
         e.local = local_scope.clone();
-        crate::interpose::add(e);
+        let e = crate::interpose::add(e);
+        if e.frames[0] != 0 {
+            crate::unwind::register(modules, &e.frames);
+        }
     }
     // Until this thread has run them, an open of these modules from another thread waits.
     for calls in &inits {
