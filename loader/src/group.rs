@@ -39,14 +39,19 @@ const C_RUNTIME: &[&[u8]] = &[
 pub(crate) struct Shared {
     /// Device and inode of its file.
     id: Option<(u64, u64)>,
-    /// Its module, named by its canonical path (empty for bytes in memory).
-    pub(crate) module: Module<'static>,
+    /// Its record for the rest of the process (its module is not copied again here).
+    entry: &'static crate::interpose::Entry,
 }
 
 impl Shared {
+    /// Its module, named by its canonical path (empty for bytes in memory).
+    pub(crate) fn module(&self) -> &Module<'static> {
+        &self.entry.module
+    }
+
     /// The canonical path it was loaded from (its module's name).
     pub(crate) fn path(&self) -> &Path {
-        Path::new(std::ffi::OsStr::from_bytes(&self.module.name))
+        Path::new(std::ffi::OsStr::from_bytes(&self.module().name))
     }
 }
 
@@ -100,7 +105,7 @@ impl SharedList {
         let i = self.list.len();
         self.by_path
             .get_or_insert_with(Default::default)
-            .insert(s.module.name.clone(), i);
+            .insert(s.module().name.clone(), i);
         if let Some(id) = s.id {
             self.by_id
                 .get_or_insert_with(Default::default)
@@ -157,8 +162,8 @@ pub(crate) fn existing(canonical: &Path, id: (u64, u64)) -> Option<(Module<'stat
 pub(crate) fn module_at(base: u64) -> Option<Module<'static>> {
     shared()
         .iter()
-        .find(|s| s.module.base == base)
-        .map(|s| s.module.clone())
+        .find(|s| s.module().base == base)
+        .map(|s| s.module().clone())
 }
 
 /// What [`existing`] finds, without waiting for initialisers.
@@ -169,7 +174,7 @@ pub(crate) fn loaded(canonical: &Path, id: (u64, u64)) -> Option<(Module<'static
             .at_path(canonical)
             .or_else(|| shared.with_id(id))
             .and_then(|k| shared.get(k))
-            .map(|s| s.module.clone())
+            .map(|s| s.module().clone())
     };
     if let Some(m) = own {
         return Some((m, false));
@@ -568,7 +573,7 @@ fn satisfied(
     if let Some(i) = group.iter().position(|n| n.answers_to(name)) {
         return Satisfied::By(Dep::New(i));
     }
-    match shared.iter().position(|s| s.module.is(name)) {
+    match shared.iter().position(|s| s.module().is(name)) {
         Some(k) => Satisfied::By(Dep::Shared(k)),
         None => Satisfied::No,
     }
@@ -599,7 +604,7 @@ pub(crate) fn collect<'a>(
                 .map(|n: &New<'_>| n.obj.needed().map(<[u8]>::to_vec).collect()),
             Dep::Shared(s) => shared
                 .get(s)
-                .map(|s| s.module.needed.iter().map(|n| n.to_vec()).collect()),
+                .map(|s| s.module().needed.iter().map(|n| n.to_vec()).collect()),
             Dep::System(j) => modules
                 .get(j)
                 .map(|m| m.needed.iter().map(|n| n.to_vec()).collect()),
@@ -676,7 +681,7 @@ fn log_needed(
     } else {
         shared
             .iter()
-            .find(|s| s.module.is(name))
+            .find(|s| s.module().is(name))
             .map(|s| format!("{} (loaded by dynplug before)", s.path().display()))
     };
     if let Some(by) = by {
@@ -987,7 +992,6 @@ fn link_group(
     let own: Vec<Module<'static>> = own.into_iter().map(|m| unsafe { m.detached() }).collect();
     let mut group = group;
     let mut root = None;
-    let mut placed = Vec::with_capacity(group.len());
     let mut entries = Vec::with_capacity(group.len());
     // The options the group was loaded under: what its modules' `dlopen` loads is held to them.
     let loaded_under = (!matches!(opts.policy, crate::Policy::Any) || !opts.exports.is_empty())
@@ -1008,11 +1012,15 @@ fn link_group(
                 frames[0] = usize::try_from(bias.wrapping_add(eh)).unwrap_or(0);
             }
         }
+        announce(n, &module.name, bias, loads, opts.perf_map);
+        if root.is_none() {
+            root = Some(module.clone());
+        }
         let last_end = n.obj.layout.loads.last().map_or(0, |l| l.end());
         entries.push(crate::interpose::Entry {
             name: n.c_name(),
-            module: module.clone(),
-            phdrs: phdrs(&n.obj),
+            module,
+            phdrs: phdrs_in_image(&n.obj, bias),
             start: bias.wrapping_add(n.obj.layout.span_lo),
             end: bias.wrapping_add(n.obj.layout.span_hi),
             map_end: bias.wrapping_add(last_end),
@@ -1022,31 +1030,21 @@ fn link_group(
             local: Arc::from([]),
             search: n.requester(),
         });
-        announce(n, &module.name, bias, loads, opts.perf_map);
-        placed.push(module.clone());
-        if root.is_none() {
-            // A plugin from a file is also there for later plugins that need it, as a library
-            // dynplug loaded for a plugin is (and `Plugin::open` of a library loaded as a
-            // dependency finds it there: one copy of a file, whichever comes first).
-            if n.path.is_some() {
-                shared.push(Shared {
-                    id: n.id,
-                    module: module.clone(),
-                });
-            }
-            root = Some(module);
-        } else {
-            shared.push(Shared { id: n.id, module });
-        }
     }
     let module = root.ok_or(LoadError::Malformed(crate::Malformed::NoLoadSegments))?;
-    let local_scope: Arc<[Module<'static>]> =
-        local_modules(&local, |i| placed.get(i).cloned(), shared, modules).into();
-    for mut e in entries {
+    let own = |i: usize| entries.get(i).map(|e| e.module.clone());
+    let local_scope: Arc<[Module<'static>]> = local_modules(&local, own, shared, modules).into();
+    for (i, (mut e, n)) in entries.into_iter().zip(&group).enumerate() {
         e.local = local_scope.clone();
         let e = crate::interpose::add(e);
         if e.frames[0] != 0 {
             crate::unwind::register(modules, &e.frames);
+        }
+        // A plugin from a file is also there for later plugins that need it, as a library
+        // dynplug loaded for a plugin is (and `Plugin::open` of a library loaded as a
+        // dependency finds it there: one copy of a file, whichever comes first).
+        if i > 0 || n.path.is_some() {
+            shared.push(Shared { id: n.id, entry: e });
         }
     }
     // Until this thread has run them, an open of these modules from another thread waits.
@@ -1056,7 +1054,7 @@ fn link_group(
     let uses = local
         .iter()
         .filter_map(|d| match d {
-            Dep::Shared(k) => shared.get(*k).map(|s| s.module.base),
+            Dep::Shared(k) => shared.get(*k).map(|s| s.module().base),
             _ => None,
         })
         .collect();
@@ -1101,7 +1099,7 @@ pub(crate) fn local_modules<'m>(
         .iter()
         .filter_map(|d| match *d {
             Dep::New(i) => own(i),
-            Dep::Shared(k) => shared.get(k).map(|s| s.module.clone()),
+            Dep::Shared(k) => shared.get(k).map(|s| s.module().clone()),
             Dep::System(j) => modules.get(j).cloned(),
         })
         .collect()
@@ -1154,7 +1152,29 @@ fn announce(
     }
 }
 
-/// The program headers of `obj`, as `dl_iterate_phdr` reports them.
+/// The program headers of `obj`, its image kept at `bias`, as `dl_iterate_phdr` reports them:
+/// where the image holds them (a readable segment maps their bytes, the usual case), there, as
+/// glibc points `dlpi_phdr` into the image; else a copy kept for the rest of the process.
+fn phdrs_in_image<B: AsRef<[u8]>>(obj: &Object<B>, bias: u64) -> &'static [libc::Elf64_Phdr] {
+    let size = u64::from(obj.phnum) * records::PHDR_SIZE;
+    let mapped = obj.layout.loads.iter().find_map(|l| {
+        let into = obj.phoff.checked_sub(l.offset)?;
+        let inside = l.readable() && into.checked_add(size)? <= l.filesz;
+        inside.then(|| l.vaddr.checked_add(into)).flatten()
+    });
+    let aligned = |a: &usize| a % std::mem::align_of::<libc::Elf64_Phdr>() == 0;
+    match mapped.and_then(|v| usize::try_from(bias.wrapping_add(v)).ok().filter(aligned)) {
+        // SAFETY: `phnum` records of the file's program headers (little-endian `Elf64_Phdr`s,
+        // as the header was checked to be, on a little-endian host) lie at `addr`, aligned,
+        // in a readable segment of an image mapped for the rest of the process.
+        Some(addr) => unsafe {
+            std::slice::from_raw_parts(addr as *const libc::Elf64_Phdr, usize::from(obj.phnum))
+        },
+        None => Box::leak(phdrs(obj).into_boxed_slice()),
+    }
+}
+
+/// The program headers of `obj`, read from its bytes.
 fn phdrs<B: AsRef<[u8]>>(obj: &Object<B>) -> Vec<libc::Elf64_Phdr> {
     let b = obj.bytes();
     let mut v = Vec::with_capacity(usize::from(obj.phnum));

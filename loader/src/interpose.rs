@@ -18,8 +18,8 @@ pub struct Entry {
     pub name: CString,
     /// Its module (load bias and symbol table).
     pub module: Module<'static>,
-    /// Its program headers, copied.
-    pub phdrs: Vec<libc::Elf64_Phdr>,
+    /// Its program headers, in its image (or a copy kept for the process).
+    pub phdrs: &'static [libc::Elf64_Phdr],
     /// Run-time span of the image.
     pub start: u64,
     /// End of the span (page-rounded).
