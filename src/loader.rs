@@ -295,11 +295,11 @@ impl Loader {
 fn origin_of(given: &Path) -> Option<PathBuf> {
     use std::os::unix::ffi::OsStrExt;
     let b = given.as_os_str().as_bytes();
-    let normal = b.starts_with(b"/")
-        && !b.ends_with(b"/")
-        && !b.ends_with(b"/.")
-        && !b.windows(2).any(|w| w == b"//")
-        && !b.windows(3).any(|w| w == b"/./");
+    // Absolute, and no empty or `.` component (no `//`, `/./`, trailing `/` or `/.`): one pass.
+    let normal = b.strip_prefix(b"/").is_some_and(|rest| {
+        rest.split(|&c| c == b'/')
+            .all(|c| !c.is_empty() && c != b".")
+    });
     if normal {
         let cut = b.iter().rposition(|&c| c == b'/')?;
         let dir = b.get(..cut.max(1))?;

@@ -170,14 +170,25 @@ pub(crate) fn open(
         }
     };
     let plugin: &'static Plugin = Box::leak(Box::new(plugin));
-    map.insert(key.clone(), State::Initialising(me, plugin));
+    set(&mut map, key.clone(), State::Initialising(me, plugin));
     drop(map);
 
     // SAFETY: this thread alone got here for this key, once: the initialisers run exactly once.
     unsafe { plugin.initialise() };
 
     let mut map = lock(r);
-    map.insert(key, State::Ready(plugin));
+    set(&mut map, key, State::Ready(plugin));
     r.notify();
     Ok(plugin)
+}
+
+/// Moves `key` to `state`: in place when it is there (it is, since this thread marked it
+/// loading; the lookup does not rehash or move the key), else inserted.
+fn set(map: &mut FastMap<Key, State>, key: Key, state: State) {
+    match map.get_mut(&key) {
+        Some(s) => *s = state,
+        None => {
+            map.insert(key, state);
+        }
+    }
 }

@@ -558,8 +558,9 @@ fn satisfied(
     group: &[New<'_>],
     shared: &SharedList,
 ) -> Satisfied {
-    if in_process(name, modules) {
-        return match modules.iter().position(|m| m.is(name)) {
+    let at = modules.iter().position(|m| m.is(name));
+    if at.is_some() || in_process(name, modules) {
+        return match at {
             Some(j)
                 if !global
                     .iter()
@@ -1207,6 +1208,10 @@ fn dependency_order(group: &[New<'_>]) -> Vec<usize> {
             *s = 2;
         }
         out.push(i);
+    }
+    if group.len() == 1 {
+        // The plugin alone (its libraries loaded before, or the system's): no search.
+        return vec![0];
     }
     let mut state = vec![0u8; group.len()];
     let mut out = Vec::with_capacity(group.len());

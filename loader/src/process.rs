@@ -57,8 +57,12 @@ impl<'a> Module<'a> {
 
     /// True if this module answers to the DT_NEEDED name `needed` (its soname or file name).
     pub fn is(&self, needed: &[u8]) -> bool {
+        // The soname first: asked of every module for each DT_NEEDED name of an open.
+        if self.soname.as_deref() == Some(needed) {
+            return true;
+        }
         let file = self.name.rsplit(|&c| c == b'/').next().unwrap_or(&[]);
-        self.soname.as_deref() == Some(needed) || (!file.is_empty() && file == needed)
+        !file.is_empty() && file == needed
     }
 }
 
