@@ -825,19 +825,15 @@ fn link_group(
     opts: &Options,
 ) -> Result<Box<Loaded>, LoadError> {
     let Collected { group, local } = collected;
-    let mut maps = Vec::with_capacity(group.len());
     for n in &group {
-        let m = n
-            .obj
-            .mapping()
-            .ok_or_else(|| LoadError::Map(std::io::Error::other("object not mapped")))?;
-        maps.push(m);
+        mapped(n)?;
     }
     // Scope: the global scope, then the plugin's local scope (dlopen's: the plugin, then its
     // libraries breadth-first, those loaded before included).
     let mut scope = global_scope(modules, global, opts);
     let mut modids = Vec::with_capacity(group.len());
-    for (n, m) in group.iter().zip(&maps) {
+    for n in &group {
+        let m = mapped(n)?;
         modids.push(n.obj.layout.tls.map_or(0, |t| {
             crate::tls::register(crate::tls::TlsImage {
                 init: m.bias.wrapping_add(t.vaddr),
@@ -848,9 +844,8 @@ fn link_group(
         }));
     }
     let mut own = Vec::with_capacity(group.len());
-    for (i, (n, m)) in group.iter().zip(&maps).enumerate() {
-        let tls_modid = modids.get(i).copied().unwrap_or(0);
-        own.push(n.module(n.obj.view(), m.bias, tls_modid)?);
+    for (n, &tls_modid) in group.iter().zip(&modids) {
+        own.push(n.module(n.obj.view(), mapped(n)?.bias, tls_modid)?);
     }
     scope.extend(local_modules(
         &local,
@@ -866,7 +861,8 @@ fn link_group(
         // The policy is checked for the whole group before anything runs (not even an IFUNC
         // resolver): a dry pass over every module's relocations.
         let mut forbidden = Vec::new();
-        for (i, ((n, m), &modid)) in group.iter().zip(&maps).zip(&modids).enumerate() {
+        for (i, (n, &modid)) in group.iter().zip(&modids).enumerate() {
+            let m = mapped(n)?;
             let mut mem = DryRun {
                 view: n.obj.view(),
                 written: Default::default(),
@@ -891,17 +887,25 @@ fn link_group(
         }
     }
     // Relocated dependencies first (glibc's order): each module after the modules it needs.
-    let order = dependency_order(&group);
+    // (A plugin alone, the usual group, needs no search.)
+    let ordered;
+    let order: &[usize] = if group.len() == 1 {
+        &[0]
+    } else {
+        ordered = dependency_order(&group);
+        &ordered
+    };
     let static_tls_mark = crate::static_tls::mark();
     let mut missing = Vec::new();
     let mut failure = None;
+    // By module in `order`: the relocations left for IFUNC resolvers, and the initialisers and
+    // finalisers as its link read them (final only if none is left).
     let mut deferred = Vec::with_capacity(group.len());
-    // Each module's initialisers and finalisers, as its link read them.
-    let mut calls: Vec<Option<(Vec<u64>, Vec<u64>)>> = group.iter().map(|_| None).collect();
-    for &i in &order {
-        let (Some(n), Some(m), Some(&modid)) = (group.get(i), maps.get(i), modids.get(i)) else {
+    for &i in order {
+        let (Some(n), Some(&modid)) = (group.get(i), modids.get(i)) else {
             continue;
         };
+        let m = mapped(n)?;
         let mut mem = Live { bias: m.bias };
         let mode = Mode {
             live: true,
@@ -922,13 +926,8 @@ fn link_group(
                 }
             }
         }
-        // Final unless a resolver left for later may still write an entry.
-        if linked.deferred.is_empty() {
-            if let (Some(c), Some(slot)) = (linked.calls, calls.get_mut(i)) {
-                *slot = Some(c);
-            }
-        }
-        deferred.push((i, linked.deferred));
+        let calls = linked.calls.filter(|_| linked.deferred.is_empty());
+        deferred.push((i, linked.deferred, calls));
     }
     // From here on code of the group may run: no block of it is placed in static TLS any more.
     crate::tls::seal(&modids);
@@ -942,29 +941,32 @@ fn link_group(
     }
     // Every module is relocated and nothing is wrong: now the group's IFUNC resolvers run (the
     // first code of the group to run), in the same order.
-    for (i, list) in deferred {
-        let (Some(n), Some(m)) = (group.get(i), maps.get(i)) else {
+    for (i, list, _) in &mut deferred {
+        let Some(n) = group.get(*i) else {
             continue;
         };
+        let m = mapped(n)?;
         let mut mem = Live { bias: m.bias };
+        let list = std::mem::take(list);
         if let Some(e) = apply_deferred(n.obj.machine, m.bias, list, &mut mem)
             .into_iter()
             .next()
         {
-            return Err(in_module(e, n, i, group.len()));
+            return Err(in_module(e, n, *i, group.len()));
         }
     }
     if let Some(e) = written_static_tls(&group, &modids) {
         return Err(e);
     }
     let mut inits = Vec::with_capacity(group.len());
-    for &i in &order {
-        let (Some(n), Some(m)) = (group.get(i), maps.get(i)) else {
+    for (i, _, calls) in deferred {
+        let Some(n) = group.get(i) else {
             continue;
         };
+        let m = mapped(n)?;
         let mem = Live { bias: m.bias };
         let named = |e| in_module(e, n, i, group.len());
-        let (inits_of, finis) = match calls.get_mut(i).and_then(Option::take) {
+        let (inits_of, finis) = match calls {
             Some(c) => c,
             None => (
                 initialisers(&n.obj, m.bias, &mem, &scope).map_err(named)?,
@@ -977,15 +979,14 @@ fn link_group(
             finis,
         });
     }
-    for (n, m) in group.iter().zip(&maps) {
+    for n in &group {
         if let Some(pages) = n.obj.layout.relro.and_then(|r| n.obj.layout.relro_pages(r)) {
-            m.protect_relro(pages).map_err(LoadError::Map)?;
+            mapped(n)?.protect_relro(pages).map_err(LoadError::Map)?;
         }
     }
     // Success: every image stays mapped for the rest of the process.
     unique.commit();
     drop(scope);
-    drop(maps);
     // The records built for linking are the modules registered.
     // SAFETY: each module's tables lie in its image, which the loop below keeps mapped for the
     // rest of the process before the module is read again (on an error there, the records are
@@ -1034,7 +1035,7 @@ fn link_group(
     }
     let module = root.ok_or(LoadError::Malformed(crate::Malformed::NoLoadSegments))?;
     let own = |i: usize| entries.get(i).map(|e| e.module.clone());
-    let local_scope: Arc<[Module<'static>]> = local_modules(&local, own, shared, modules).into();
+    let local_scope: Arc<[Module<'static>]> = local_modules(&local, own, shared, modules).collect();
     for (i, (mut e, n)) in entries.into_iter().zip(&group).enumerate() {
         e.local = local_scope.clone();
         let e = crate::interpose::add(e);
@@ -1090,20 +1091,22 @@ fn written_static_tls(group: &[New<'_>], modids: &[u64]) -> Option<LoadError> {
 }
 
 /// The modules of a `local` scope: `own` gives the group's, by index (`None`: left out).
-pub(crate) fn local_modules<'m>(
-    local: &[Dep],
-    own: impl Fn(usize) -> Option<Module<'m>>,
-    shared: &SharedList,
-    modules: &[Module<'m>],
-) -> Vec<Module<'m>> {
-    local
-        .iter()
-        .filter_map(|d| match *d {
-            Dep::New(i) => own(i),
-            Dep::Shared(k) => shared.get(k).map(|s| s.module().clone()),
-            Dep::System(j) => modules.get(j).cloned(),
-        })
-        .collect()
+pub(crate) fn local_modules<'m, 'a>(
+    local: &'a [Dep],
+    own: impl Fn(usize) -> Option<Module<'m>> + 'a,
+    shared: &'a SharedList,
+    modules: &'a [Module<'m>],
+) -> impl Iterator<Item = Module<'m>> + 'a {
+    local.iter().filter_map(move |d| match *d {
+        Dep::New(i) => own(i),
+        Dep::Shared(k) => shared.get(k).map(|s| s.module().clone()),
+        Dep::System(j) => modules.get(j).cloned(),
+    })
+}
+
+/// The mapping of `n`, which every object of a group being linked has.
+fn mapped<'n>(n: &'n New<'_>) -> Result<&'n Mapping, LoadError> {
+    (n.obj.mapping()).ok_or_else(|| LoadError::Map(std::io::Error::other("object not mapped")))
 }
 
 /// Names the dependency an error came from, when it is not the plugin itself.
@@ -1208,10 +1211,6 @@ fn dependency_order(group: &[New<'_>]) -> Vec<usize> {
             *s = 2;
         }
         out.push(i);
-    }
-    if group.len() == 1 {
-        // The plugin alone (its libraries loaded before, or the system's): no search.
-        return vec![0];
     }
     let mut state = vec![0u8; group.len()];
     let mut out = Vec::with_capacity(group.len());
