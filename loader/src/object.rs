@@ -241,26 +241,23 @@ impl<B: AsRef<[u8]>> Object<B> {
                 .into());
             };
             // Which indices name a version (0 and 1 always do: local and global), worked out
-            // once, so the scan of every symbol's entry is one table look-up each: a bit mask
-            // for the usual few indices, a table past them.
+            // once, so the scan of every symbol's entry is one table look-up each: the table
+            // on the stack for the usual few indices, on the heap past them.
             let max = tab.defs.max_index().max(refs.max_index()).max(1);
-            let is_named = |n: u16| n <= 1 || tab.defs.name(n).is_some() || refs.name(n).is_some();
-            let mask = (0..=max.min(127))
-                .filter(|&n| is_named(n))
-                .fold(0u128, |m, n| m | 1 << n);
-            let named: Vec<bool> = if max > 127 {
-                (0..=max).map(is_named).collect()
-            } else {
-                Vec::new()
+            let (mut few, mut many) = ([false; 128], Vec::new());
+            let named: &mut [bool] = match few.get_mut(..=usize::from(max)) {
+                Some(few) => few,
+                None => {
+                    many.resize(usize::from(max) + 1, false);
+                    &mut many
+                }
             };
+            for (n, slot) in (0..=max).zip(named.iter_mut()) {
+                *slot = n <= 1 || tab.defs.name(n).is_some() || refs.name(n).is_some();
+            }
             for e in table.chunks_exact(2) {
                 let ndx = read::u16_at(e, 0).unwrap_or(0) & 0x7fff;
-                let ok = if max > 127 {
-                    named.get(usize::from(ndx)).copied().unwrap_or(false)
-                } else {
-                    ndx <= 127 && mask & 1 << ndx != 0
-                };
-                if !ok {
+                if !named.get(usize::from(ndx)).copied().unwrap_or(false) {
                     return Err(Malformed::BadVersion {
                         what: "version index out of range",
                         value: ndx.into(),
