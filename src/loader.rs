@@ -131,22 +131,27 @@ impl Loader {
         // a new plugin is loaded from it; an open plugin's registration answers.
         let opened = dynplug_loader::file::open_canonical(given)
             .map_err(|e| Error::from_load(given.to_path_buf(), e))?;
-        let canonical = opened.canonical.clone();
+        let dynplug_loader::file::Opened {
+            file,
+            len,
+            canonical,
+            id,
+        } = opened;
         // A library the process has already (a plugin's dependency, or one the system loaded)
         // is that copy, as dlopen returns it: never a second one. Looked up outside the
         // registry: if another thread is still running its initialisers, this waits for them,
         // and they may open it too.
-        let existing = Image::existing(&canonical, opened.id);
+        let existing = Image::existing(&canonical, id);
         // Keyed by device and inode, as glibc matches an open object: a hard link to an open
         // plugin is that plugin.
-        let key = Key::File(opened.id);
+        let key = Key::File(id);
         // A plugin loaded by this open was held to this loader's policy as it was linked; one
         // the process had already (opened by another loader, or loaded for a plugin) is held
         // to it now.
         let mut linked_here = false;
-        let plugin = registry::open(key, canonical.clone(), || {
+        let plugin = registry::open(key, &canonical, || {
             if let Some(image) = existing {
-                return Ok(Plugin::new(canonical.clone(), image));
+                return Ok(Plugin::new(&canonical, image));
             }
             linked_here = true;
             // `$ORIGIN`: the directory of the path as given, as glibc takes it (a plugin
@@ -154,15 +159,10 @@ impl Loader {
             let origin = origin_of(given)
                 .or_else(|| canonical.parent().map(Path::to_path_buf))
                 .unwrap_or_default();
-            let image = Image::open_file(
-                &canonical,
-                &origin,
-                (opened.file, opened.len, opened.id),
-                &self.opts,
-                &self.dirs,
-            )
-            .map_err(|e| Error::from_load(canonical.clone(), e))?;
-            Ok(Plugin::new(canonical.clone(), image))
+            let image =
+                Image::open_file(&canonical, &origin, (file, len, id), &self.opts, &self.dirs)
+                    .map_err(|e| Error::from_load(canonical.clone(), e))?;
+            Ok(Plugin::new(&canonical, image))
         })?;
         if !linked_here {
             self.held_to_policy(plugin)?;
@@ -200,11 +200,11 @@ impl Loader {
     pub unsafe fn open_bytes(&self, name: &str, bytes: &[u8]) -> Result<&'static Plugin, Error> {
         let path = PathBuf::from(name);
         let mut linked_here = false;
-        let plugin = registry::open(Key::Memory(name.to_string()), path.clone(), || {
+        let plugin = registry::open(Key::Memory(name.to_string()), &path, || {
             linked_here = true;
             let image = Image::from_bytes(bytes, &self.opts, &self.dirs)
                 .map_err(|e| Error::from_load(path.clone(), e))?;
-            Ok(Plugin::new(path.clone(), image))
+            Ok(Plugin::new(&path, image))
         })?;
         if !linked_here {
             self.held_to_policy(plugin)?;
@@ -295,11 +295,11 @@ impl Loader {
 fn origin_of(given: &Path) -> Option<PathBuf> {
     use std::os::unix::ffi::OsStrExt;
     let b = given.as_os_str().as_bytes();
-    let normal = b.starts_with(b"/")
-        && !b.ends_with(b"/")
-        && !b.ends_with(b"/.")
-        && !b.windows(2).any(|w| w == b"//")
-        && !b.windows(3).any(|w| w == b"/./");
+    // Absolute, and no empty or `.` component (no `//`, `/./`, trailing `/` or `/.`): one pass.
+    let normal = b.strip_prefix(b"/").is_some_and(|rest| {
+        rest.split(|&c| c == b'/')
+            .all(|c| !c.is_empty() && c != b".")
+    });
     if normal {
         let cut = b.iter().rposition(|&c| c == b'/')?;
         let dir = b.get(..cut.max(1))?;

@@ -1,6 +1,6 @@
 //! `Plugin`: an opened plugin (Go's `*plugin.Plugin`).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use dynplug_loader::Image;
 
@@ -17,7 +17,7 @@ pub struct Plugin {
 }
 
 impl Plugin {
-    pub(crate) fn new(path: PathBuf, image: Image) -> Plugin {
+    pub(crate) fn new(path: &Path, image: Image) -> Plugin {
         Plugin {
             path: path.into(),
             image,

@@ -3,7 +3,7 @@
 
 use std::cell::RefCell;
 use std::hash::BuildHasherDefault;
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::thread::{self, ThreadId};
@@ -127,7 +127,7 @@ pub(crate) fn get(key: &Key) -> Option<&'static Plugin> {
 /// runs the plugin's initialisers, also without the lock.
 pub(crate) fn open(
     key: Key,
-    path: PathBuf,
+    path: &Path,
     load: impl FnOnce() -> Result<Plugin, Error>,
 ) -> Result<&'static Plugin, Error> {
     let r = registry();
@@ -137,7 +137,9 @@ pub(crate) fn open(
         match map.get(&key) {
             Some(State::Ready(p)) => return Ok(p),
             Some(State::Loading(t) | State::Initialising(t, _)) if *t == me => {
-                return Err(Error::RecursiveOpen { path });
+                return Err(Error::RecursiveOpen {
+                    path: path.to_path_buf(),
+                });
             }
             Some(State::Loading(t) | State::Initialising(t, _)) => {
                 // Recorded, so that a thread initialising a library this one needs does not
@@ -168,14 +170,25 @@ pub(crate) fn open(
         }
     };
     let plugin: &'static Plugin = Box::leak(Box::new(plugin));
-    map.insert(key.clone(), State::Initialising(me, plugin));
+    set(&mut map, key.clone(), State::Initialising(me, plugin));
     drop(map);
 
     // SAFETY: this thread alone got here for this key, once: the initialisers run exactly once.
     unsafe { plugin.initialise() };
 
     let mut map = lock(r);
-    map.insert(key, State::Ready(plugin));
+    set(&mut map, key, State::Ready(plugin));
     r.notify();
     Ok(plugin)
+}
+
+/// Moves `key` to `state`: in place when it is there (it is, since this thread marked it
+/// loading; the lookup does not rehash or move the key), else inserted.
+fn set(map: &mut FastMap<Key, State>, key: Key, state: State) {
+    match map.get_mut(&key) {
+        Some(s) => *s = state,
+        None => {
+            map.insert(key, state);
+        }
+    }
 }

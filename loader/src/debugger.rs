@@ -7,9 +7,9 @@
 //! Why not the `r_debug` list: docs/architecture.md.
 
 use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::ptr::null_mut;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use crate::debug_elf::Source;
 use crate::elf::layout::Load;
@@ -38,7 +38,8 @@ struct Descriptor {
 
 /// A module opened while no debugger listened, announced when one does.
 struct Pending {
-    path: PathBuf,
+    /// The file's path (the module's name, shared with it).
+    path: Arc<[u8]>,
     bias: u64,
     loads: &'static [Load],
 }
@@ -72,16 +73,20 @@ fn listening() -> bool {
             return true;
         }
     }
-    std::env::var_os("DYNPLUG_DEBUGGER").is_some_and(|v| v == "1")
+    // Read once, as `DYNPLUG_DEBUG` is: asked at every open.
+    static ASKED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *crate::fork::once(&ASKED, || {
+        std::env::var_os("DYNPLUG_DEBUGGER").is_some_and(|v| v == "1")
+    })
 }
 
 /// Announces the module mapped at `bias` from the file at `path` (its segments `loads`): now
 /// if a debugger listens, else when one does (at a later open). Building a module's stub costs
 /// about the size of its symbol table, paid only under a debugger.
-pub fn announce_file(path: &Path, bias: u64, loads: &'static [Load]) {
+pub fn announce_file(path: &Arc<[u8]>, bias: u64, loads: &'static [Load]) {
     let mut pending = PENDING.lock().unwrap_or_else(|p| p.into_inner());
     pending.push(Pending {
-        path: path.to_path_buf(),
+        path: path.clone(),
         bias,
         loads,
     });
@@ -99,7 +104,8 @@ pub fn announce_bytes(bytes: &[u8], bias: u64) {
 }
 
 fn register_file(m: &Pending) {
-    let Ok((file, len)) = crate::file::open_regular_with_len(&m.path) else {
+    let m_path = Path::new(std::ffi::OsStr::from_bytes(&m.path));
+    let Ok((file, len)) = crate::file::open_regular_with_len(m_path) else {
         return;
     };
     // SAFETY: the module's image stays mapped at `bias` for the rest of the process (it is
@@ -111,7 +117,7 @@ fn register_file(m: &Pending) {
         image,
     };
     // gdb reads a `.gnu_debuglink` path relative to its own directory: make it absolute.
-    let path = std::env::current_dir().map_or_else(|_| m.path.clone(), |d| d.join(&m.path));
+    let path = std::env::current_dir().map_or_else(|_| m_path.to_path_buf(), |d| d.join(m_path));
     register(&src, m.bias, Some(path.as_os_str().as_bytes()));
 }
 

@@ -44,6 +44,31 @@ fn regular_with_meta(file: File) -> Result<(File, std::fs::Metadata), LoadError>
     Ok((file, meta))
 }
 
+/// The length, device and inode of `file` if it is a regular file (see [`open_regular`]), from
+/// one `fstat`, as glibc asks: std's `metadata` makes a `statx` of every field and converts
+/// them all, on every open.
+fn regular_len_and_id(file: &File) -> Result<(u64, (u64, u64)), LoadError> {
+    let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: fstat(2) on an open descriptor, writing one `struct stat` it is given room for.
+    if unsafe { libc::fstat(file.as_raw_fd(), st.as_mut_ptr()) } != 0 {
+        return Err(io::Error::last_os_error().into());
+    }
+    // SAFETY: fstat returned 0: it filled the structure.
+    let st = unsafe { st.assume_init() };
+    match st.st_mode & libc::S_IFMT {
+        libc::S_IFREG => {}
+        libc::S_IFDIR => return Err(LoadError::IsDirectory),
+        _ => {
+            return Err(LoadError::Io(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "not a regular file",
+            )))
+        }
+    }
+    let len = u64::try_from(st.st_size).unwrap_or(0);
+    Ok((len, (st.st_dev, st.st_ino)))
+}
+
 /// The device and inode of the file at `path` (symlinks followed), which name one file however
 /// it is reached.
 pub fn id(path: &Path) -> Option<(u64, u64)> {
@@ -83,12 +108,12 @@ pub fn regular_canonical(path: &Path) -> Option<PathBuf> {
 /// component), or `realpath`'s answer where `/proc` is not mounted.
 pub fn open_canonical(path: &Path) -> Result<Opened, LoadError> {
     if let Some(file) = open_as_canonical(path) {
-        let (file, meta) = regular_with_meta(file)?;
+        let (len, id) = regular_len_and_id(&file)?;
         return Ok(Opened {
             file,
-            len: meta.len(),
+            len,
             canonical: path.to_path_buf(),
-            id: (meta.dev(), meta.ino()),
+            id,
         });
     }
     let (file, meta) = open_regular_with_meta(path)?;
@@ -118,8 +143,16 @@ fn open_as_canonical(path: &Path) -> Option<File> {
     if !components.all(|c| !c.is_empty() && c != b"." && c != b"..") {
         return None;
     }
-    let c_path = std::ffi::CString::new(bytes).ok()?;
-    crate::os::open_no_symlinks(&c_path)
+    // NUL-terminated on the stack (the usual path is short): no allocation.
+    let mut buf = [0u8; 512];
+    let c_path = match buf.get_mut(..bytes.len()) {
+        Some(head) if bytes.len() < 512 => {
+            head.copy_from_slice(bytes);
+            std::ffi::CStr::from_bytes_with_nul(buf.get(..=bytes.len())?).ok()?
+        }
+        _ => return None,
+    };
+    crate::os::open_no_symlinks(c_path)
 }
 
 /// A file opened by [`open_canonical`].

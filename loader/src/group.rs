@@ -29,17 +29,30 @@ use crate::os::{C_LIBRARY, C_RUNTIME};
 
 /// A dependency dynplug loaded, for the rest of the process.
 pub(crate) struct Shared {
-    pub(crate) path: PathBuf,
     /// Device and inode of its file.
     id: Option<(u64, u64)>,
-    pub(crate) module: Module<'static>,
+    /// Its record for the rest of the process (its module is not copied again here).
+    entry: &'static crate::interpose::Entry,
+}
+
+impl Shared {
+    /// Its module, named by its canonical path (empty for bytes in memory).
+    pub(crate) fn module(&self) -> &Module<'static> {
+        &self.entry.module
+    }
+
+    /// The canonical path it was loaded from (its module's name).
+    pub(crate) fn path(&self) -> &Path {
+        Path::new(std::ffi::OsStr::from_bytes(&self.module().name))
+    }
 }
 
 /// Every library dynplug loaded (plugins from files too), with an index by path (checked at
 /// every open: a list scan would grow with the number of plugins).
 pub(crate) struct SharedList {
     list: Vec<Shared>,
-    by_path: Option<crate::FastMap<Vec<u8>, usize>>,
+    /// Keyed by the module's name (its path), shared with the module.
+    by_path: Option<crate::FastMap<Arc<[u8]>, usize>>,
     by_id: Option<crate::FastMap<(u64, u64), usize>>,
 }
 
@@ -91,7 +104,7 @@ impl SharedList {
         let i = self.list.len();
         self.by_path
             .get_or_insert_with(Default::default)
-            .insert(s.path.as_os_str().as_bytes().to_vec(), i);
+            .insert(s.module().name.clone(), i);
         if let Some(id) = s.id {
             self.by_id
                 .get_or_insert_with(Default::default)
@@ -160,8 +173,8 @@ pub(crate) fn existing(canonical: &Path, id: (u64, u64)) -> Option<(Module<'stat
 pub(crate) fn module_at(base: u64) -> Option<Module<'static>> {
     shared()
         .iter()
-        .find(|s| s.module.base == base)
-        .map(|s| s.module.clone())
+        .find(|s| s.module().base == base)
+        .map(|s| s.module().clone())
 }
 
 /// What [`existing`] finds, without waiting for initialisers.
@@ -172,7 +185,7 @@ pub(crate) fn loaded(canonical: &Path, id: (u64, u64)) -> Option<(Module<'static
             .at_path(canonical)
             .or_else(|| shared.with_id(id))
             .and_then(|k| shared.get(k))
-            .map(|s| s.module.clone())
+            .map(|s| s.module().clone())
     };
     if let Some(m) = own {
         return Some((m, false));
@@ -225,6 +238,9 @@ pub(crate) struct New<'a> {
     /// Boxed: an object is large, and moving it through the open path's frames made each
     /// hold a copy (the stack pages a first open touches count as memory it added).
     pub(crate) obj: Box<Object<Bytes<'a>>>,
+    /// The link-time address of `.eh_frame`, read from the file (`None`: read it through the
+    /// image, or there is none).
+    pub(crate) eh_frame: Option<u64>,
 }
 
 impl New<'_> {
@@ -291,7 +307,7 @@ impl New<'_> {
             .soname
             .and_then(|s| self.obj.string(s).ok())
             .map(Arc::from);
-        let code = self.obj.layout.code_ranges(base).collect();
+        let code = code_ranges(&self.obj.layout, base);
         let layout = &self.obj.layout;
         let span = (
             base.wrapping_add(layout.span_lo),
@@ -307,7 +323,11 @@ impl New<'_> {
             code,
             span,
             c_name: 0,
-            needed: self.obj.needed().map(Arc::from).collect(),
+            // One allocation for the list (an iterator of known length): every name was
+            // checked to lie in the string table when the object was parsed.
+            needed: (self.obj.dynamic.needed.iter())
+                .map(|&n| Arc::from(self.obj.string(n).unwrap_or_default()))
+                .collect(),
         })
     }
 
@@ -319,6 +339,7 @@ impl New<'_> {
             id: None,
             loaders: Vec::new(),
             obj,
+            eh_frame: None,
         }
     }
 
@@ -331,6 +352,7 @@ impl New<'_> {
             id: None,
             loaders: Vec::new(),
             obj,
+            eh_frame: None,
         }
     }
 
@@ -354,6 +376,21 @@ impl New<'_> {
             dependency: index != 0,
         }
     }
+}
+
+/// The run-time ranges of the executable segments of `layout` at `bias`, in one allocation
+/// (collected from a filter they would be built in a vector first, then copied).
+fn code_ranges(layout: &crate::elf::layout::Layout, bias: u64) -> Arc<[(u64, u64)]> {
+    let mut few = [(0, 0); 4];
+    let mut n = 0;
+    for r in layout.code_ranges(bias) {
+        match few.get_mut(n) {
+            Some(slot) => *slot = r,
+            None => return layout.code_ranges(bias).collect(),
+        }
+        n += 1;
+    }
+    Arc::from(few.get(..n).unwrap_or_default())
 }
 
 /// Opens, parses and maps the object at `path`: the headers are read, the segments mapped, and
@@ -385,7 +422,10 @@ fn open_mapped<'a>(
     let head = read_head(file, len)?;
     let map = |layout: &_| Mapping::new(layout, Source::File(file.as_fd())).map_err(LoadError::Map);
     let obj = Object::parse_mapped(Bytes::Head(head), len, want, page_size(), map)?;
-    Ok(New::from_file(path, origin, obj))
+    Ok(New {
+        eh_frame: crate::unwind::eh_frame_from_file(file, &obj.layout),
+        ..New::from_file(path, origin, obj)
+    })
 }
 
 /// The first bytes of a file: its ELF header and program headers (or all of a short file).
@@ -428,13 +468,7 @@ fn open_bytes(bytes: &[u8], want: Option<Machine>) -> Result<New<'_>, LoadError>
         page_size(),
         map,
     )?;
-    Ok(New {
-        path: None,
-        origin: None,
-        id: None,
-        loaders: Vec::new(),
-        obj,
-    })
+    Ok(New::from_bytes(obj))
 }
 
 /// Finds the library `name` that `req` asks for: the first candidate that is an ELF object for
@@ -541,8 +575,9 @@ fn satisfied(
     group: &[New<'_>],
     shared: &SharedList,
 ) -> Satisfied {
-    if in_process(name, modules) {
-        return match modules.iter().position(|m| m.is(name)) {
+    let at = modules.iter().position(|m| m.is(name));
+    if at.is_some() || in_process(name, modules) {
+        return match at {
             Some(j)
                 if !global
                     .iter()
@@ -556,7 +591,7 @@ fn satisfied(
     if let Some(i) = group.iter().position(|n| n.answers_to(name)) {
         return Satisfied::By(Dep::New(i));
     }
-    match shared.iter().position(|s| s.module.is(name)) {
+    match shared.iter().position(|s| s.module().is(name)) {
         Some(k) => Satisfied::By(Dep::Shared(k)),
         None => Satisfied::No,
     }
@@ -587,7 +622,7 @@ pub(crate) fn collect<'a>(
                 .map(|n: &New<'_>| n.obj.needed().map(<[u8]>::to_vec).collect()),
             Dep::Shared(s) => shared
                 .get(s)
-                .map(|s| s.module.needed.iter().map(|n| n.to_vec()).collect()),
+                .map(|s| s.module().needed.iter().map(|n| n.to_vec()).collect()),
             Dep::System(j) => modules
                 .get(j)
                 .map(|m| m.needed.iter().map(|n| n.to_vec()).collect()),
@@ -664,8 +699,8 @@ fn log_needed(
     } else {
         shared
             .iter()
-            .find(|s| s.module.is(name))
-            .map(|s| format!("{} (loaded by dynplug before)", s.path.display()))
+            .find(|s| s.module().is(name))
+            .map(|s| format!("{} (loaded by dynplug before)", s.path().display()))
     };
     if let Some(by) = by {
         crate::debug_log!(crate::debug::FILES, "file={name_s} [0];  satisfied by {by}");
@@ -808,19 +843,15 @@ fn link_group(
     opts: &Options,
 ) -> Result<Box<Loaded>, LoadError> {
     let Collected { group, local } = collected;
-    let mut maps = Vec::with_capacity(group.len());
     for n in &group {
-        let m = n
-            .obj
-            .mapping()
-            .ok_or_else(|| LoadError::Map(std::io::Error::other("object not mapped")))?;
-        maps.push(m);
+        mapped(n)?;
     }
     // Scope: the global scope, then the plugin's local scope (dlopen's: the plugin, then its
     // libraries breadth-first, those loaded before included).
     let mut scope = global_scope(modules, global, opts);
     let mut modids = Vec::with_capacity(group.len());
-    for (n, m) in group.iter().zip(&maps) {
+    for n in &group {
+        let m = mapped(n)?;
         modids.push(n.obj.layout.tls.map_or(0, |t| {
             crate::tls::register(crate::tls::TlsImage {
                 init: m.bias.wrapping_add(t.vaddr),
@@ -831,9 +862,8 @@ fn link_group(
         }));
     }
     let mut own = Vec::with_capacity(group.len());
-    for (i, (n, m)) in group.iter().zip(&maps).enumerate() {
-        let tls_modid = modids.get(i).copied().unwrap_or(0);
-        own.push(n.module(n.obj.view(), m.bias, tls_modid)?);
+    for (n, &tls_modid) in group.iter().zip(&modids) {
+        own.push(n.module(n.obj.view(), mapped(n)?.bias, tls_modid)?);
     }
     scope.extend(local_modules(
         &local,
@@ -849,7 +879,8 @@ fn link_group(
         // The policy is checked for the whole group before anything runs (not even an IFUNC
         // resolver): a dry pass over every module's relocations.
         let mut forbidden = Vec::new();
-        for (i, ((n, m), &modid)) in group.iter().zip(&maps).zip(&modids).enumerate() {
+        for (i, (n, &modid)) in group.iter().zip(&modids).enumerate() {
+            let m = mapped(n)?;
             let mut mem = DryRun {
                 view: n.obj.view(),
                 written: Default::default(),
@@ -874,15 +905,25 @@ fn link_group(
         }
     }
     // Relocated dependencies first (glibc's order): each module after the modules it needs.
-    let order = dependency_order(&group);
+    // (A plugin alone, the usual group, needs no search.)
+    let ordered;
+    let order: &[usize] = if group.len() == 1 {
+        &[0]
+    } else {
+        ordered = dependency_order(&group);
+        &ordered
+    };
     let static_tls_mark = crate::static_tls::mark();
     let mut missing = Vec::new();
     let mut failure = None;
+    // By module in `order`: the relocations left for IFUNC resolvers, and the initialisers and
+    // finalisers as its link read them (final only if none is left).
     let mut deferred = Vec::with_capacity(group.len());
-    for &i in &order {
-        let (Some(n), Some(m), Some(&modid)) = (group.get(i), maps.get(i), modids.get(i)) else {
+    for &i in order {
+        let (Some(n), Some(&modid)) = (group.get(i), modids.get(i)) else {
             continue;
         };
+        let m = mapped(n)?;
         let mut mem = Live { bias: m.bias };
         let mode = Mode {
             live: true,
@@ -903,7 +944,8 @@ fn link_group(
                 }
             }
         }
-        deferred.push((i, linked.deferred));
+        let calls = linked.calls.filter(|_| linked.deferred.is_empty());
+        deferred.push((i, linked.deferred, calls));
     }
     // From here on code of the group may run: no block of it is placed in static TLS any more.
     crate::tls::seal(&modids);
@@ -917,12 +959,14 @@ fn link_group(
     }
     // Every module is relocated and nothing is wrong: now the group's IFUNC resolvers run (the
     // first code of the group to run), in the same order.
-    for (i, list) in deferred {
-        let (Some(n), Some(m)) = (group.get(i), maps.get(i)) else {
+    for (i, list, _) in &mut deferred {
+        let Some(n) = group.get(*i) else {
             continue;
         };
+        let m = mapped(n)?;
         let mut mem = Live { bias: m.bias };
-        let mut diag = Diag::new(n.subject(i));
+        let list = std::mem::take(list);
+        let mut diag = Diag::new(n.subject(*i));
         apply_deferred(n.obj.machine, m.bias, list, &mut mem, &mut diag);
         if let Some(e) = diag.into_problems().into_iter().next() {
             return Err(e);
@@ -931,93 +975,96 @@ fn link_group(
     if let Some(e) = written_static_tls(&group, &modids) {
         return Err(e);
     }
-    let mut inits = Vec::new();
-    for &i in &order {
-        let (Some(n), Some(m)) = (group.get(i), maps.get(i)) else {
+    let mut inits = Vec::with_capacity(group.len());
+    for (i, _, calls) in deferred {
+        let Some(n) = group.get(i) else {
             continue;
         };
+        let m = mapped(n)?;
         let mem = Live { bias: m.bias };
         let named = |e| n.subject(i).named(e);
+        let (inits_of, finis) = match calls {
+            Some(c) => c,
+            None => (
+                initialisers(&n.obj, m.bias, &mem, &scope).map_err(named)?,
+                finalisers(&n.obj, m.bias, &mem, &scope).map_err(named)?,
+            ),
+        };
         inits.push(crate::init::Calls {
             base: m.bias,
-            inits: initialisers(&n.obj, m.bias, &mem, &scope).map_err(named)?,
-            finis: finalisers(&n.obj, m.bias, &mem, &scope).map_err(named)?,
+            inits: inits_of,
+            finis,
         });
     }
-    for (n, m) in group.iter().zip(&maps) {
+    for n in &group {
         if let Some(pages) = n.obj.layout.relro.and_then(|r| n.obj.layout.relro_pages(r)) {
-            m.protect_relro(pages).map_err(LoadError::Map)?;
+            mapped(n)?.protect_relro(pages).map_err(LoadError::Map)?;
         }
     }
     // Success: every image stays mapped for the rest of the process.
     unique.commit();
     drop(scope);
-    drop(maps);
+    // The records built for linking are the modules registered.
+    // SAFETY: each module's tables lie in its image, which the loop below keeps mapped for the
+    // rest of the process before the module is read again (on an error there, the records are
+    // dropped unread).
+    let own: Vec<Module<'static>> = own.into_iter().map(|m| unsafe { m.detached() }).collect();
     let mut group = group;
     let mut root = None;
-    let mut placed = Vec::with_capacity(group.len());
     let mut entries = Vec::with_capacity(group.len());
     // The options the group was loaded under: what its modules' `dlopen` loads is held to them.
     let loaded_under = (!matches!(opts.policy, crate::Policy::Any) || !opts.exports.is_empty())
         .then(|| Arc::new(opts.clone()));
-    for (n, modid) in group.iter_mut().zip(modids) {
+    for (n, module) in group.iter_mut().zip(own) {
         let bias = n
             .obj
             .leak_mapping()
             .ok_or_else(|| LoadError::Map(std::io::Error::other("object not mapped")))?;
         let loads: &'static [_] = Box::leak(n.obj.layout.loads.clone().into_boxed_slice());
-        // SAFETY: mapped at `bias` and never unmapped (leaked just above).
-        let module = n.module(unsafe { View::mapped(bias, loads) }, bias, modid)?;
         let mut eh_frame_hdr = 0;
+        // The frame table to register, as a null-terminated list (see `unwind::register`).
+        let mut frames = [0; 2];
         if let Some(hdr) = n.obj.layout.eh_frame_hdr {
             eh_frame_hdr = bias.wrapping_add(hdr.vaddr);
-            if let Some(eh) = crate::unwind::eh_frame(&n.obj.view(), hdr.vaddr) {
-                if n.obj.layout.loaded(eh, 4) {
-                    crate::unwind::register(modules, bias.wrapping_add(eh));
-                }
+            let eh = (n.eh_frame).or_else(|| crate::unwind::eh_frame(&n.obj.view(), hdr.vaddr));
+            if let Some(eh) = eh.filter(|&eh| n.obj.layout.loaded(eh, 4)) {
+                frames[0] = usize::try_from(bias.wrapping_add(eh)).unwrap_or(0);
             }
+        }
+        announce(n, &module.name, bias, loads, opts.perf_map);
+        if root.is_none() {
+            root = Some(module.clone());
         }
         let last_end = n.obj.layout.loads.last().map_or(0, |l| l.end());
         entries.push(crate::interpose::Entry {
             name: n.c_name(),
-            module: module.clone(),
-            phdrs: phdrs(&n.obj),
+            module,
+            phdrs: phdrs_in_image(&n.obj, bias),
             start: bias.wrapping_add(n.obj.layout.span_lo),
             end: bias.wrapping_add(n.obj.layout.span_hi),
             map_end: bias.wrapping_add(last_end),
             eh_frame_hdr,
+            frames,
             opts: loaded_under.clone(),
             local: Arc::from([]),
             search: n.requester(),
         });
-        announce(n, bias, loads, opts.perf_map);
-        placed.push(module.clone());
-        if root.is_none() {
-            // A plugin from a file is also there for later plugins that need it, as a library
-            // dynplug loaded for a plugin is (and `Plugin::open` of a library loaded as a
-            // dependency finds it there: one copy of a file, whichever comes first).
-            if let Some(path) = n.path.clone() {
-                shared.push(Shared {
-                    path,
-                    id: n.id,
-                    module: module.clone(),
-                });
-            }
-            root = Some(module);
-        } else {
-            shared.push(Shared {
-                path: n.path.clone().unwrap_or_default(),
-                id: n.id,
-                module,
-            });
-        }
     }
     let module = root.ok_or(LoadError::Malformed(crate::Malformed::NoLoadSegments))?;
-    let local_scope: Arc<[Module<'static>]> =
-        local_modules(&local, |i| placed.get(i).cloned(), shared, modules).into();
-    for mut e in entries {
+    let own = |i: usize| entries.get(i).map(|e| e.module.clone());
+    let local_scope: Arc<[Module<'static>]> = local_modules(&local, own, shared, modules).collect();
+    for (i, (mut e, n)) in entries.into_iter().zip(&group).enumerate() {
         e.local = local_scope.clone();
-        crate::interpose::add(e);
+        let e = crate::interpose::add(e);
+        if e.frames[0] != 0 {
+            crate::unwind::register(modules, &e.frames);
+        }
+        // A plugin from a file is also there for later plugins that need it, as a library
+        // dynplug loaded for a plugin is (and `Plugin::open` of a library loaded as a
+        // dependency finds it there: one copy of a file, whichever comes first).
+        if i > 0 || n.path.is_some() {
+            shared.push(Shared { id: n.id, entry: e });
+        }
     }
     // Until this thread has run them, an open of these modules from another thread waits.
     for calls in &inits {
@@ -1026,7 +1073,7 @@ fn link_group(
     let uses = local
         .iter()
         .filter_map(|d| match d {
-            Dep::Shared(k) => shared.get(*k).map(|s| s.module.base),
+            Dep::Shared(k) => shared.get(*k).map(|s| s.module().base),
             _ => None,
         })
         .collect();
@@ -1061,26 +1108,35 @@ fn written_static_tls(group: &[New<'_>], modids: &[u64]) -> Option<LoadError> {
 }
 
 /// The modules of a `local` scope: `own` gives the group's, by index (`None`: left out).
-pub(crate) fn local_modules<'m>(
-    local: &[Dep],
-    own: impl Fn(usize) -> Option<Module<'m>>,
-    shared: &SharedList,
-    modules: &[Module<'m>],
-) -> Vec<Module<'m>> {
-    local
-        .iter()
-        .filter_map(|d| match *d {
-            Dep::New(i) => own(i),
-            Dep::Shared(k) => shared.get(k).map(|s| s.module.clone()),
-            Dep::System(j) => modules.get(j).cloned(),
-        })
-        .collect()
+pub(crate) fn local_modules<'m, 'a>(
+    local: &'a [Dep],
+    own: impl Fn(usize) -> Option<Module<'m>> + 'a,
+    shared: &'a SharedList,
+    modules: &'a [Module<'m>],
+) -> impl Iterator<Item = Module<'m>> + 'a {
+    local.iter().filter_map(move |d| match *d {
+        Dep::New(i) => own(i),
+        Dep::Shared(k) => shared.get(k).map(|s| s.module().clone()),
+        Dep::System(j) => modules.get(j).cloned(),
+    })
+}
+
+/// The mapping of `n`, which every object of a group being linked has.
+fn mapped<'n>(n: &'n New<'_>) -> Result<&'n Mapping, LoadError> {
+    (n.obj.mapping()).ok_or_else(|| LoadError::Map(std::io::Error::other("object not mapped")))
 }
 
 /// Tells debuggers about a module just mapped, and perf about one from memory if asked.
-fn announce(n: &New<'_>, bias: u64, loads: &'static [crate::elf::layout::Load], perf_map: bool) {
+/// `name`: its module's name (its path, for one from a file).
+fn announce(
+    n: &New<'_>,
+    name: &Arc<[u8]>,
+    bias: u64,
+    loads: &'static [crate::elf::layout::Load],
+    perf_map: bool,
+) {
     match &n.path {
-        Some(path) => crate::debugger::announce_file(path, bias, loads),
+        Some(_) => crate::debugger::announce_file(name, bias, loads),
         None => {
             crate::debugger::announce_bytes(n.obj.bytes(), bias);
             if crate::perf_map::wanted(perf_map) {
@@ -1090,7 +1146,29 @@ fn announce(n: &New<'_>, bias: u64, loads: &'static [crate::elf::layout::Load], 
     }
 }
 
-/// The program headers of `obj`, as `dl_iterate_phdr` reports them.
+/// The program headers of `obj`, its image kept at `bias`, as `dl_iterate_phdr` reports them:
+/// where the image holds them (a readable segment maps their bytes, the usual case), there, as
+/// glibc points `dlpi_phdr` into the image; else a copy kept for the rest of the process.
+fn phdrs_in_image<B: AsRef<[u8]>>(obj: &Object<B>, bias: u64) -> &'static [records::Phdr] {
+    let size = u64::from(obj.phnum) * records::PHDR_SIZE;
+    let mapped = obj.layout.loads.iter().find_map(|l| {
+        let into = obj.phoff.checked_sub(l.offset)?;
+        let inside = l.readable() && into.checked_add(size)? <= l.filesz;
+        inside.then(|| l.vaddr.checked_add(into)).flatten()
+    });
+    let aligned = |a: &usize| a % std::mem::align_of::<records::Phdr>() == 0;
+    match mapped.and_then(|v| usize::try_from(bias.wrapping_add(v)).ok().filter(aligned)) {
+        // SAFETY: `phnum` records of the file's program headers (little-endian `Elf64_Phdr`s,
+        // as the header was checked to be, on a little-endian host) lie at `addr`, aligned,
+        // in a readable segment of an image mapped for the rest of the process.
+        Some(addr) => unsafe {
+            std::slice::from_raw_parts(addr as *const records::Phdr, usize::from(obj.phnum))
+        },
+        None => Box::leak(phdrs(obj).into_boxed_slice()),
+    }
+}
+
+/// The program headers of `obj`, read from its bytes.
 fn phdrs<B: AsRef<[u8]>>(obj: &Object<B>) -> Vec<records::Phdr> {
     let b = obj.bytes();
     let mut v = Vec::with_capacity(usize::from(obj.phnum));

@@ -345,8 +345,8 @@ fn dependencies(e: &Examined<'_, '_>, extra: &[PathBuf]) -> Vec<Dependency> {
                 )
             } else if let Some(g) = e.group.iter().find(|g| g.answers_to(name)) {
                 Found::File(g.path.clone().unwrap_or_default())
-            } else if let Some(s) = shared.iter().find(|s| s.module.is(name)) {
-                Found::Shared(s.path.clone())
+            } else if let Some(s) = shared.iter().find(|s| s.module().is(name)) {
+                Found::Shared(s.path().to_path_buf())
             } else {
                 // Not in the group: the search stopped before it (at this one, or an earlier
                 // missing library). Searched again here to say which.

@@ -18,8 +18,8 @@ pub struct Entry {
     pub name: CString,
     /// Its module (load bias and symbol table).
     pub module: Module<'static>,
-    /// Its program headers, copied.
-    pub phdrs: Vec<crate::elf::records::Phdr>,
+    /// Its program headers, in its image (or a copy kept for the process).
+    pub phdrs: &'static [crate::elf::records::Phdr],
     /// Run-time span of the image.
     pub start: u64,
     /// End of the span (page-rounded).
@@ -28,6 +28,9 @@ pub struct Entry {
     pub map_end: u64,
     /// Run-time address of PT_GNU_EH_FRAME (`.eh_frame_hdr`), or 0.
     pub eh_frame_hdr: u64,
+    /// Its `.eh_frame` as the unwinder has it registered: a null-terminated list of one
+    /// run-time address (`[0, 0]`: none), in place for the rest of the process.
+    pub frames: [usize; 2],
     /// The options it was loaded under (`None`: the defaults): a library its `dlopen` loads,
     /// or returns, is held to them.
     pub opts: Option<std::sync::Arc<crate::Options>>,
@@ -41,10 +44,11 @@ pub struct Entry {
 static ENTRIES: RwLock<Vec<&'static Entry>> = RwLock::new(Vec::new());
 
 /// Records a module dynplug loaded (for the rest of the process).
-pub fn add(e: Entry) {
+pub fn add(e: Entry) -> &'static Entry {
     crate::fork::install();
     let e: &'static Entry = Box::leak(Box::new(e));
     ENTRIES.write().unwrap_or_else(|p| p.into_inner()).push(e);
+    e
 }
 
 fn entries() -> Vec<&'static Entry> {

@@ -59,6 +59,10 @@ pub struct Linked {
     /// Relocations waiting for IFUNC resolvers of the group (a live load only): apply them with
     /// `relocate::apply_deferred` once every module is relocated.
     pub deferred: Vec<Deferred>,
+    /// The initialisers and finalisers read from the relocated memory, checked (`None` if one
+    /// was refused: see `problems`). Final only when `deferred` is empty: a resolver left for
+    /// later may still write an entry.
+    pub calls: Option<(Vec<u64>, Vec<u64>)>,
 }
 
 /// Resolves and relocates `obj` loaded at `bias` into `mem`.
@@ -98,7 +102,7 @@ pub fn link<B: AsRef<[u8]>, M: Memory>(
         (Err(e), _) | (_, Err(e)) => {
             return Linked {
                 problems: vec![subject.named(e.into())],
-                deferred: Vec::new(),
+                ..Linked::default()
             }
         }
     };
@@ -132,21 +136,31 @@ pub fn link<B: AsRef<[u8]>, M: Memory>(
     let deferred = r.take_deferred();
     let diag = &mut resolver.diag;
     diag.close_imports(report_missing);
-    if let Err(e) = initialisers(obj, bias, mem, modules) {
-        diag.problem(e);
-    }
-    if let Err(e) = finalisers(obj, bias, mem, modules) {
-        diag.problem(e);
-    }
+    let calls = match (
+        initialisers(obj, bias, mem, modules),
+        finalisers(obj, bias, mem, modules),
+    ) {
+        (Ok(inits), Ok(finis)) => Some((inits, finis)),
+        (inits, finis) => {
+            for e in [inits.err(), finis.err()].into_iter().flatten() {
+                diag.problem(e);
+            }
+            None
+        }
+    };
     if live {
-        let problems = std::mem::take(diag).into_problems();
-        return Linked { problems, deferred };
+        return Linked {
+            problems: std::mem::take(diag).into_problems(),
+            deferred,
+            calls,
+        };
     }
     // A dry run's memory runs no resolver: the formulas are checked with their addresses.
     apply_deferred(obj.machine, bias, deferred, mem, diag);
     Linked {
         problems: std::mem::take(diag).into_problems(),
         deferred: Vec::new(),
+        calls,
     }
 }
 
@@ -183,8 +197,17 @@ pub fn initialisers<B: AsRef<[u8]>>(
     modules: &[Module<'_>],
 ) -> Result<Vec<u64>, LoadError> {
     let d = &obj.dynamic;
-    let (first, array) = code_table(obj, bias, mem, modules, d.init, d.init_array, INIT)?;
-    Ok(first.into_iter().chain(array).collect())
+    let mut out = Vec::new();
+    code_table(
+        obj,
+        bias,
+        mem,
+        modules,
+        (d.init, d.init_array),
+        INIT,
+        &mut out,
+    )?;
+    Ok(out)
 }
 
 /// The run-time addresses of the finalisers in the order glibc calls them at exit
@@ -196,8 +219,19 @@ pub fn finalisers<B: AsRef<[u8]>>(
     modules: &[Module<'_>],
 ) -> Result<Vec<u64>, LoadError> {
     let d = &obj.dynamic;
-    let (last, array) = code_table(obj, bias, mem, modules, d.fini, d.fini_array, FINI)?;
-    Ok(array.into_iter().rev().chain(last).collect())
+    let mut out = Vec::new();
+    code_table(
+        obj,
+        bias,
+        mem,
+        modules,
+        (d.fini, d.fini_array),
+        FINI,
+        &mut out,
+    )?;
+    // Read as DT_FINI then the array: called in the reverse order.
+    out.reverse();
+    Ok(out)
 }
 
 /// The names of a function tag and its array tag, for errors.
@@ -205,19 +239,21 @@ type Tags = (&'static str, &'static str, &'static str);
 const INIT: Tags = ("DT_INIT", "DT_INIT_ARRAY", "DT_INIT_ARRAY entry");
 const FINI: Tags = ("DT_FINI", "DT_FINI_ARRAY", "DT_FINI_ARRAY entry");
 
-/// The run-time address of the function `single` (DT_INIT, DT_FINI) and those of the entries
-/// of `array` (0 and -1 skipped), each checked to lie in executable code.
+/// Appends to `out` the run-time address of the function `single` (DT_INIT, DT_FINI), then
+/// those of the entries of `array` (0 and -1 skipped), each checked to lie in executable code.
 fn code_table<B: AsRef<[u8]>>(
     obj: &Object<B>,
     bias: u64,
     mem: &impl Memory,
     modules: &[Module<'_>],
-    single: Option<u64>,
-    array: Option<crate::elf::dynamic::Table>,
+    (single, array): (Option<u64>, Option<crate::elf::dynamic::Table>),
     (single_tag, array_tag, entry): Tags,
-) -> Result<(Option<u64>, Vec<u64>), LoadError> {
+    out: &mut Vec<u64>,
+) -> Result<(), LoadError> {
     let layout = &obj.layout;
-    let mut first = None;
+    let entries = array.map_or(0, |t| t.size / 8);
+    // Sized once (the table lies inside the image, checked below before it is read).
+    out.reserve(usize::try_from(entries.min(1 << 16)).unwrap_or(0) + 1);
     if let Some(f) = single.filter(|&a| a != 0) {
         if !layout.executable(f) {
             return Err(Malformed::CodeOutsideText {
@@ -226,9 +262,8 @@ fn code_table<B: AsRef<[u8]>>(
             }
             .into());
         }
-        first = Some(bias.wrapping_add(f));
+        out.push(bias.wrapping_add(f));
     }
-    let mut out = Vec::new();
     if let Some(t) = array {
         if !layout.loaded(t.addr, t.size) {
             return Err(Malformed::AddressOutsideImage {
@@ -265,7 +300,7 @@ fn code_table<B: AsRef<[u8]>>(
             out.push(f);
         }
     }
-    Ok((first, out))
+    Ok(())
 }
 
 /// The machine a dry run links for: the file's own.

@@ -43,6 +43,18 @@ fn prot(load: &Load) -> libc::c_int {
     p
 }
 
+/// True if `load`, mapped as [`Mapping::map_load`] maps it, is what a mapping of the file that
+/// puts `first` in place holds at its addresses already: the same protection, its bytes at the
+/// same distance in the file as in memory, and no bss.
+fn in_place(first: &Load, load: &Load) -> bool {
+    let file = load.offset.checked_sub(first.offset);
+    prot(load) == prot(first)
+        && load.filesz > 0
+        && load.memsz == load.filesz
+        && file.is_some()
+        && file == load.vaddr.checked_sub(first.vaddr)
+}
+
 fn to_usize(v: u64) -> io::Result<usize> {
     usize::try_from(v).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))
 }
@@ -145,7 +157,12 @@ impl Mapping {
                 if seg > covered {
                     m.anonymous(covered, seg - covered, libc::PROT_NONE)?;
                 }
-                m.map_load(load, page, source)?;
+                // A segment the span's mapping already holds, pages no other segment took,
+                // is left as it is: the same file pages, protection and no bss (the usual
+                // read-only segment after the code: one `mmap` fewer than glibc makes).
+                if seg < covered || !in_place(first, load) {
+                    m.map_load(load, page, source)?;
+                }
                 covered = covered.max(load.end().saturating_add(page - 1) & !(page - 1));
             }
             Ok(m)
@@ -310,7 +327,7 @@ impl Drop for Mapping {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use goblin::elf::program_header::{ProgramHeader, PF_R, PF_W, PT_DYNAMIC, PT_LOAD};
+    use goblin::elf::program_header::{ProgramHeader, PF_R, PF_W, PF_X, PT_DYNAMIC, PT_LOAD};
     use std::io::Write;
     use std::os::fd::AsFd;
 
@@ -391,5 +408,50 @@ mod tests {
             drop(m);
             std::fs::remove_dir_all(&dir).ok();
         }
+    }
+
+    /// The read-only segment after the code is left in the span's mapping of the file: it
+    /// reads the file's bytes at its offset, read-only, and the code between keeps its own
+    /// protection; a segment that differs (here writable) is mapped over it as before.
+    #[test]
+    fn a_segment_the_span_mapping_holds_reads_the_file() {
+        let page = 0x1000;
+        let dir = std::env::temp_dir().join(format!("dynplug-map-inplace-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("image");
+        let bytes: Vec<u8> = (0..0x4000u32).map(|i| (i / 0x1000 + 1) as u8).collect();
+        std::fs::write(&path, &bytes).unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        let phdrs = vec![
+            phdr(PT_LOAD, PF_R, 0, 0, 0x800),
+            phdr(PT_LOAD, PF_R | PF_X, 0x1000, 0x1000, 0x800),
+            phdr(PT_LOAD, PF_R, 0x2000, 0x2000, 0x800),
+            phdr(PT_LOAD, PF_R | PF_W, 0x3000, 0x3000, 0x800),
+            phdr(PT_DYNAMIC, PF_R | PF_W, 0x3000, 0x3000, 0x10),
+        ];
+        let layout = Layout::new(&phdrs, 0x4000, page).unwrap();
+        assert!(in_place(&layout.loads[0], &layout.loads[2]));
+        assert!(!in_place(&layout.loads[0], &layout.loads[1]));
+        assert!(!in_place(&layout.loads[0], &layout.loads[3]));
+        let m = Mapping::new(&layout, Source::File(file.as_fd())).unwrap();
+        let base = m.bias as usize;
+        for (vaddr, perms) in [
+            (0, "r--p"),
+            (0x1000, "r-xp"),
+            (0x2000, "r--p"),
+            (0x3000, "rw-p"),
+        ] {
+            let at = base + vaddr;
+            assert!(
+                perms_at(at).starts_with(perms),
+                "{vaddr:#x}: {}",
+                perms_at(at)
+            );
+            // SAFETY: every segment is mapped readable; its first byte is the file's at the
+            // same offset (page n holds n + 1).
+            assert_eq!(unsafe { *(at as *const u8) }, (vaddr / 0x1000 + 1) as u8);
+        }
+        drop(m);
+        std::fs::remove_dir_all(&dir).ok();
     }
 }

@@ -241,11 +241,20 @@ impl<B: AsRef<[u8]>> Object<B> {
                 .into());
             };
             // Which indices name a version (0 and 1 always do: local and global), worked out
-            // once, so the scan of every symbol's entry is one table look-up each.
+            // once, so the scan of every symbol's entry is one table look-up each: the table
+            // on the stack for the usual few indices, on the heap past them.
             let max = tab.defs.max_index().max(refs.max_index()).max(1);
-            let named: Vec<bool> = (0..=max)
-                .map(|n| n <= 1 || tab.defs.name(n).is_some() || refs.name(n).is_some())
-                .collect();
+            let (mut few, mut many) = ([false; 128], Vec::new());
+            let named: &mut [bool] = match few.get_mut(..=usize::from(max)) {
+                Some(few) => few,
+                None => {
+                    many.resize(usize::from(max) + 1, false);
+                    &mut many
+                }
+            };
+            for (n, slot) in (0..=max).zip(named.iter_mut()) {
+                *slot = n <= 1 || tab.defs.name(n).is_some() || refs.name(n).is_some();
+            }
             for e in table.chunks_exact(2) {
                 let ndx = read::u16_at(e, 0).unwrap_or(0) & 0x7fff;
                 if !named.get(usize::from(ndx)).copied().unwrap_or(false) {

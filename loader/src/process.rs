@@ -43,11 +43,27 @@ pub struct Module<'a> {
     pub needed: Arc<[Arc<[u8]>]>,
 }
 
-impl Module<'_> {
+impl<'a> Module<'a> {
+    /// The same module, for the rest of the process: its record is not built a second time
+    /// once its image is kept.
+    ///
+    /// # Safety
+    /// The memory its tables lie in (its image) stays mapped for the rest of the process
+    /// before the module is read again.
+    pub(crate) unsafe fn detached(self) -> Module<'static> {
+        // SAFETY: the two types differ only in the lifetime of the borrowed tables, which the
+        // caller guarantees outlive every use.
+        unsafe { std::mem::transmute::<Module<'a>, Module<'static>>(self) }
+    }
+
     /// True if this module answers to the DT_NEEDED name `needed` (its soname or file name).
     pub fn is(&self, needed: &[u8]) -> bool {
+        // The soname first: asked of every module for each DT_NEEDED name of an open.
+        if self.soname.as_deref() == Some(needed) {
+            return true;
+        }
         let file = self.name.rsplit(|&c| c == b'/').next().unwrap_or(&[]);
-        self.soname.as_deref() == Some(needed) || (!file.is_empty() && file == needed)
+        !file.is_empty() && file == needed
     }
 
     /// Its name for people: its path, `<executable>` for the unnamed main program.
@@ -184,9 +200,20 @@ pub fn modules() -> Modules {
         }
     }
     let list = Arc::new(raw_modules().iter().filter_map(module).collect::<Vec<_>>());
+    STATIC_HOST.store(
+        if is_static(&list) { STATIC } else { DYNAMIC },
+        std::sync::atomic::Ordering::Relaxed,
+    );
     *cache = Some((now, list.clone()));
     list
 }
+
+/// Whether the process has a shared C library, noted when its module list is read (it cannot
+/// change: the C library is never unloaded): `UNKNOWN` before, then `STATIC` or `DYNAMIC`.
+static STATIC_HOST: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(UNKNOWN);
+const UNKNOWN: u8 = 0;
+const STATIC: u8 = 1;
+const DYNAMIC: u8 = 2;
 
 /// The (device, inode) of each module's file, in [`modules`] order (`None`: no file name, or
 /// it cannot be read), to recognise a file the process already has however it is named. Made
@@ -395,7 +422,9 @@ pub fn is_static(modules: &[Module<'_>]) -> bool {
 
 /// A static host's own symbol table (`None` in a dynamically linked process).
 pub fn static_symbols(modules: &[Module<'_>]) -> Option<&'static crate::static_exe::ExeSymbols> {
-    if !is_static(modules) {
+    // Asked at every link: the answer noted with the module list saves a scan of the scope.
+    let host = STATIC_HOST.load(std::sync::atomic::Ordering::Relaxed);
+    if host == DYNAMIC || (host == UNKNOWN && !is_static(modules)) {
         return None;
     }
     crate::static_exe::symbols(executable_bias())

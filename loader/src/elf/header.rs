@@ -1,13 +1,12 @@
-//! The ELF header and program headers, parsed with goblin and validated.
+//! The ELF header and program headers, read and validated.
 
-use goblin::container::{Container, Ctx, Endian};
 use goblin::elf::header::{self as eh, Header};
 use goblin::elf::program_header::ProgramHeader;
 
 use crate::error::{LoadError, Malformed, Unsupported};
 use dynplug_arch::Machine;
 
-use super::records::{EHDR_SIZE, PHDR_SIZE};
+use super::records::{phdr_at, EHDR_SIZE, PHDR_SIZE};
 
 /// Size of an ELF64 header.
 const EHDR64: usize = EHDR_SIZE as usize;
@@ -106,17 +105,29 @@ pub fn parse(bytes: &[u8], want: Option<Machine>) -> Result<Parsed, LoadError> {
         }
         .into());
     }
-    let ctx = Ctx::new(Container::Big, Endian::Little);
-    let offset = usize::try_from(h.e_phoff).map_err(|_| Malformed::PhdrsOutsideFile {
+    // Read field by field into a vector of the right size (goblin's reader grows one and
+    // goes through a generic context per field: 4x the instructions, on every open).
+    let outside = || Malformed::PhdrsOutsideFile {
         offset: h.e_phoff,
         count,
-    })?;
-    let phdrs = ProgramHeader::parse(bytes, offset, usize::from(count), ctx).map_err(|_| {
-        Malformed::PhdrsOutsideFile {
-            offset: h.e_phoff,
-            count,
-        }
-    })?;
+    };
+    let mut phdrs = Vec::with_capacity(usize::from(count));
+    for i in 0..u64::from(count) {
+        let at = i
+            .checked_mul(PHDR_SIZE)
+            .and_then(|o| o.checked_add(h.e_phoff));
+        let p = at.and_then(|at| phdr_at(bytes, at)).ok_or_else(outside)?;
+        phdrs.push(ProgramHeader {
+            p_type: p.p_type,
+            p_flags: p.p_flags,
+            p_offset: p.p_offset,
+            p_vaddr: p.p_vaddr,
+            p_paddr: p.p_paddr,
+            p_filesz: p.p_filesz,
+            p_memsz: p.p_memsz,
+            p_align: p.p_align,
+        });
+    }
     Ok(Parsed {
         machine,
         phdrs,

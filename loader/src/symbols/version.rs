@@ -74,16 +74,15 @@ impl<'a> Versions<'a> {
     /// Version names from (offset, length) pairs in `strtab` (see [`Versions::offsets`]); a
     /// pair outside `strtab` gives no name.
     pub fn from_offsets(strtab: &'a [u8], names: &[Option<(u32, u32)>]) -> Versions<'a> {
-        let names: Vec<Option<&'a [u8]>> = names
-            .iter()
-            .map(|n| {
-                let (off, len) = (*n)?;
-                let start = usize::try_from(off).ok()?;
-                strtab.get(start..start.checked_add(usize::try_from(len).ok()?)?)
-            })
-            .collect();
+        // Collected straight into the shared list (a mapped slice has a known length: one
+        // allocation, not a vector and a copy).
+        let names = names.iter().map(|n| {
+            let (off, len) = (*n)?;
+            let start = usize::try_from(off).ok()?;
+            strtab.get(start..start.checked_add(usize::try_from(len).ok()?)?)
+        });
         Versions {
-            names: names.into(),
+            names: names.collect(),
         }
     }
 
