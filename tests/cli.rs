@@ -139,8 +139,10 @@ fn check_segments(file: &Path, j: &Value) {
     let got: Vec<_> = array(&j["segments"])
         .iter()
         .map(|s| {
+            // readelf prints 14 characters of a name: "PT_" and those.
+            let kind: String = str_of(&s["type"]).chars().take(17).collect();
             (
-                str_of(&s["type"]).to_string(),
+                kind,
                 u64_of(&s["vaddr"]),
                 u64_of(&s["filesz"]),
                 u64_of(&s["memsz"]),
@@ -398,6 +400,10 @@ fn check_everything(file: &Path) -> Value {
 }
 
 #[test]
+#[cfg_attr(
+    target_arch = "riscv64",
+    ignore = "Debian 12 has no riscv64 OpenSSL: its riscv64 packages are only the cross C library, libstdc++ and libgcc"
+)]
 fn inspect_json_of_libcrypto() {
     let j = check_everything(&system_lib("libcrypto.so.3"));
     assert_eq!(j["soname"], "libcrypto.so.3");
@@ -580,6 +586,10 @@ fn zlib_compile_flags_from_c() -> String {
 }
 
 #[test]
+#[cfg_attr(
+    target_arch = "riscv64",
+    ignore = "Debian 12 has no riscv64 zlib: its riscv64 packages are only the cross C library, libstdc++ and libgcc"
+)]
 fn call_zlib_compile_flags_prints_what_c_gets() {
     let libz = system_lib("libz.so.1");
     let o = dynplug(&["call", libz.to_str().unwrap(), "zlibCompileFlags"]);

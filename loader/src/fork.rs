@@ -79,7 +79,21 @@ extern "C" fn prepare() {
     crate::debugger::lock_all(&mut held);
     crate::perf_map::lock_all(&mut held);
     crate::debug::lock_all(&mut held);
+    held.push(Box::new(runtime_call()));
     HELD.with(|h| *h.borrow_mut() = held);
+}
+
+/// Held by a thread of dynplug's while it calls into the C runtime where the runtime takes a
+/// lock no fork handler resets (libgcc's `object_mutex` in `__register_frame`, glibc's
+/// `dl_load_write_lock` in `dl_iterate_phdr`): a child forked then would wait on it for ever.
+/// `prepare` takes it last, so no such call is under way at a fork. Innermost: nothing else is
+/// taken while it is held (never around a caller's callback).
+static RUNTIME_CALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// The guard [`RUNTIME_CALL`] is held by, for one call into the C runtime.
+pub(crate) fn runtime_call() -> MutexGuard<'static, ()> {
+    install();
+    RUNTIME_CALL.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Releases every lock, innermost first.

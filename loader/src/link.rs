@@ -225,7 +225,8 @@ fn code_table<B: AsRef<[u8]>>(
 ) -> Result<(Option<u64>, Vec<u64>), LoadError> {
     let layout = &obj.layout;
     let mut first = None;
-    if let Some(f) = single.filter(|&a| a != 0) {
+    // Machines whose glibc has no ELF_INITFINI ignore DT_INIT and DT_FINI: so does dynplug.
+    if let Some(f) = single.filter(|&a| a != 0 && crate::abi::INIT_FINI) {
         if !layout.executable(f) {
             return Err(Malformed::CodeOutsideText {
                 what: single_tag,

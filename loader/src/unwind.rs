@@ -53,6 +53,8 @@ pub fn register(modules: &[Module<'_>], eh_frame: u64) -> bool {
     let Some(f) = found.or_else(from_exe) else {
         return false;
     };
+    // libgcc's lock inside (`object_mutex`) has no fork handler.
+    let _no_fork = crate::fork::runtime_call();
     // SAFETY: `__register_frame(void *begin)` from libgcc; `eh_frame` is the start of a mapped,
     // zero-terminated `.eh_frame` section that stays mapped for the life of the process.
     unsafe {

@@ -114,6 +114,14 @@ pub fn lib_dir() -> &'static str {
     }
 }
 
+/// Whether DT_INIT and DT_FINI run (glibc's `ELF_INITFINI`, which dynplug follows): not on
+/// riscv64, whose glibc runs only DT_INIT_ARRAY and DT_FINI_ARRAY.
+pub const DT_INIT_RUNS: bool = !cfg!(target_arch = "riscv64");
+
+/// The order `c/init.c`'s initialisers note themselves in: its DT_INIT ('I') where DT_INIT
+/// runs, then its DT_INIT_ARRAY ('a', 'b', 'c').
+pub const INIT_ORDER: &str = if DT_INIT_RUNS { "Iabc" } else { "abc" };
+
 /// glibc's oldest symbol version on the target (the version of most of libc's functions):
 /// `GLIBC_2.2.5` on x86_64, `GLIBC_2.17` on aarch64, `GLIBC_2.27` on riscv64.
 pub const GLIBC_BASE: &str = if cfg!(target_arch = "aarch64") {
