@@ -45,7 +45,7 @@ fn system_lib(name: &str) -> PathBuf {
 fn readelf(flag: &str, file: &Path) -> String {
     let o = Command::new("readelf")
         .args([flag, "-W"])
-        .arg(file)
+        .arg(dynplug_fixtures::host_path(file))
         .output()
         .expect("readelf (binutils) is needed");
     assert!(o.status.success(), "readelf {flag} {}", file.display());
@@ -451,6 +451,10 @@ fn inspect_json_of_a_plugin_with_versioned_imports_from_its_dependency() {
 #[test]
 fn inspect_json_tells_the_tls_model() {
     for (name, model) in [("tls_gd", "dynamic"), ("tls_desc", "descriptor")] {
+        if name == "tls_desc" && cfg!(target_arch = "riscv64") {
+            eprintln!("tls_desc not inspected: riscv64's gcc 12 makes no TLS descriptors");
+            continue;
+        }
         let file = dynplug_fixtures::path(name);
         let j = check_everything(&file);
         assert_eq!(j["tls"]["models"], serde_json::json!([model]), "{name}");

@@ -71,6 +71,22 @@ pub fn command(program: impl AsRef<std::ffi::OsStr>) -> std::process::Command {
     }
 }
 
+/// The host's file for `path` as a program of the target sees it: under qemu-user, whose `-L
+/// <prefix>` shows `<prefix>/<path>` at `path` where it exists (riscv64's `/lib/libc.so.6` is
+/// `/usr/riscv64-linux-gnu/lib/libc.so.6`); natively `path` itself. For host tools (readelf)
+/// reading a file the target reported.
+pub fn host_path(path: &std::path::Path) -> PathBuf {
+    let runner: Vec<&str> = env!("DYNPLUG_RUNNER").split('\t').collect();
+    let prefix = runner
+        .windows(2)
+        .find(|w| w[0] == "-L")
+        .map(|w| std::path::Path::new(w[1]));
+    match (prefix, path.strip_prefix("/")) {
+        (Some(prefix), Ok(relative)) if prefix.join(relative).exists() => prefix.join(relative),
+        _ => path.to_path_buf(),
+    }
+}
+
 /// `ldd file` of the target: the system's `ldd` natively; when cross-testing, the target's
 /// `ld.so --list` through its runner (the host's `ldd` cannot run a foreign object's loader).
 pub fn ldd(file: &std::path::Path) -> std::process::Command {
