@@ -199,7 +199,7 @@ fn dependency_cycle_ends() {
 #[test]
 #[cfg_attr(
     not(target_arch = "x86_64"),
-    ignore = "libcurl is not installed for this machine: libcurl4:arm64 pulls 49 packages and host upgrades (.ci/run); Debian 12 has no riscv64 build"
+    ignore = "libcurl is not installed for this machine (.ci/run): libcurl4:arm64 would pull 49 packages, upgrading host ones; Debian 12 has no riscv64 build"
 )]
 fn curl_with_its_dependency_tree() {
     // libcurl needs OpenSSL, nghttp2, libssh2, LDAP, ... : dynplug finds and loads them all.
@@ -214,7 +214,7 @@ fn curl_with_its_dependency_tree() {
 #[test]
 #[cfg_attr(
     not(target_arch = "x86_64"),
-    ignore = "libpython is not installed for this machine: libpython3.11:arm64 pulls 34 packages and host upgrades (.ci/run); Debian 12 has no riscv64 build"
+    ignore = "libpython is not installed for this machine (.ci/run): libpython3.11:arm64 would pull 34 packages, upgrading host ones; Debian 12 has no riscv64 build"
 )]
 fn python_runs_code_and_imports_extension_modules() {
     // libpython loads its C extension modules (math, _json) with dlopen/dlsym: served by dynplug.
