@@ -1,9 +1,9 @@
 //! Compiles the fixtures in `c/` into `$OUT_DIR/fixtures/`: `<name>.c` and `<name>.S` (assembly,
 //! through the C preprocessor) with `cc`, `<name>.cpp` with `c++`, each as `-shared -fPIC -O1 -g
-//! -fasynchronous-unwind-tables`
-//! plus the flags on its first line (`// build: <flags>`, where `$OUT` is the output directory
-//! and `$SRC` this directory). Sources build in name order, so a library another fixture links
-//! against sorts first. `// out: <dir>` puts the result in a subdirectory.
+//! -fasynchronous-unwind-tables` plus the flags on its first line (`// build: <flags>`, where
+//! `$OUT` is the output directory, `$SRC` this directory and `$ARCH` the target's architecture).
+//! Sources build in name order, so a library another fixture links against sorts first.
+//! `// out: <dir>` puts the result in a subdirectory.
 //!
 //! Fixtures are built for the target: when cross-compiling (`--target aarch64-unknown-linux-gnu`)
 //! with Debian's cross compilers `<arch>-linux-gnu-gcc`/`-g++`. `// arch: <arch>...` limits a
@@ -28,6 +28,18 @@ fn main() {
     let copies = out.with_file_name("copies");
     println!("cargo:rustc-env=DYNPLUG_COPIES_DIR={}", copies.display());
     println!("cargo:rerun-if-changed=c");
+    if let Some(os) = foreign_os() {
+        // The fixtures are Linux objects built by this machine's compilers for a Linux target:
+        // for another OS the crate is only checked (`cargo check --target x86_64-unknown-freebsd`),
+        // so the variables are set and the directory stays empty.
+        println!("cargo:warning=not building fixtures: the target OS is {os}, not linux");
+        for key in ["RUNNER", "CC", "DLREF"] {
+            println!("cargo:rustc-env=DYNPLUG_{key}=");
+        }
+        let triple = std::env::var("TARGET").expect("TARGET is set by cargo");
+        println!("cargo:rustc-env=DYNPLUG_TARGET={triple}");
+        return;
+    }
     let mut sources: Vec<PathBuf> = std::fs::read_dir("c")
         .expect("read testdata/c")
         .map(|e| e.expect("dir entry").path())
@@ -54,6 +66,12 @@ fn main() {
     println!("cargo:rustc-env=DYNPLUG_CC={}", target.cc);
     let triple = std::env::var("TARGET").expect("TARGET is set by cargo");
     println!("cargo:rustc-env=DYNPLUG_TARGET={triple}");
+}
+
+/// The target's OS when it is not Linux (fixtures are built only for Linux targets).
+fn foreign_os() -> Option<String> {
+    let os = std::env::var("CARGO_CFG_TARGET_OS").expect("CARGO_CFG_TARGET_OS is set by cargo");
+    (os != "linux").then_some(os)
 }
 
 /// `oracle/harness.c` → `$OUT/oracle_harness`, a program (see `dynplug_fixtures::oracle`);
@@ -234,7 +252,8 @@ fn build(src: &Path, out: &Path, target: &Target) {
     let flags = directive("build")
         .unwrap_or_default()
         .replace("$OUT", &out.display().to_string())
-        .replace("$SRC", &src_dir.display().to_string());
+        .replace("$SRC", &src_dir.display().to_string())
+        .replace("$ARCH", &target.arch);
     let flags = match target.flags(flags) {
         Ok(f) => f,
         Err(why) => return skip(&why),

@@ -148,8 +148,9 @@ fn a_child_forked_while_threads_open_plugins_opens_plugins() {
         let at = &busy[next.load(Ordering::Relaxed) % busy.len()];
         // The child writes a byte at each step: where a hung child stopped.
         let mut progress = [0; 2];
-        let r = unsafe { libc::pipe2(progress.as_mut_ptr(), libc::O_CLOEXEC) };
-        assert_eq!(r, 0, "pipe2: {}", std::io::Error::last_os_error());
+        // (Closed before the next fork: no later child inherits it.)
+        let r = unsafe { libc::pipe(progress.as_mut_ptr()) };
+        assert_eq!(r, 0, "pipe: {}", std::io::Error::last_os_error());
         let pid = unsafe { libc::fork() };
         assert!(pid >= 0, "fork: {}", std::io::Error::last_os_error());
         if pid == 0 {

@@ -286,3 +286,57 @@ fn a_debugger_attached_later_sees_earlier_modules_at_the_next_open() {
         "the module opened before gdb attached is not named"
     );
 }
+
+/// Runs `host` under `lldb --batch` with `commands`; lldb's output. Fails loudly without lldb.
+fn lldb(mode: &str, commands: &[&str]) -> String {
+    let exe = std::env::current_exe().unwrap();
+    let mut cmd = Command::new("lldb");
+    cmd.args(["--no-lldbinit", "--batch"]);
+    for c in commands {
+        cmd.args(["-o", c]);
+    }
+    cmd.arg("--")
+        .arg(&exe)
+        .args(["--exact", "host", "--nocapture", "--test-threads=1"])
+        .env("DYNPLUG_GDB_HOST", mode);
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("lldb is needed for this test (apt-get install lldb): {e}"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    println!("{text}");
+    text
+}
+
+#[test]
+#[cfg_attr(
+    not(target_arch = "x86_64"),
+    ignore = "cross-testing runs the test under qemu-user, which the host's lldb cannot attach \
+              to or start"
+)]
+fn lldb_names_plugin_frames_and_resolves_a_pending_breakpoint() {
+    // lldb reads the same JIT descriptor (its JITLoaderGDB plugin, on by default on Linux): the
+    // stub's symbols name the frames (no lines: lldb 14 does not follow the stub's debuglink).
+    let out = lldb("crash", &["run", "bt 3"]);
+    assert!(
+        out.contains("`crash_here + "),
+        "the faulting frame is not named"
+    );
+    assert!(out.contains("`crash + "), "no caller frame");
+    assert!(
+        out.contains("gdb::host"),
+        "no host frame below the plugin's"
+    );
+    let out = lldb("break", &["breakpoint set -n plugin_fn", "run", "bt 2"]);
+    assert!(
+        out.contains("stop reason = breakpoint 1.1"),
+        "the pending breakpoint was not hit"
+    );
+    assert!(
+        out.contains("`plugin_fn\n"),
+        "the breakpoint's frame is not the plugin's function"
+    );
+}

@@ -10,6 +10,18 @@ use std::sync::{mpsc, Arc, Barrier};
 use dynplug::{Error, Plugin, StaticTlsRefusal, Unsupported};
 use dynplug_fixtures::path;
 
+/// This thread's `errno` (glibc's `__errno_location`; `__error` on the BSDs, for which the
+/// tests are only compiled).
+fn errno_location() -> *mut c_int {
+    extern "C" {
+        #[cfg_attr(target_os = "linux", link_name = "__errno_location")]
+        #[cfg_attr(not(target_os = "linux"), link_name = "__error")]
+        fn errno_at() -> *mut c_int;
+    }
+    // SAFETY: the C library's function, with no preconditions.
+    unsafe { errno_at() }
+}
+
 fn f<T: Copy>(p: &Plugin, name: &str) -> T {
     unsafe { p.lookup(name).unwrap_or_else(|e| panic!("{e}")).cast::<T>() }
 }
@@ -200,20 +212,12 @@ fn initial_exec_against_the_c_library_from_any_thread() {
     let opened = std::thread::spawn(|| {
         let p = unsafe { Plugin::open(path("tls_errno_ie")) }.unwrap();
         let at: extern "C" fn() -> *mut c_int = f(p, "errno_ie_at");
-        (
-            at as usize,
-            at() as usize,
-            unsafe { libc::__errno_location() } as usize,
-        )
+        (at as usize, at() as usize, errno_location() as usize)
     });
     let (at, seen, want) = opened.join().unwrap();
     assert_eq!(seen, want, "in the opening thread");
     let at: extern "C" fn() -> *mut c_int = unsafe { std::mem::transmute(at) };
-    assert_eq!(
-        at(),
-        unsafe { libc::__errno_location() },
-        "in another thread"
-    );
+    assert_eq!(at(), errno_location(), "in another thread");
 }
 
 #[test]

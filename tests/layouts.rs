@@ -1,9 +1,10 @@
 //! The same plugin (testdata/c/layout.c) under several linker layouts: GNU, SysV and both hash
-//! tables, code in its own segments or not, with and without RELRO, BIND_NOW, 2 MiB pages. In
-//! each: .bss reads zero (including the tail of the last file page, where the file holds other
-//! sections), is writable page by page, a 64 KiB-aligned variable stays aligned, and exported
-//! code and data are found. And large.c with a SysV hash table only: its 2000 functions looked
-//! up by name, and imported by sysv_user.so, which needs it (resolved through its DT_HASH).
+//! tables, code in its own segments or not, with and without RELRO, BIND_NOW, linked for 4 KiB,
+//! 16 KiB, 64 KiB (aarch64's page sizes) and 2 MiB pages. In each: .bss reads zero (including
+//! the tail of the last file page, where the file holds other sections), is writable page by
+//! page, a 64 KiB-aligned variable stays aligned, and exported code and data are found. And
+//! large.c with a SysV hash table only: its 2000 functions looked up by name, and imported by
+//! sysv_user.so, which needs it (resolved through its DT_HASH).
 // SAFETY (this file): the plugins opened here are the fixtures built from testdata/; every
 // symbol is cast to the type its source declares, and called or dereferenced accordingly.
 use std::ffi::{c_char, CStr};
@@ -17,7 +18,7 @@ const DT_GNU_HASH: u64 = 0x6fff_fef5;
 const DT_FLAGS: u64 = 30;
 const DF_BIND_NOW: u64 = 8;
 
-const LAYOUTS: [&str; 7] = [
+const LAYOUTS: [&str; 10] = [
     "layout",
     "layout_sysv_hash",
     "layout_both_hash",
@@ -25,6 +26,16 @@ const LAYOUTS: [&str; 7] = [
     "layout_norelro",
     "layout_now",
     "layout_bigpage",
+    "layout_page4k",
+    "layout_page16k",
+    "layout_page64k",
+];
+
+/// The page sizes `layout_page*.c` are linked for (`-z max-page-size`).
+const PAGE_SIZES: [(&str, u64); 3] = [
+    ("layout_page4k", 0x1000),
+    ("layout_page16k", 0x4000),
+    ("layout_page64k", 0x10000),
 ];
 
 fn f<T: Copy>(p: &Plugin, name: &str) -> T {
@@ -41,6 +52,13 @@ fn fixtures_have_the_layouts_they_claim() {
     assert!(gnu.segment(PT_GNU_RELRO).is_some());
     assert!(o("layout_norelro").segment(PT_GNU_RELRO).is_none());
     assert!(o("layout_now").tag(DT_FLAGS).unwrap_or(0) & DF_BIND_NOW != 0);
+    for (name, page) in PAGE_SIZES {
+        let loads = o(name).loads();
+        // The code segment's alignment is the page size it was linked for (the data segment's
+        // is at least layout_aligned's 64 KiB).
+        assert_eq!(loads[0].align, page, "{name}: {loads:?}");
+        assert!(loads.iter().all(|l| l.align >= page), "{name}: {loads:?}");
+    }
     let large = o("large_sysv_hash");
     assert!(large.tag(DT_HASH).is_some() && large.tag(DT_GNU_HASH).is_none());
 }

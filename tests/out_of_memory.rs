@@ -25,7 +25,8 @@ fn set_soft_limit(bytes: u64) {
         rlim_max: 0,
     };
     assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut l) }, 0);
-    l.rlim_cur = bytes.min(l.rlim_max);
+    // rlim_t is u64 on Linux, i64 on FreeBSD (where the tests are only compiled).
+    l.rlim_cur = libc::rlim_t::try_from(bytes).unwrap().min(l.rlim_max);
     assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_AS, &l) }, 0);
 }
 

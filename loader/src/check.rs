@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use dynplug_arch::Machine;
 
 use crate::error::LoadError;
-use crate::group::{collect, in_module, local_modules, shared, Bytes, Dep, New};
+use crate::group::{collect, local_modules, shared, Bytes, Dep, New};
 use crate::image::page_size;
 use crate::link::{foreign, link, Mode, Options};
 use crate::object::Object;
@@ -123,7 +123,7 @@ pub(crate) fn examine<R>(
         match n.module(n.obj.view(), base(i, n), modid(i, n)) {
             Ok(m) => own.push(Some(m)),
             Err(e) => {
-                problems.push(in_module(e, n, i, group.len()));
+                problems.push(n.subject(i).named(e));
                 own.push(None);
             }
         }
@@ -149,19 +149,14 @@ pub(crate) fn examine<R>(
             live: false,
             report_missing: complete,
             tls_modid: modid(i, n),
-            name: n.path.as_deref(),
+            subject: n.subject(i),
             served: crate::interpose::served,
             imports: None,
             tls_tpoff: 0,
         };
         let base = base(i, n);
         let found = link(&n.obj, base, opts, &scope, &unique, &mut mem, mode);
-        problems.extend(
-            found
-                .problems
-                .into_iter()
-                .map(|e| in_module(e, n, i, group.len())),
-        );
+        problems.extend(found.problems);
         if i == 0 {
             root_mem = Some(mem);
         }

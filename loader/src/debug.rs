@@ -181,12 +181,19 @@ fn read_env() {
 
 /// Takes the logger's lock for a fork (`fork::prepare`): the innermost, as a line is written
 /// under any other lock.
-pub(crate) fn lock_all(held: &mut Vec<Box<dyn std::any::Any>>) {
+fn lock_all(held: &mut Vec<Box<dyn std::any::Any>>) {
     // SAFETY: null or the leaked `&'static Logger` stored when it was installed.
     if let Some(logger) = unsafe { OWN.load(Ordering::Acquire).as_ref() } {
         held.push(Box::new(logger.sink.lock()));
     }
 }
+
+#[linkme::distributed_slice(crate::fork::FORK_LOCKS)]
+static FORK_LOGGER: crate::fork::Locks = crate::fork::Locks {
+    rank: crate::fork::Rank::Logger,
+    take: lock_all,
+    in_child: None,
+};
 
 /// Where the minimal logger writes.
 struct Sink(Mutex<Box<dyn Write + Send>>);

@@ -47,9 +47,16 @@ struct Pending {
 static PENDING: Mutex<Vec<Pending>> = Mutex::new(Vec::new());
 
 /// Takes the debugger list's lock for a fork (`fork::prepare`).
-pub(crate) fn lock_all(held: &mut Vec<Box<dyn std::any::Any>>) {
+fn lock_all(held: &mut Vec<Box<dyn std::any::Any>>) {
     held.push(Box::new(PENDING.lock().unwrap_or_else(|p| p.into_inner())));
 }
+
+#[linkme::distributed_slice(crate::fork::FORK_LOCKS)]
+static FORK_DEBUGGER: crate::fork::Locks = crate::fork::Locks {
+    rank: crate::fork::Rank::Debugger,
+    take: lock_all,
+    in_child: None,
+};
 
 /// True if a debugger listens: it has a breakpoint (`int3`) on `__jit_debug_register_code`,
 /// as gdb and lldb place one while the process runs; or `DYNPLUG_DEBUGGER=1` asks for every

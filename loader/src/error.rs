@@ -259,6 +259,18 @@ pub enum Unsupported {
         /// Why its block cannot be placed.
         why: StaticTlsRefusal,
     },
+    /// An OS ABI (`EI_OSABI`) other than System V, GNU and FreeBSD.
+    #[error("OS ABI {os_abi} (dynplug loads System V, GNU and FreeBSD objects)")]
+    OsAbi {
+        /// `EI_OSABI`.
+        os_abi: u8,
+    },
+    /// The system dynplug runs on cannot run ELF objects in this process (`why`).
+    #[error("on {}: {why}", crate::os::NAME)]
+    Host {
+        /// Why not.
+        why: &'static str,
+    },
     /// The REL (implicit addend) relocation format.
     #[error("DT_REL relocations on a RELA machine")]
     RelFormat,

@@ -57,7 +57,7 @@ pub fn id(path: &Path) -> Option<(u64, u64)> {
 fn open_path(path: &Path) -> Option<(File, std::fs::Metadata)> {
     let file = OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_PATH | libc::O_CLOEXEC)
+        .custom_flags(crate::os::PATH_ONLY | libc::O_CLOEXEC)
         .open(path)
         .ok()?;
     let meta = file.metadata().ok()?;
@@ -72,8 +72,8 @@ pub fn regular_canonical(path: &Path) -> Option<PathBuf> {
     if !meta.is_file() {
         return None;
     }
-    match std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd())) {
-        Ok(p) if p.is_absolute() && !p.as_os_str().as_bytes().ends_with(b" (deleted)") => Some(p),
+    match crate::os::fd_path(file.as_raw_fd()) {
+        Some(p) if p.is_absolute() && !p.as_os_str().as_bytes().ends_with(b" (deleted)") => Some(p),
         _ => std::fs::canonicalize(path).ok(),
     }
 }
@@ -92,7 +92,7 @@ pub fn open_canonical(path: &Path) -> Result<Opened, LoadError> {
         });
     }
     let (file, meta) = open_regular_with_meta(path)?;
-    let by_fd = fd_name(file.as_raw_fd())
+    let by_fd = crate::os::fd_path(file.as_raw_fd())
         .filter(|p| p.is_absolute() && !p.as_os_str().as_bytes().ends_with(b" (deleted)"));
     let canonical = match by_fd {
         Some(p) => p,
@@ -113,77 +113,13 @@ pub fn open_canonical(path: &Path) -> Result<Opened, LoadError> {
 /// plugin) would answer `path` itself. `None` otherwise, or where `openat2` is missing or
 /// refused: the caller opens and asks.
 fn open_as_canonical(path: &Path) -> Option<File> {
-    use std::os::unix::io::FromRawFd;
     let bytes = path.as_os_str().as_bytes();
     let mut components = bytes.strip_prefix(b"/")?.split(|&c| c == b'/');
     if !components.all(|c| !c.is_empty() && c != b"." && c != b"..") {
         return None;
     }
     let c_path = std::ffi::CString::new(bytes).ok()?;
-    /// `struct open_how` of linux/openat2.h (the libc crate's cannot be built outside it).
-    #[repr(C)]
-    struct OpenHow {
-        flags: u64,
-        mode: u64,
-        resolve: u64,
-    }
-    let how = OpenHow {
-        flags: (libc::O_RDONLY | libc::O_NONBLOCK | libc::O_CLOEXEC) as u64,
-        mode: 0,
-        resolve: libc::RESOLVE_NO_SYMLINKS,
-    };
-    // SAFETY: openat2(2) with a NUL-terminated path, an `open_how` of the size passed, and no
-    // directory descriptor (the path is absolute). It returns a new descriptor or -1.
-    let fd = unsafe {
-        libc::syscall(
-            libc::SYS_openat2,
-            libc::AT_FDCWD,
-            c_path.as_ptr(),
-            &how as *const OpenHow,
-            std::mem::size_of::<OpenHow>(),
-        )
-    };
-    let fd = i32::try_from(fd).ok().filter(|&fd| fd >= 0)?;
-    // SAFETY: `fd` is a descriptor openat2 just opened, owned by nothing else.
-    Some(unsafe { File::from_raw_fd(fd) })
-}
-
-/// The kernel's name for open file descriptor `fd` (`readlink` of `/proc/self/fd/FD`), the
-/// link's path built on the stack and the name read straight into the buffer it is returned
-/// in: one allocation (an open of a small plugin is mostly such fixed costs). `None` if it
-/// cannot be read or is longer than `PATH_MAX`.
-fn fd_name(fd: std::os::unix::io::RawFd) -> Option<PathBuf> {
-    use std::os::unix::ffi::OsStringExt;
-    const DIR: &[u8] = b"/proc/self/fd/";
-    let mut link = [0u8; 32];
-    link.get_mut(..DIR.len())?.copy_from_slice(DIR);
-    // The decimal digits of `fd`, then the NUL already there.
-    let fd = u32::try_from(fd).ok()?;
-    let digits = fd.checked_ilog10().unwrap_or(0) as usize + 1;
-    let mut rest = fd;
-    for at in (DIR.len()..DIR.len() + digits).rev() {
-        *link.get_mut(at)? = b'0' + (rest % 10) as u8;
-        rest /= 10;
-    }
-    let mut cap = 256;
-    loop {
-        let mut buf: Vec<u8> = Vec::with_capacity(cap);
-        // SAFETY: `link` holds a NUL-terminated path (an fd has at most 10 digits: they and the
-        // NUL fit after the 14 bytes of the directory); `buf` has `cap` bytes of spare capacity,
-        // and readlink writes at most that many.
-        let n = unsafe { libc::readlink(link.as_ptr().cast(), buf.as_mut_ptr().cast(), cap) };
-        let n = usize::try_from(n).ok()?;
-        if n < cap {
-            // SAFETY: readlink initialised the first `n` bytes, `n` < the capacity.
-            unsafe { buf.set_len(n) };
-            return Some(PathBuf::from(std::ffi::OsString::from_vec(buf)));
-        }
-        // Possibly cut short: again with more room, up to PATH_MAX.
-        if cap >= libc::PATH_MAX as usize {
-            return None;
-        }
-        cap *= 4;
-    }
+    crate::os::open_no_symlinks(&c_path)
 }
 
 /// A file opened by [`open_canonical`].
@@ -240,6 +176,10 @@ mod tests {
 
     /// The kernel's name of an open file, short and longer than the first buffer (256 bytes).
     #[test]
+    #[cfg_attr(
+        not(target_os = "linux"),
+        ignore = "only Linux names an open file here (/proc/self/fd)"
+    )]
     fn fd_name_reads_short_and_long_names() {
         let tmp = std::fs::canonicalize(std::env::temp_dir()).unwrap();
         let base = tmp.join(format!("dynplug-fd-name-{}", std::process::id()));
@@ -249,7 +189,7 @@ mod tests {
             let path = dir.join("f");
             std::fs::write(&path, b"x").unwrap();
             let file = File::open(&path).unwrap();
-            assert_eq!(fd_name(file.as_raw_fd()), Some(path.clone()));
+            assert_eq!(crate::os::fd_path(file.as_raw_fd()), Some(path.clone()));
             assert_eq!(open_canonical(&path).unwrap().canonical, path);
         }
         std::fs::remove_dir_all(&base).unwrap();

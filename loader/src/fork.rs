@@ -5,7 +5,7 @@
 //! glibc resets its loader lock in the child. dynplug takes every lock it has before the fork
 //! (in one order, the order the code nests them), so none is held half-way through an update,
 //! and releases them in the parent and the child; then the child forgets the work of threads
-//! it does not have (see `initialised::forget_other_threads`). Lazily made values use
+//! it does not have (a module's `Locks::in_child`). Lazily made values use
 //! `once`, which never blocks, so none is caught half-made either.
 
 use std::any::Any;
@@ -59,36 +59,91 @@ pub fn install() {
     unsafe { libc::pthread_atfork(Some(prepare), Some(parent), Some(child)) };
 }
 
+/// Where a module's locks are taken in `prepare`: the order the code nests them, outermost
+/// first. The modules register themselves ([`FORK_LOCKS`]); this list only orders them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Rank {
+    /// The served `dlopen`'s list and the link maps (`interpose`).
+    Dlopen,
+    /// The list of shared libraries (`group`).
+    SharedList,
+    /// The process's module list, file ids and global scope (`process`).
+    ProcessModules,
+    /// The served link-map entries (`interpose`).
+    Entries,
+    /// The TLS images (`tls`).
+    TlsImages,
+    /// The static TLS reserve (`static_tls`).
+    StaticTls,
+    /// Initialisers running (`initialised`).
+    Initialised,
+    /// Locks held around no other (`interpose`).
+    Leaves,
+    /// Modules that joined the global scope (`group`).
+    Joined,
+    /// The unique-symbol table (`unique`).
+    Unique,
+    /// The finalisers (`init`).
+    Finalisers,
+    /// The debugger's list (`debugger`).
+    Debugger,
+    /// The perf map (`perf_map`).
+    PerfMap,
+    /// The logger: a line is written under any other (`debug`).
+    Logger,
+    /// Calls into the C runtime ([`runtime_call`]): innermost, around no other lock's taking.
+    RuntimeCall,
+}
+
+/// A module's part in a fork: registered in [`FORK_LOCKS`] by the module that owns the locks,
+/// so this file names none of them.
+#[derive(Debug)]
+pub(crate) struct Locks {
+    /// Where its locks nest.
+    pub rank: Rank,
+    /// Takes its locks, pushing their guards.
+    pub take: fn(&mut Vec<Box<dyn Any>>),
+    /// In the child, with every lock held: forgets what threads the child lacks were doing.
+    pub in_child: Option<fn()>,
+}
+
+/// Every module's fork handling, gathered at link time (no registration at run time, which a
+/// fork could race).
+#[linkme::distributed_slice]
+pub(crate) static FORK_LOCKS: [Locks];
+
+/// The registered modules in nesting order.
+fn ranked() -> Vec<&'static Locks> {
+    let mut all: Vec<&'static Locks> = FORK_LOCKS.iter().collect();
+    all.sort_by_key(|l| l.rank);
+    all
+}
+
 /// Takes every lock, outermost first.
 extern "C" fn prepare() {
     if let Some(o) = outer() {
         (o.prepare)();
     }
     let mut held: Vec<Box<dyn Any>> = Vec::new();
-    crate::interpose::lock_all(&mut held);
-    held.push(Box::new(crate::group::shared()));
-    crate::process::lock_all(&mut held);
-    crate::interpose::lock_entries(&mut held);
-    crate::tls::lock_all(&mut held);
-    crate::static_tls::lock_all(&mut held);
-    crate::initialised::lock_all(&mut held);
-    crate::interpose::lock_leaves(&mut held);
-    crate::group::lock_joined(&mut held);
-    crate::unique::lock_all(&mut held);
-    crate::init::lock_all(&mut held);
-    crate::debugger::lock_all(&mut held);
-    crate::perf_map::lock_all(&mut held);
-    crate::debug::lock_all(&mut held);
-    held.push(Box::new(runtime_call()));
+    for l in ranked() {
+        (l.take)(&mut held);
+    }
     HELD.with(|h| *h.borrow_mut() = held);
 }
 
 /// Held by a thread of dynplug's while it calls into the C runtime where the runtime takes a
 /// lock no fork handler resets (libgcc's `object_mutex` in `__register_frame`, glibc's
 /// `dl_load_write_lock` in `dl_iterate_phdr`): a child forked then would wait on it for ever.
-/// `prepare` takes it last, so no such call is under way at a fork. Innermost: nothing else is
+/// `prepare` takes it last (`Rank::RuntimeCall`), so no such call is under way at a fork. Innermost: nothing else is
 /// taken while it is held (never around a caller's callback).
 static RUNTIME_CALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+#[linkme::distributed_slice(FORK_LOCKS)]
+static FORK_RUNTIME_CALL: Locks = Locks {
+    rank: Rank::RuntimeCall,
+    take: |held| held.push(Box::new(runtime_call())),
+    in_child: None,
+};
 
 /// The guard [`RUNTIME_CALL`] is held by, for one call into the C runtime.
 pub(crate) fn runtime_call() -> MutexGuard<'static, ()> {
@@ -112,7 +167,9 @@ extern "C" fn parent() {
 }
 
 extern "C" fn child() {
-    with_held(crate::initialised::forget_other_threads);
+    for f in ranked().iter().filter_map(|l| l.in_child) {
+        f();
+    }
     release();
     if let Some(o) = outer() {
         (o.child)();
@@ -121,7 +178,7 @@ extern "C" fn child() {
 
 /// Calls `f` with the value behind the lock `prepare` took whose guard is a
 /// `MutexGuard<T>` (in the child, before the locks are released).
-fn with_held<T: 'static>(f: impl FnOnce(&mut T)) {
+pub(crate) fn with_held<T: 'static>(f: impl FnOnce(&mut T)) {
     HELD.with(|h| {
         let mut held = h.borrow_mut();
         if let Some(g) = held
@@ -144,4 +201,24 @@ pub(crate) fn once<T>(cell: &OnceLock<T>, make: impl FnOnce() -> T) -> &T {
     // Set just above, by this thread or another: never empty here.
     cell.get()
         .unwrap_or_else(|| unreachable!("a OnceLock set above is empty"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ranked, Rank};
+
+    #[test]
+    fn every_rank_is_registered_once() {
+        let ranks: Vec<Rank> = ranked().iter().map(|l| l.rank).collect();
+        let mut distinct = ranks.clone();
+        distinct.dedup();
+        assert_eq!(ranks, distinct, "a rank registered twice");
+        assert_eq!(ranks.first(), Some(&Rank::Dlopen));
+        assert_eq!(ranks.last(), Some(&Rank::Logger));
+        assert_eq!(
+            ranks.len(),
+            Rank::Logger as usize + 1,
+            "a rank nobody registered"
+        );
+    }
 }

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use dynplug_arch::Machine;
 
+use crate::diag::{Diag, Subject};
 use crate::elf::records;
 use crate::elf::view::View;
 use crate::error::{LoadError, Unsupported};
@@ -24,16 +25,7 @@ use crate::process::{self, Module};
 use crate::relocate::{apply_deferred, DryRun, Live};
 use crate::search::{candidates, Requester};
 
-/// Names of the C runtime: always the process's own copy (glibc folded these into libc.so.6).
-const C_RUNTIME: &[&[u8]] = &[
-    b"libc.so.6",
-    crate::abi::GLIBC_LOADER,
-    b"libpthread.so.0",
-    b"libdl.so.2",
-    b"librt.so.1",
-    b"libutil.so.1",
-    b"libanl.so.1",
-];
+use crate::os::{C_LIBRARY, C_RUNTIME};
 
 /// A dependency dynplug loaded, for the rest of the process.
 pub(crate) struct Shared {
@@ -58,9 +50,16 @@ static JOINED: std::sync::RwLock<Vec<Module<'static>>> = std::sync::RwLock::new(
 
 /// Takes the lock of the modules that joined the global scope, for a fork (taken under the
 /// shared list's, and around no other).
-pub(crate) fn lock_joined(held: &mut Vec<Box<dyn std::any::Any>>) {
+fn lock_joined(held: &mut Vec<Box<dyn std::any::Any>>) {
     held.push(Box::new(JOINED.write().unwrap_or_else(|p| p.into_inner())));
 }
+
+#[linkme::distributed_slice(crate::fork::FORK_LOCKS)]
+static FORK_JOINED: crate::fork::Locks = crate::fork::Locks {
+    rank: crate::fork::Rank::Joined,
+    take: lock_joined,
+    in_child: None,
+};
 
 /// Makes `scope` (a plugin's local scope) join the global scope, after what joined before.
 fn join(scope: &[Module<'static>]) {
@@ -132,6 +131,18 @@ pub(crate) fn shared() -> MutexGuard<'static, SharedList> {
     crate::fork::install();
     SHARED.lock().unwrap_or_else(|p| p.into_inner())
 }
+
+/// Takes the list of shared libraries for a fork.
+fn lock_shared(held: &mut Vec<Box<dyn std::any::Any>>) {
+    held.push(Box::new(shared()));
+}
+
+#[linkme::distributed_slice(crate::fork::FORK_LOCKS)]
+static FORK_SHAREDLIST: crate::fork::Locks = crate::fork::Locks {
+    rank: crate::fork::Rank::SharedList,
+    take: lock_shared,
+    in_child: None,
+};
 
 /// The module of the file at `canonical` (device and inode `id`) if the process has it already:
 /// a library dynplug loaded (for a plugin, or as one), once its initialisers have run if another
@@ -333,9 +344,15 @@ impl New<'_> {
     }
 
     pub(crate) fn name(&self) -> String {
-        self.path
-            .as_ref()
-            .map_or_else(|| "<bytes>".to_string(), |p| p.display().to_string())
+        self.subject(0).name()
+    }
+
+    /// This module as its problems name it: `index` is its place in the group (0: the plugin).
+    pub(crate) fn subject(&self, index: usize) -> Subject<'_> {
+        Subject {
+            path: self.path.as_deref(),
+            dependency: index != 0,
+        }
     }
 }
 
@@ -482,7 +499,7 @@ pub(crate) fn in_process(needed: &[u8], modules: &[Module<'_>]) -> bool {
         // A static host carries its C runtime (and whatever of libm it linked) itself.
         return C_RUNTIME.contains(&needed) || needed == b"libm.so.6" || needed == b"libgcc_s.so.1";
     }
-    C_RUNTIME.contains(&needed) && modules.iter().any(|m| m.is(b"libc.so.6"))
+    C_RUNTIME.contains(&needed) && modules.iter().any(|m| m.is(C_LIBRARY))
 }
 
 /// One module of a group's local scope.
@@ -637,7 +654,7 @@ fn log_needed(
     );
     let by = if in_process(name, modules) {
         let m = modules.iter().find(|m| m.is(name));
-        let m = m.or_else(|| modules.iter().find(|m| m.is(b"libc.so.6")));
+        let m = m.or_else(|| modules.iter().find(|m| m.is(C_LIBRARY)));
         Some(m.map_or_else(
             || "the executable".to_string(),
             |m| format!("{} (the process has it)", String::from_utf8_lossy(&m.name)),
@@ -675,6 +692,7 @@ pub fn load(input: Input<'_>, opts: &Options, extra: &[PathBuf]) -> Result<Box<L
     let started = crate::debug::on(crate::debug::STATISTICS).then(std::time::Instant::now);
     let want = Machine::host();
     let root = open_input(input, want)?;
+    crate::os::elf_host().map_err(|why| Unsupported::Host { why })?;
     let modules = process::modules();
     let global = process::global_scope(&modules);
     use_system_tls_getter(&modules);
@@ -840,13 +858,13 @@ fn link_group(
                 live: false,
                 report_missing: false,
                 tls_modid: modid,
-                name: n.path.as_deref(),
+                subject: n.subject(i),
                 served: crate::interpose::served,
                 imports: None,
                 tls_tpoff: 0,
             };
             for e in link(&n.obj, m.bias, opts, &scope, &unique, &mut mem, mode).problems {
-                if let LoadError::ImportsNotAllowed(list) = in_module(e, n, i, group.len()) {
+                if let LoadError::ImportsNotAllowed(list) = e {
                     forbidden.extend(list);
                 }
             }
@@ -870,7 +888,7 @@ fn link_group(
             live: true,
             report_missing: true,
             tls_modid: modid,
-            name: n.path.as_deref(),
+            subject: n.subject(i),
             served: crate::interpose::served,
             imports: None,
             tls_tpoff: 0,
@@ -878,7 +896,7 @@ fn link_group(
         // Every module is linked, so that one error names every missing import of the group.
         let linked = link(&n.obj, m.bias, opts, &scope, &unique, &mut mem, mode);
         for e in linked.problems {
-            match in_module(e, n, i, group.len()) {
+            match e {
                 LoadError::UndefinedSymbols(list) => missing.extend(list),
                 e => {
                     failure.get_or_insert(e);
@@ -904,11 +922,10 @@ fn link_group(
             continue;
         };
         let mut mem = Live { bias: m.bias };
-        if let Some(e) = apply_deferred(n.obj.machine, m.bias, list, &mut mem)
-            .into_iter()
-            .next()
-        {
-            return Err(in_module(e, n, i, group.len()));
+        let mut diag = Diag::new(n.subject(i));
+        apply_deferred(n.obj.machine, m.bias, list, &mut mem, &mut diag);
+        if let Some(e) = diag.into_problems().into_iter().next() {
+            return Err(e);
         }
     }
     if let Some(e) = written_static_tls(&group, &modids) {
@@ -920,7 +937,7 @@ fn link_group(
             continue;
         };
         let mem = Live { bias: m.bias };
-        let named = |e| in_module(e, n, i, group.len());
+        let named = |e| n.subject(i).named(e);
         inits.push(crate::init::Calls {
             base: m.bias,
             inits: initialisers(&n.obj, m.bias, &mem, &scope).map_err(named)?,
@@ -1060,33 +1077,6 @@ pub(crate) fn local_modules<'m>(
         .collect()
 }
 
-/// Names the dependency an error came from, when it is not the plugin itself.
-/// `index` is the module's place in the group (0: the plugin).
-pub(crate) fn in_module(e: LoadError, n: &New<'_>, index: usize, group: usize) -> LoadError {
-    let name = n.name();
-    if let LoadError::Unsupported(Unsupported::InitialExecTls { symbol, why, .. }) = e {
-        return Unsupported::InitialExecTls {
-            symbol,
-            module: name,
-            why,
-        }
-        .into();
-    }
-    // The plugin itself is the error's subject already: only its libraries are named.
-    if group <= 1 || index == 0 {
-        return e;
-    }
-    match e {
-        LoadError::UndefinedSymbols(s) => {
-            LoadError::UndefinedSymbols(s.into_iter().map(|x| format!("{x} (in {name})")).collect())
-        }
-        LoadError::ImportsNotAllowed(s) => LoadError::ImportsNotAllowed(
-            s.into_iter().map(|x| format!("{x} (in {name})")).collect(),
-        ),
-        other => other,
-    }
-}
-
 /// Tells debuggers about a module just mapped, and perf about one from memory if asked.
 fn announce(n: &New<'_>, bias: u64, loads: &'static [crate::elf::layout::Load], perf_map: bool) {
     match &n.path {
@@ -1101,7 +1091,7 @@ fn announce(n: &New<'_>, bias: u64, loads: &'static [crate::elf::layout::Load], 
 }
 
 /// The program headers of `obj`, as `dl_iterate_phdr` reports them.
-fn phdrs<B: AsRef<[u8]>>(obj: &Object<B>) -> Vec<libc::Elf64_Phdr> {
+fn phdrs<B: AsRef<[u8]>>(obj: &Object<B>) -> Vec<records::Phdr> {
     let b = obj.bytes();
     let mut v = Vec::with_capacity(usize::from(obj.phnum));
     v.extend(

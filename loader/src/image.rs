@@ -29,12 +29,7 @@ struct Parts {
 
 /// The system's page size.
 pub fn page_size() -> u64 {
-    // SAFETY: sysconf has no preconditions.
-    let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    u64::try_from(p)
-        .ok()
-        .filter(|p| p.is_power_of_two())
-        .unwrap_or(4096)
+    crate::os::page_size()
 }
 
 impl Image {

@@ -22,9 +22,16 @@ pub struct Calls {
 static FINIS: Mutex<Vec<Vec<u64>>> = Mutex::new(Vec::new());
 
 /// Takes the finalisers' lock for a fork (`fork::prepare`).
-pub(crate) fn lock_all(held: &mut Vec<Box<dyn std::any::Any>>) {
+fn lock_all(held: &mut Vec<Box<dyn std::any::Any>>) {
     held.push(Box::new(FINIS.lock().unwrap_or_else(|p| p.into_inner())));
 }
+
+#[linkme::distributed_slice(crate::fork::FORK_LOCKS)]
+static FORK_FINALISERS: crate::fork::Locks = crate::fork::Locks {
+    rank: crate::fork::Rank::Finalisers,
+    take: lock_all,
+    in_child: None,
+};
 
 /// Runs the finalisers of every module whose initialisers started, the last started first.
 extern "C" fn run_finalisers() {
@@ -75,11 +82,9 @@ extern "C" fn capture(argc: libc::c_int, argv: *mut *const c_char, envp: *mut *c
     ENVP.store(envp, Ordering::Relaxed);
 }
 
-/// glibc calls the executable's `.init_array` entries with (argc, argv, envp): so does dynplug
-/// for plugins, and this entry is how it learns them (Rust's std does the same).
-#[used]
-#[link_section = ".init_array.00098"]
-static CAPTURE: extern "C" fn(libc::c_int, *mut *const c_char, *mut *const c_char) = capture;
+// glibc calls the executable's `.init_array` entries with (argc, argv, envp): so does dynplug
+// for plugins, and this entry is how it learns them (Rust's std does the same).
+crate::os::call_at_startup!(CAPTURE = capture);
 
 /// An empty, NUL-terminated argument vector for hosts whose C runtime passed none.
 struct Empty([*const c_char; 1]);

@@ -29,7 +29,7 @@ fn state() -> MutexGuard<'static, Option<State>> {
 }
 
 /// Takes the lock for a fork (`fork::prepare`).
-pub(crate) fn lock_all(held: &mut Vec<Box<dyn std::any::Any>>) {
+fn lock_all(held: &mut Vec<Box<dyn std::any::Any>>) {
     held.push(Box::new(STATE.lock().unwrap_or_else(|p| p.into_inner())));
 }
 
@@ -46,6 +46,18 @@ pub(crate) fn forget_other_threads(state: &mut Option<State>) {
         st.waits_for.clear();
     }
 }
+
+/// The child's part of a fork: see [`forget_other_threads`].
+fn forget_in_child() {
+    crate::fork::with_held(forget_other_threads);
+}
+
+#[linkme::distributed_slice(crate::fork::FORK_LOCKS)]
+static FORK_INITIALISED: crate::fork::Locks = crate::fork::Locks {
+    rank: crate::fork::Rank::Initialised,
+    take: lock_all,
+    in_child: Some(forget_in_child),
+};
 
 /// The module at `base` has initialisers the current thread will run.
 pub(crate) fn starting(base: u64) {

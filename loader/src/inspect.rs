@@ -7,16 +7,16 @@ use std::path::{Path, PathBuf};
 use dynplug_arch::{Machine, RelocKind};
 use goblin::elf::header as eh;
 
+pub use crate::binding::Binding;
 use crate::check::{examine, Examined};
 use crate::elf::dynamic::Table;
 use crate::error::LoadError;
 use crate::group::{find, in_process, shared};
 use crate::link::Options;
 use crate::object::Object;
-use crate::process::Module;
 use crate::read;
 use crate::relocate::Memory;
-use crate::resolve::{Def, Resolver, Scope, Unresolved};
+use crate::resolve::{Resolver, Scope, Unresolved};
 use crate::symbols::{Sym, SymTab};
 
 /// Everything `inspect` reports of one object.
@@ -150,52 +150,6 @@ pub struct Import {
     pub weak: bool,
     /// What a load binds it to.
     pub binding: Binding,
-}
-
-/// What an import binds to.
-#[derive(Debug)]
-pub enum Binding {
-    /// A module's definition (the module's name or path).
-    Module(String),
-    /// One of the host's exports (`Loader::export`).
-    Host,
-    /// A function dynplug serves to plugins (`dlopen`, `dl_iterate_phdr`, `__tls_get_addr`...).
-    Dynplug,
-    /// A weak import nothing defines (or the policy forbids): 0.
-    Absent,
-    /// Nothing defines it: an open fails.
-    Missing,
-    /// The import policy forbids it: an open fails.
-    Forbidden,
-    /// Not resolved: the object is for another machine, or its entry is malformed.
-    Unknown,
-}
-
-impl Binding {
-    /// What the definition `d` of `name` lies in, among `scope`'s modules, the host's
-    /// `exports` and dynplug's own functions.
-    pub(crate) fn of(d: &Def, name: &[u8], in_scope: &Scope<'_>) -> Binding {
-        let scope = in_scope.modules;
-        if d.tls_modid != 0 {
-            return scope
-                .iter()
-                .find(|m| m.tls_modid == d.tls_modid)
-                .map_or(Binding::Unknown, |m| Binding::Module(module_name(m)));
-        }
-        if d.addr == 0 {
-            return Binding::Absent;
-        }
-        if in_scope.exports.get(name) == Some(&d.addr) {
-            return Binding::Host;
-        }
-        if (in_scope.served)(name) == Some(d.addr) {
-            return Binding::Dynplug;
-        }
-        scope
-            .iter()
-            .find(|m| d.addr >= m.span.0 && d.addr < m.span.1)
-            .map_or(Binding::Unknown, |m| Binding::Module(module_name(m)))
-    }
 }
 
 /// The PT_TLS segment and the models the object's relocations use.
@@ -385,15 +339,6 @@ fn lossy(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-/// A module's name for people: its path, `<executable>` for the unnamed main program.
-fn module_name(m: &Module<'_>) -> String {
-    if m.name.is_empty() {
-        "<executable>".to_string()
-    } else {
-        lossy(&m.name)
-    }
-}
-
 /// What satisfies each DT_NEEDED of every object of the group.
 fn dependencies(e: &Examined<'_, '_>, extra: &[PathBuf]) -> Vec<Dependency> {
     let shared = shared();
@@ -403,8 +348,11 @@ fn dependencies(e: &Examined<'_, '_>, extra: &[PathBuf]) -> Vec<Dependency> {
             // A foreign object (no process modules in its dry run) needs its own C runtime.
             let found = if !e.modules.is_empty() && in_process(name, e.modules) {
                 let m = e.modules.iter().find(|m| m.is(name));
-                let libc = || e.modules.iter().find(|m| m.is(b"libc.so.6"));
-                Found::Process(m.or_else(libc).map_or_else(|| lossy(name), module_name))
+                let libc = || e.modules.iter().find(|m| m.is(crate::os::C_LIBRARY));
+                Found::Process(
+                    m.or_else(libc)
+                        .map_or_else(|| lossy(name), |m| m.display_name()),
+                )
             } else if let Some(g) = e.group.iter().find(|g| g.answers_to(name)) {
                 Found::File(g.path.clone().unwrap_or_default())
             } else if let Some(s) = shared.iter().find(|s| s.module.is(name)) {
@@ -507,7 +455,7 @@ fn imports(e: &Examined<'_, '_>, tab: &SymTab<'_>, opts: &Options) -> Vec<Import
                 Binding::Unknown
             } else {
                 match resolver.resolve(i) {
-                    Ok(d) => Binding::of(&d, name, &scope),
+                    Ok(d) => scope.binding_of(&d, name),
                     Err(Unresolved::Missing) => Binding::Missing,
                     Err(Unresolved::Forbidden) => Binding::Forbidden,
                     Err(Unresolved::Malformed(_)) => Binding::Unknown,

@@ -19,7 +19,7 @@ pub struct Entry {
     /// Its module (load bias and symbol table).
     pub module: Module<'static>,
     /// Its program headers, copied.
-    pub phdrs: Vec<libc::Elf64_Phdr>,
+    pub phdrs: Vec<crate::elf::records::Phdr>,
     /// Run-time span of the image.
     pub start: u64,
     /// End of the span (page-rounded).
@@ -109,19 +109,20 @@ pub(crate) fn system(name: &'static [u8]) -> Option<u64> {
     })
 }
 
-type IterateCallback = unsafe extern "C" fn(*mut libc::dl_phdr_info, usize, *mut c_void) -> c_int;
-
 /// `dl_iterate_phdr`: the system's modules, then dynplug's.
-unsafe extern "C" fn serve_iterate_phdr(cb: Option<IterateCallback>, data: *mut c_void) -> c_int {
+unsafe extern "C" fn serve_iterate_phdr(
+    cb: Option<crate::os::IterateCallback>,
+    data: *mut c_void,
+) -> c_int {
     let Some(cb) = cb else { return 0 };
     // SAFETY: the system's dl_iterate_phdr with the caller's own callback and data.
-    let r = unsafe { libc::dl_iterate_phdr(Some(cb), data) };
+    let r = unsafe { crate::os::iterate_phdr(Some(cb), data) };
     if r != 0 {
         return r;
     }
     for e in entries() {
         let tls_modid = e.module.tls_modid;
-        let mut info = libc::dl_phdr_info {
+        let mut info = crate::os::DlPhdrInfo {
             dlpi_addr: e.module.base,
             dlpi_name: e.name.as_ptr(),
             dlpi_phdr: e.phdrs.as_ptr(),
@@ -137,7 +138,13 @@ unsafe extern "C" fn serve_iterate_phdr(cb: Option<IterateCallback>, data: *mut 
         };
         // SAFETY: the callback gets a valid info for the duration of the call, as the system's
         // dl_iterate_phdr gives it.
-        let r = unsafe { cb(&mut info, std::mem::size_of::<libc::dl_phdr_info>(), data) };
+        let r = unsafe {
+            cb(
+                &mut info,
+                std::mem::size_of::<crate::os::DlPhdrInfo>(),
+                data,
+            )
+        };
         if r != 0 {
             return r;
         }
@@ -272,20 +279,41 @@ fn opened() -> MutexGuard<'static, Vec<(std::path::PathBuf, &'static Handle)>> {
 
 /// Takes the locks held around others for a fork (`fork::prepare`): `dlopen`'s list (held
 /// while it loads) and the link maps (held while reading the entries).
-pub(crate) fn lock_all(held: &mut Vec<Box<dyn std::any::Any>>) {
+fn lock_all(held: &mut Vec<Box<dyn std::any::Any>>) {
     held.push(Box::new(opened()));
     held.push(Box::new(MADE.lock().unwrap_or_else(|p| p.into_inner())));
 }
 
+#[linkme::distributed_slice(crate::fork::FORK_LOCKS)]
+static FORK_DLOPEN: crate::fork::Locks = crate::fork::Locks {
+    rank: crate::fork::Rank::Dlopen,
+    take: lock_all,
+    in_child: None,
+};
+
 /// Takes the entries' lock for a fork (taken while a load holds the shared list).
-pub(crate) fn lock_entries(held: &mut Vec<Box<dyn std::any::Any>>) {
+fn lock_entries(held: &mut Vec<Box<dyn std::any::Any>>) {
     held.push(Box::new(ENTRIES.write().unwrap_or_else(|p| p.into_inner())));
 }
 
+#[linkme::distributed_slice(crate::fork::FORK_LOCKS)]
+static FORK_ENTRIES: crate::fork::Locks = crate::fork::Locks {
+    rank: crate::fork::Rank::Entries,
+    take: lock_entries,
+    in_child: None,
+};
+
 /// Takes the locks held around no other for a fork.
-pub(crate) fn lock_leaves(held: &mut Vec<Box<dyn std::any::Any>>) {
+fn lock_leaves(held: &mut Vec<Box<dyn std::any::Any>>) {
     held.push(Box::new(KEEP.lock().unwrap_or_else(|p| p.into_inner())));
 }
+
+#[linkme::distributed_slice(crate::fork::FORK_LOCKS)]
+static FORK_LEAVES: crate::fork::Locks = crate::fork::Locks {
+    rank: crate::fork::Rank::Leaves,
+    take: lock_leaves,
+    in_child: None,
+};
 
 crate::abi::served_with_caller!(serve_open, serve_symbol, serve_versioned_symbol);
 

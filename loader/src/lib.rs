@@ -6,10 +6,12 @@
 
 mod abi;
 mod backtrace;
+mod binding;
 mod check;
 pub mod debug;
 mod debug_elf;
 mod debugger;
+mod diag;
 pub mod elf;
 mod error;
 mod exports;
@@ -21,11 +23,14 @@ mod init;
 mod initialised;
 pub mod inspect;
 mod interpose;
+// glibc's cache format: consulted on Linux only (`os/linux.rs`), parsed and tested everywhere.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 mod ldcache;
 mod link;
 mod map;
 pub mod object;
 pub mod offline;
+pub mod os;
 mod perf_map;
 pub mod process;
 mod read;

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use dynplug_arch::Machine;
 
+use crate::diag::{Diag, Subject};
 use crate::error::{LoadError, Malformed};
 use crate::object::Object;
 use crate::process::Module;
@@ -39,8 +40,8 @@ pub struct Mode<'n> {
     pub report_missing: bool,
     /// The object's TLS module id (0: none).
     pub tls_modid: u64,
-    /// Its path, for debug logging (`None`: from bytes).
-    pub name: Option<&'n std::path::Path>,
+    /// The object, as problems and debug logging name it.
+    pub subject: Subject<'n>,
     /// The functions dynplug serves, which imports bind to before any module's definition.
     pub served: crate::resolve::Served,
     /// Offline relocation: the caller binds the imports (`modules` is then empty).
@@ -75,7 +76,7 @@ pub fn link<B: AsRef<[u8]>, M: Memory>(
         live,
         report_missing,
         tls_modid,
-        name,
+        subject,
         served,
         imports,
         tls_tpoff,
@@ -96,7 +97,7 @@ pub fn link<B: AsRef<[u8]>, M: Memory>(
         (Ok(t), Ok(r)) => (t, r),
         (Err(e), _) | (_, Err(e)) => {
             return Linked {
-                problems: vec![e.into()],
+                problems: vec![subject.named(e.into())],
                 deferred: Vec::new(),
             }
         }
@@ -118,41 +119,33 @@ pub fn link<B: AsRef<[u8]>, M: Memory>(
     resolver.own_at = own_at;
     resolver.own_modid = tls_modid;
     resolver.own_tpoff = tls_tpoff;
-    resolver.who = name;
+    resolver.who = subject.path;
+    resolver.diag = Diag::new(subject);
     let d = &obj.dynamic;
     let started = crate::debug::on(crate::debug::RELOCS).then(std::time::Instant::now);
     let mut r = Relocator::new(obj.machine, &obj.layout, obj.view(), bias, &mut resolver);
     r.relative_count = d.relacount;
     r.apply(d.relr, d.rela, d.jmprel, mem);
     if let Some(t) = started {
-        log_relocations(obj, name, live, t);
+        log_relocations(obj, subject.path, live, t);
     }
-    let mut problems = std::mem::take(&mut r.problems);
-    if !r.resolver.forbidden.is_empty() {
-        problems.push(LoadError::ImportsNotAllowed(std::mem::take(
-            &mut r.resolver.forbidden,
-        )));
-    }
-    if !r.resolver.missing.is_empty() && report_missing {
-        problems.push(LoadError::UndefinedSymbols(std::mem::take(
-            &mut r.resolver.missing,
-        )));
-    }
+    let deferred = r.take_deferred();
+    let diag = &mut resolver.diag;
+    diag.close_imports(report_missing);
     if let Err(e) = initialisers(obj, bias, mem, modules) {
-        problems.push(e);
+        diag.problem(e);
     }
     if let Err(e) = finalisers(obj, bias, mem, modules) {
-        problems.push(e);
+        diag.problem(e);
     }
-    problems.append(&mut r.problems);
-    let deferred = r.take_deferred();
     if live {
+        let problems = std::mem::take(diag).into_problems();
         return Linked { problems, deferred };
     }
     // A dry run's memory runs no resolver: the formulas are checked with their addresses.
-    problems.extend(apply_deferred(obj.machine, bias, deferred, mem));
+    apply_deferred(obj.machine, bias, deferred, mem, diag);
     Linked {
-        problems,
+        problems: std::mem::take(diag).into_problems(),
         deferred: Vec::new(),
     }
 }

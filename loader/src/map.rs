@@ -67,7 +67,7 @@ impl Mapping {
                 std::ptr::null_mut(),
                 total,
                 libc::PROT_NONE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | crate::os::MAP_NORESERVE,
                 -1,
                 0,
             )
@@ -156,7 +156,7 @@ impl Mapping {
     /// of protection `prot` (inaccessible ones reserve no memory).
     fn anonymous(&self, vaddr: u64, len: u64, prot: libc::c_int) -> io::Result<()> {
         let reserve = if prot == libc::PROT_NONE {
-            libc::MAP_NORESERVE
+            crate::os::MAP_NORESERVE
         } else {
             0
         };

@@ -196,7 +196,7 @@ pub fn relocate(image: &[u8], request: &Request<'_>) -> Result<Relocated, LoadEr
         live: false,
         report_missing: true,
         tls_modid: own.module_id,
-        name: None,
+        subject: crate::diag::Subject::default(),
         served: |_| None,
         imports: Some(Imports(&bind)),
         tls_tpoff: own.block_from_tp.map_or(NOT_PLACED, tp_offset),

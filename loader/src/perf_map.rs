@@ -11,9 +11,16 @@ use crate::debug_elf::Source;
 static MAP: Mutex<()> = Mutex::new(());
 
 /// Takes the perf map's lock for a fork (`fork::prepare`).
-pub(crate) fn lock_all(held: &mut Vec<Box<dyn std::any::Any>>) {
+fn lock_all(held: &mut Vec<Box<dyn std::any::Any>>) {
     held.push(Box::new(MAP.lock().unwrap_or_else(|p| p.into_inner())));
 }
+
+#[linkme::distributed_slice(crate::fork::FORK_LOCKS)]
+static FORK_PERFMAP: crate::fork::Locks = crate::fork::Locks {
+    rank: crate::fork::Rank::PerfMap,
+    take: lock_all,
+    in_child: None,
+};
 
 /// True if the host asked for the map (`Options::perf_map`) or `DYNPLUG_PERFMAP=1` is set.
 pub fn wanted(asked: bool) -> bool {

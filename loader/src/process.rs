@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use goblin::elf::dynamic as d;
 
 use crate::elf::records::{self, PF_R, PF_X, PT_DYNAMIC, PT_LOAD, PT_PHDR, PT_TLS};
+use crate::os::DlPhdrInfo;
 use crate::read;
 use crate::symbols::{GnuHash, Hash, SymTab, SysvHash, Versions, SYM_SIZE};
 
@@ -48,6 +49,15 @@ impl Module<'_> {
         let file = self.name.rsplit(|&c| c == b'/').next().unwrap_or(&[]);
         self.soname.as_deref() == Some(needed) || (!file.is_empty() && file == needed)
     }
+
+    /// Its name for people: its path, `<executable>` for the unnamed main program.
+    pub fn display_name(&self) -> String {
+        if self.name.is_empty() {
+            "<executable>".to_string()
+        } else {
+            String::from_utf8_lossy(&self.name).into_owned()
+        }
+    }
 }
 
 /// One module as `dl_iterate_phdr` reports it.
@@ -63,10 +73,10 @@ struct Raw {
 }
 
 unsafe extern "C" fn collect(
-    info: *mut libc::dl_phdr_info,
-    _size: libc::size_t,
-    data: *mut libc::c_void,
-) -> libc::c_int {
+    info: *mut DlPhdrInfo,
+    _size: usize,
+    data: *mut std::ffi::c_void,
+) -> std::ffi::c_int {
     // SAFETY: dl_iterate_phdr passes a valid info for the duration of the call, and `data` is the
     // `&mut Vec<Raw>` given below.
     let (info, out) = unsafe { (&*info, &mut *(data as *mut Vec<Raw>)) };
@@ -110,9 +120,9 @@ fn raw_modules() -> Vec<Raw> {
     let _no_fork = crate::fork::runtime_call();
     // SAFETY: `collect` matches the callback type and only touches `raw` through `data`.
     unsafe {
-        libc::dl_iterate_phdr(
+        crate::os::iterate_phdr(
             Some(collect),
-            &mut raw as *mut Vec<Raw> as *mut libc::c_void,
+            &mut raw as *mut Vec<Raw> as *mut std::ffi::c_void,
         )
     };
     raw
@@ -143,13 +153,20 @@ static MODULES: Mutex<Option<(Counters, Modules)>> = Mutex::new(None);
 static FILE_IDS: Mutex<Option<(Modules, FileIds)>> = Mutex::new(None);
 
 /// Takes this file's locks for a fork (`fork::prepare`), in the order the code nests them.
-pub(crate) fn lock_all(held: &mut Vec<Box<dyn std::any::Any>>) {
+fn lock_all(held: &mut Vec<Box<dyn std::any::Any>>) {
     held.push(Box::new(FILE_IDS.lock().unwrap_or_else(|p| p.into_inner())));
     held.push(Box::new(MODULES.lock().unwrap_or_else(|p| p.into_inner())));
     held.push(Box::new(
         GLOBAL_SCOPE.lock().unwrap_or_else(|p| p.into_inner()),
     ));
 }
+
+#[linkme::distributed_slice(crate::fork::FORK_LOCKS)]
+static FORK_PROCESSMODULES: crate::fork::Locks = crate::fork::Locks {
+    rank: crate::fork::Rank::ProcessModules,
+    take: lock_all,
+    in_child: None,
+};
 
 /// The global scope made from a module list, for that list (see [`global_scope`]).
 static GLOBAL_SCOPE: Mutex<Option<(Modules, Modules)>> = Mutex::new(None);
@@ -199,12 +216,12 @@ pub fn file_ids() -> (Modules, FileIds) {
 }
 
 unsafe extern "C" fn read_counters(
-    info: *mut libc::dl_phdr_info,
-    size: libc::size_t,
-    data: *mut libc::c_void,
-) -> libc::c_int {
+    info: *mut DlPhdrInfo,
+    size: usize,
+    data: *mut std::ffi::c_void,
+) -> std::ffi::c_int {
     // The counters exist when the system's structure is at least as large as ours.
-    if size >= std::mem::size_of::<libc::dl_phdr_info>() {
+    if size >= std::mem::size_of::<DlPhdrInfo>() {
         // SAFETY: a valid info for the duration of the call; `data` is the `(u64, u64)` below.
         unsafe { *(data as *mut (u64, u64)) = ((*info).dlpi_adds, (*info).dlpi_subs) };
     }
@@ -212,10 +229,10 @@ unsafe extern "C" fn read_counters(
 }
 
 unsafe extern "C" fn read_executable_tls(
-    info: *mut libc::dl_phdr_info,
-    _size: libc::size_t,
-    data: *mut libc::c_void,
-) -> libc::c_int {
+    info: *mut DlPhdrInfo,
+    _size: usize,
+    data: *mut std::ffi::c_void,
+) -> std::ffi::c_int {
     // SAFETY: a valid info for the duration of the call; `data` is the `Option<(u64, u64)>` below.
     let (info, out) = unsafe { (&*info, &mut *(data as *mut Option<(u64, u64)>)) };
     let phdrs = if info.dlpi_phdr.is_null() {
@@ -238,9 +255,9 @@ pub fn executable_tls() -> Option<(u64, u64)> {
     let _no_fork = crate::fork::runtime_call();
     // SAFETY: the callback matches, stops at the first module, and writes only `found`.
     unsafe {
-        libc::dl_iterate_phdr(
+        crate::os::iterate_phdr(
             Some(read_executable_tls),
-            &mut found as *mut Option<(u64, u64)> as *mut libc::c_void,
+            &mut found as *mut Option<(u64, u64)> as *mut std::ffi::c_void,
         )
     };
     found
@@ -252,9 +269,9 @@ fn counters() -> (u64, u64) {
     let _no_fork = crate::fork::runtime_call();
     // SAFETY: the callback matches, stops at the first module, and writes only `c`.
     unsafe {
-        libc::dl_iterate_phdr(
+        crate::os::iterate_phdr(
             Some(read_counters),
-            &mut c as *mut (u64, u64) as *mut libc::c_void,
+            &mut c as *mut (u64, u64) as *mut std::ffi::c_void,
         )
     };
     c
@@ -372,8 +389,10 @@ fn module(raw: &Raw) -> Option<Module<'static>> {
 
 /// True if the process has no shared C library: a static executable.
 pub fn is_static(modules: &[Module<'_>]) -> bool {
+    use crate::os::{C_LIBRARY_LOADER, C_LIBRARY_NAMES};
     !modules.iter().any(|m| {
-        m.is(b"libc.so.6") || m.is(b"libc.so") || m.name.ends_with(crate::abi::MUSL_LOADER)
+        C_LIBRARY_NAMES.iter().any(|n| m.is(n))
+            || C_LIBRARY_LOADER.is_some_and(|l| m.name.ends_with(l))
     })
 }
 
@@ -385,22 +404,19 @@ pub fn static_symbols(modules: &[Module<'_>]) -> Option<&'static crate::static_e
     crate::static_exe::symbols(executable_bias())
 }
 
-/// The executable's load bias, from the auxiliary vector.
+/// The executable's load bias, from its program headers in memory.
 fn executable_bias() -> u64 {
-    // SAFETY: getauxval has no preconditions.
-    let (phdr, phnum) = unsafe {
-        (
-            libc::getauxval(libc::AT_PHDR),
-            libc::getauxval(libc::AT_PHNUM),
+    let Some((phdr, phnum)) = crate::os::executable_phdrs() else {
+        return 0;
+    };
+    // SAFETY: the system gives the executable's `phnum` program headers at `phdr`, mapped for the
+    // life of the process.
+    let phdrs = unsafe {
+        std::slice::from_raw_parts(
+            phdr as *const records::Phdr,
+            usize::try_from(phnum).unwrap_or(0),
         )
     };
-    if phdr == 0 {
-        return 0;
-    }
-    // SAFETY: AT_PHDR points at the executable's AT_PHNUM program headers, mapped for the life
-    // of the process.
-    let phdrs =
-        unsafe { std::slice::from_raw_parts(phdr as *const libc::Elf64_Phdr, phnum as usize) };
     phdrs
         .iter()
         .find(|p| p.p_type == PT_PHDR)
@@ -477,9 +493,8 @@ pub fn executable_rpath() -> Option<(Vec<u8>, Option<std::path::PathBuf>)> {
         if dynamic_string(exe, d::DT_RUNPATH).is_some() {
             return None;
         }
-        let origin = std::fs::read_link("/proc/self/exe")
-            .ok()
-            .and_then(|p| p.parent().map(std::path::Path::to_path_buf));
+        let origin =
+            crate::os::executable_path().and_then(|p| p.parent().map(std::path::Path::to_path_buf));
         Some((rpath, origin))
     })
     .clone()

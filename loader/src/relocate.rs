@@ -5,6 +5,7 @@ use dynplug_arch::{
     compute, compute_tls, FormulaError, Inputs, Machine, RelocKind, TlsInputs, Width, Write,
 };
 
+use crate::diag::Diag;
 use crate::elf::dynamic::Table;
 use crate::elf::layout::Layout;
 use crate::elf::records::RELA_SIZE;
@@ -12,9 +13,6 @@ use crate::elf::view::View;
 use crate::error::{LoadError, Malformed, StaticTlsRefusal, Unsupported};
 use crate::read;
 use crate::resolve::{Def, Resolver, Unresolved, NOT_PLACED};
-
-/// Most problems one object's relocations report (a hostile file could have millions).
-const MAX_PROBLEMS: usize = 64;
 
 /// The memory being relocated: the mapped image, or a dry run's private buffer.
 pub trait Memory {
@@ -171,8 +169,6 @@ pub struct Relocator<'a, 'r> {
     pub bias: u64,
     /// Symbol resolution.
     pub resolver: &'a mut Resolver<'r>,
-    /// Problems found so far.
-    pub problems: Vec<LoadError>,
     /// DT_RELACOUNT: how many entries at the start of DT_RELA are RELATIVE (sorted by place).
     pub relative_count: u64,
     deferred: Vec<Deferred>,
@@ -196,7 +192,6 @@ impl<'a, 'r> Relocator<'a, 'r> {
             view,
             bias,
             resolver,
-            problems: Vec::new(),
             relative_count: 0,
             deferred: Vec::new(),
             relative_type: machine.relative_type(),
@@ -218,9 +213,7 @@ impl<'a, 'r> Relocator<'a, 'r> {
     }
 
     fn problem(&mut self, e: impl Into<LoadError>) {
-        if self.problems.len() < MAX_PROBLEMS {
-            self.problems.push(e.into());
-        }
+        self.resolver.diag.problem(e);
     }
 
     /// Applies DT_RELR, DT_RELA and DT_JMPREL (everything but the object's own IFUNCs).
@@ -772,14 +765,14 @@ fn formula<M: Memory>(
 
 /// Runs the IFUNC resolvers of `deferred` (relocations of one object loaded at `bias`) and
 /// stores what they give: after every module of the group is relocated, as glibc runs
-/// IRELATIVE last. A dry run's memory does not call them.
+/// IRELATIVE last, reporting to `diag`. A dry run's memory does not call them.
 pub fn apply_deferred<M: Memory>(
     machine: Machine,
     bias: u64,
     deferred: Vec<Deferred>,
     mem: &mut M,
-) -> Vec<LoadError> {
-    let mut problems = Vec::new();
+    diag: &mut Diag<'_>,
+) {
     for Deferred { r, kind, resolver } in deferred {
         let s = mem.call_ifunc(resolver);
         let def = Def {
@@ -789,12 +782,9 @@ pub fn apply_deferred<M: Memory>(
         if kind == RelocKind::IRelative {
             mem.write_u64(r.offset, s);
         } else if let Some(e) = formula(machine, bias, r, kind, def, mem) {
-            if problems.len() < MAX_PROBLEMS {
-                problems.push(e);
-            }
+            diag.problem(e);
         }
     }
-    problems
 }
 
 #[cfg(test)]

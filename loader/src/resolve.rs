@@ -5,6 +5,8 @@
 
 use std::collections::{HashMap, HashSet};
 
+use crate::binding::Binding;
+use crate::diag::Diag;
 use crate::error::Malformed;
 use crate::process::Module;
 use crate::symbols::{Name, Sym, SymTab, Versions, STB_GNU_UNIQUE, SYM_SIZE};
@@ -69,6 +71,33 @@ pub struct Scope<'a> {
     /// `served`, `exe` and `modules` (then empty); `None` from it falls back on the object's
     /// own definition, as a search that reaches the object would.
     pub imports: Option<Imports<'a>>,
+}
+
+impl Scope<'_> {
+    /// What the definition `d` of `name` lies in, among the scope's modules, the host's
+    /// `exports` and dynplug's own functions.
+    pub(crate) fn binding_of(&self, d: &Def, name: &[u8]) -> Binding {
+        let scope = self.modules;
+        if d.tls_modid != 0 {
+            return scope
+                .iter()
+                .find(|m| m.tls_modid == d.tls_modid)
+                .map_or(Binding::Unknown, |m| Binding::Module(m.display_name()));
+        }
+        if d.addr == 0 {
+            return Binding::Absent;
+        }
+        if self.exports.get(name) == Some(&d.addr) {
+            return Binding::Host;
+        }
+        if (self.served)(name) == Some(d.addr) {
+            return Binding::Dynplug;
+        }
+        scope
+            .iter()
+            .find(|m| d.addr >= m.span.0 && d.addr < m.span.1)
+            .map_or(Binding::Unknown, |m| Binding::Module(m.display_name()))
+    }
 }
 
 /// Offline relocation: `Def::tls_tpoff` of a block the caller placed in no static TLS (offline,
@@ -239,9 +268,9 @@ impl Slot {
 pub enum Unresolved {
     /// A malformed symbol table entry.
     Malformed(Malformed),
-    /// Nothing in scope defines it (recorded in `missing`).
+    /// Nothing in scope defines it (recorded in the resolver's `diag`).
     Missing,
-    /// The policy forbids it (recorded in `forbidden`).
+    /// The policy forbids it (recorded in the resolver's `diag`).
     Forbidden,
 }
 
@@ -271,10 +300,9 @@ pub struct Resolver<'a> {
     /// symbol table); answers that do not fit a slot (TLS, errors) are kept in `rare`.
     cache: SlotTable,
     rare: HashMap<u32, Result<Def, Unresolved>>,
-    /// Every missing symbol, as `name` or `name@VERSION`.
-    pub missing: Vec<String>,
-    /// Every import the policy refuses.
-    pub forbidden: Vec<String>,
+    /// The object's problems: its missing and refused imports (as `name` or `name@VERSION`),
+    /// and what relocating it found.
+    pub diag: Diag<'a>,
 }
 
 impl<'a> Resolver<'a> {
@@ -302,8 +330,7 @@ impl<'a> Resolver<'a> {
             who: None,
             cache: SlotTable::new(usize::try_from(tab.count()).unwrap_or(0)),
             rare: HashMap::new(),
-            missing: Vec::new(),
-            forbidden: Vec::new(),
+            diag: Diag::default(),
         }
     }
 
@@ -388,7 +415,6 @@ impl<'a> Resolver<'a> {
     /// `bindings`: what symbol `index` bound to, as glibc's `LD_DEBUG=bindings` says it.
     #[cold]
     fn log_binding(&self, index: u32, r: &Result<Def, Unresolved>) {
-        use crate::inspect::Binding;
         let Some(sym) = self.tab.sym(index).filter(|_| index != 0) else {
             return;
         };
@@ -404,7 +430,7 @@ impl<'a> Resolver<'a> {
             .who
             .map_or_else(|| "<bytes>".into(), |p| p.display().to_string());
         let to = match r {
-            Ok(d) => match Binding::of(d, name, &self.scope) {
+            Ok(d) => match self.scope.binding_of(d, name) {
                 Binding::Module(m) => m,
                 Binding::Host => "the host's exports".into(),
                 Binding::Dynplug => "dynplug".into(),
@@ -538,7 +564,7 @@ impl<'a> Resolver<'a> {
             if sym.is_weak() {
                 return Ok(Def::default());
             }
-            self.forbidden.push(display(name, want));
+            self.diag.forbidden(display(name, want));
             return Err(Unresolved::Forbidden);
         }
         if let Some(addr) = exported {
@@ -586,7 +612,7 @@ impl<'a> Resolver<'a> {
         if sym.is_weak() {
             return Ok(Def::default());
         }
-        self.missing.push(display(name, want));
+        self.diag.missing(display(name, want));
         Err(Unresolved::Missing)
     }
 }

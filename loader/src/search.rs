@@ -7,8 +7,6 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use crate::ldcache;
-
 /// What the object asking for a library says about where to look.
 #[derive(Clone, Debug, Default)]
 pub struct Requester {
@@ -32,8 +30,8 @@ fn expand(dir: &[u8], origin: Option<&Path>) -> Option<PathBuf> {
             "${ORIGIN}",
             origin.map(|o| o.as_os_str().as_bytes().to_vec()),
         ),
-        ("$LIB", Some(crate::abi::LIB.to_vec())),
-        ("${LIB}", Some(crate::abi::LIB.to_vec())),
+        ("$LIB", Some(crate::os::LIB.to_vec())),
+        ("${LIB}", Some(crate::os::LIB.to_vec())),
         (
             "$PLATFORM",
             Some(std::env::consts::ARCH.as_bytes().to_vec()),
@@ -90,11 +88,9 @@ pub fn candidates(name: &[u8], req: &Requester, extra: &[PathBuf]) -> Vec<PathBu
         .into_iter()
         .map(|d| d.join(OsStr::from_bytes(name)))
         .collect();
-    if let Some(p) = ldcache::lookup(name) {
-        out.push(p);
-    }
+    out.extend(crate::os::cached(name));
     out.extend(
-        crate::abi::DEFAULT_DIRS
+        crate::os::DEFAULT_DIRS
             .iter()
             .map(|d| Path::new(d).join(OsStr::from_bytes(name))),
     );

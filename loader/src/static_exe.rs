@@ -41,7 +41,7 @@ impl ExeSymbols {
 pub fn symbols(bias: u64) -> Option<&'static ExeSymbols> {
     static EXE: OnceLock<Option<ExeSymbols>> = OnceLock::new();
     crate::fork::once(&EXE, || {
-        let bytes = std::fs::read("/proc/self/exe").ok()?;
+        let bytes = std::fs::read(crate::os::executable_file()?).ok()?;
         let syms = parse(&bytes)?;
         Some(ExeSymbols { bias, syms })
     })

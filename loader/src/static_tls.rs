@@ -37,9 +37,16 @@ thread_local! {
 static USED: Mutex<u64> = Mutex::new(0);
 
 /// Takes the reserve's lock for a fork (`fork::prepare`): taken with the TLS images' held.
-pub(crate) fn lock_all(held: &mut Vec<Box<dyn std::any::Any>>) {
+fn lock_all(held: &mut Vec<Box<dyn std::any::Any>>) {
     held.push(Box::new(USED.lock().unwrap_or_else(|p| p.into_inner())));
 }
+
+#[linkme::distributed_slice(crate::fork::FORK_LOCKS)]
+static FORK_STATICTLS: crate::fork::Locks = crate::fork::Locks {
+    rank: crate::fork::Rank::StaticTls,
+    take: lock_all,
+    in_child: None,
+};
 
 /// The reserve's offset from the thread pointer, the same in every thread; or why it cannot be
 /// used.

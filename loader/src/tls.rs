@@ -145,9 +145,16 @@ unsafe fn image_is_zero(image: &TlsImage) -> bool {
 }
 
 /// Takes the images' lock for a fork (`fork::prepare`).
-pub(crate) fn lock_all(held: &mut Vec<Box<dyn std::any::Any>>) {
+fn lock_all(held: &mut Vec<Box<dyn std::any::Any>>) {
     held.push(Box::new(IMAGES.write().unwrap_or_else(|p| p.into_inner())));
 }
+
+#[linkme::distributed_slice(crate::fork::FORK_LOCKS)]
+static FORK_TLSIMAGES: crate::fork::Locks = crate::fork::Locks {
+    rank: crate::fork::Rank::TlsImages,
+    take: lock_all,
+    in_child: None,
+};
 
 /// One thread's blocks, by module index.
 type Blocks = Vec<(*mut u8, Layout)>;

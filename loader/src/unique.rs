@@ -65,6 +65,13 @@ impl Unique {
 }
 
 /// Takes the table's lock for a fork (taken around no other).
-pub(crate) fn lock_all(held: &mut Vec<Box<dyn std::any::Any>>) {
+fn lock_all(held: &mut Vec<Box<dyn std::any::Any>>) {
     held.push(Box::new(BOUND.lock().unwrap_or_else(|p| p.into_inner())));
 }
+
+#[linkme::distributed_slice(crate::fork::FORK_LOCKS)]
+static FORK_UNIQUE: crate::fork::Locks = crate::fork::Locks {
+    rank: crate::fork::Rank::Unique,
+    take: lock_all,
+    in_child: None,
+};

@@ -96,6 +96,8 @@ pub struct Load {
     pub memsz: u64,
     /// `PF_W` is set.
     pub writable: bool,
+    /// `p_align`.
+    pub align: u64,
 }
 
 /// A fixture read from its file.
@@ -210,6 +212,7 @@ impl Object {
                 filesz: self.elf.u64(o + ph::FILESZ),
                 memsz: self.elf.u64(o + ph::MEMSZ),
                 writable: self.elf.u32(o + ph::FLAGS) & 2 != 0,
+                align: self.elf.u64(o + ph::ALIGN),
             })
             .collect()
     }

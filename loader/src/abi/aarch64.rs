@@ -132,13 +132,7 @@ struct IfuncArg {
 /// # Safety
 /// `addr` is an IFUNC resolver of relocated, initialised code.
 pub unsafe fn call_ifunc_resolver(addr: u64) -> u64 {
-    // SAFETY: getauxval has no preconditions.
-    let (hwcap, hwcap2) = unsafe {
-        (
-            libc::getauxval(libc::AT_HWCAP),
-            libc::getauxval(libc::AT_HWCAP2),
-        )
-    };
+    let (hwcap, hwcap2) = crate::os::hwcaps();
     let arg = IfuncArg {
         size: std::mem::size_of::<IfuncArg>() as u64,
         hwcap,

@@ -20,10 +20,22 @@
 //! - `served_with_caller!`: stubs through which the served `dlopen`, `dlsym` and `dlvsym` learn
 //!   their caller, where the machine has them;
 //! - `jit_interface()`, `BREAKPOINT`: gdb's JIT interface symbols, where defined.
+//!
+//! `LIB`, `DEFAULT_DIRS`, `CACHE_FLAGS` and the loaders' names are the machine's facts for Linux's
+//! C libraries, read by `os/linux.rs` (the OS layer, `os/`, answers for other systems). On a
+//! system that runs no ELF in the process (macOS) the file is `no_elf.rs`: the machine only.
 
-#[cfg_attr(target_arch = "x86_64", path = "x86_64.rs")]
-#[cfg_attr(target_arch = "aarch64", path = "aarch64.rs")]
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+#[cfg_attr(
+    all(target_arch = "x86_64", not(target_os = "macos")),
+    path = "x86_64.rs"
+)]
+#[cfg_attr(
+    all(target_arch = "aarch64", not(target_os = "macos")),
+    path = "aarch64.rs"
+)]
 #[cfg_attr(target_arch = "riscv64", path = "riscv64.rs")]
+#[cfg_attr(target_os = "macos", path = "no_elf.rs")]
 mod host;
 
 pub use host::*;

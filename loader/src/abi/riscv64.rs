@@ -34,8 +34,7 @@ pub const INIT_FINI: bool = false;
 /// # Safety
 /// `addr` is an IFUNC resolver of relocated, initialised code.
 pub unsafe fn call_ifunc_resolver(addr: u64) -> u64 {
-    // SAFETY: getauxval has no preconditions.
-    let hwcap = unsafe { libc::getauxval(libc::AT_HWCAP) };
+    let (hwcap, _) = crate::os::hwcaps();
     type Resolver = extern "C" fn(u64) -> u64;
     // SAFETY: the caller promises `addr` is a resolver function taking (at most) this argument.
     let f: Resolver = unsafe { std::mem::transmute::<usize, Resolver>(addr as usize) };

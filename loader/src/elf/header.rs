@@ -68,6 +68,7 @@ pub fn parse(bytes: &[u8], want: Option<Machine>) -> Result<Parsed, LoadError> {
     if bytes[eh::EI_VERSION] != 1 || h.e_version != 1 {
         return Err(bad("e_version", h.e_version.into()));
     }
+    os_abi(bytes[eh::EI_OSABI])?;
     let machine = match Machine::from_e_machine(h.e_machine) {
         // Another float ABI is another machine to glibc (riscv's `elf_machine_matches_host`).
         Some(m) if !m.e_flags_match(h.e_flags) => {
@@ -121,6 +122,18 @@ pub fn parse(bytes: &[u8], want: Option<Machine>) -> Result<Parsed, LoadError> {
         phdrs,
         phoff: h.e_phoff,
     })
+}
+
+/// The OS ABIs whose objects dynplug loads, on every system: System V (0) and GNU (3), the two
+/// glibc accepts (`VALID_ELF_OSABI`), and FreeBSD (9), whose objects have the same psABI as
+/// Linux's (relocations, TLS, calling convention; they differ in their C library, whose imports
+/// the dry run names). glibc refuses FreeBSD's ("ELF file OS ABI invalid"); FreeBSD's rtld
+/// checks no OS ABI (`map_object.c`).
+fn os_abi(abi: u8) -> Result<(), LoadError> {
+    match abi {
+        eh::ELFOSABI_NONE | eh::ELFOSABI_GNU | eh::ELFOSABI_FREEBSD => Ok(()),
+        os_abi => Err(Unsupported::OsAbi { os_abi }.into()),
+    }
 }
 
 fn bad(field: &'static str, value: u64) -> LoadError {

@@ -24,10 +24,34 @@ pub const E_PHOFF: u64 = 0x20;
 /// Offset of `e_phnum` (u16) in the ELF header.
 pub const E_PHNUM: u64 = 0x38;
 
+/// An `Elf64_Phdr`, as it lies in memory (what `dl_iterate_phdr` points at).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Phdr {
+    /// `p_type`.
+    pub p_type: u32,
+    /// `p_flags`.
+    pub p_flags: u32,
+    /// `p_offset`.
+    pub p_offset: u64,
+    /// `p_vaddr`.
+    pub p_vaddr: u64,
+    /// `p_paddr`.
+    pub p_paddr: u64,
+    /// `p_filesz`.
+    pub p_filesz: u64,
+    /// `p_memsz`.
+    pub p_memsz: u64,
+    /// `p_align`.
+    pub p_align: u64,
+}
+
+const _: () = assert!(std::mem::size_of::<Phdr>() as u64 == PHDR_SIZE);
+
 /// The program header at `off` in `b`.
-pub fn phdr_at(b: &[u8], off: u64) -> Option<libc::Elf64_Phdr> {
+pub fn phdr_at(b: &[u8], off: u64) -> Option<Phdr> {
     let h = read::slice_at(b, off, PHDR_SIZE)?;
-    Some(libc::Elf64_Phdr {
+    Some(Phdr {
         p_type: read::u32_at(h, 0)?,
         p_flags: read::u32_at(h, 4)?,
         p_offset: read::u64_at(h, 8)?,

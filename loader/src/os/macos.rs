@@ -1,0 +1,104 @@
+//! macOS: dyld loads Mach-O, and no ELF C runtime is in the process, so every open is refused
+//! (`elf_host`) until dynplug loads Mach-O. The rest answers what macOS has, so that the generic
+//! loader compiles (`cargo check --target aarch64-apple-darwin`) and its parsing, inspection and
+//! offline relocation work.
+
+use std::ffi::{c_int, c_void, CStr};
+use std::fs::File;
+use std::path::PathBuf;
+
+use super::IterateCallback;
+
+/// The system's name.
+pub const NAME: &str = "macOS";
+
+/// Why ELF objects cannot run here.
+pub fn elf_host() -> Result<(), &'static str> {
+    Err(
+        "macOS runs Mach-O objects through dyld: there is no ELF C library in the process \
+         for an ELF object to bind to, and dynplug does not load Mach-O yet",
+    )
+}
+
+/// No ELF program headers: the executable is Mach-O.
+pub fn executable_phdrs() -> Option<(u64, u64)> {
+    None
+}
+
+/// No auxiliary vector for IFUNC resolvers (none runs: nothing is loaded).
+pub fn hwcaps() -> (u64, u64) {
+    (0, 0)
+}
+
+/// The system loads no ELF module: nothing to report.
+///
+/// # Safety
+/// None: neither argument is used.
+pub unsafe fn iterate_phdr(_cb: Option<IterateCallback>, _data: *mut c_void) -> c_int {
+    0
+}
+
+/// The executable's path (`_NSGetExecutablePath`, through the standard library).
+pub fn executable_path() -> Option<PathBuf> {
+    std::env::current_exe().ok()
+}
+
+/// A path that opens the running executable's file.
+pub fn executable_file() -> Option<PathBuf> {
+    executable_path()
+}
+
+/// macOS has no `O_PATH`: a descriptor only `fstat`ed is opened for reading, without blocking
+/// on a FIFO.
+pub const PATH_ONLY: c_int = libc::O_NONBLOCK;
+
+/// See [`super`].
+pub const MAP_NORESERVE: c_int = libc::MAP_NORESERVE;
+
+/// Not asked (`O_NOFOLLOW_ANY` would do): the caller names the file by `realpath`.
+pub fn open_no_symlinks(_path: &CStr) -> Option<File> {
+    None
+}
+
+/// Not asked (`F_GETPATH` would do): the caller names the file by `realpath`.
+pub fn fd_path(_fd: std::os::unix::io::RawFd) -> Option<PathBuf> {
+    None
+}
+
+/// What `$LIB` expands to.
+pub const LIB: &[u8] = b"lib";
+
+/// dyld's fallback directories (`DYLD_FALLBACK_LIBRARY_PATH`'s default, less `$HOME/lib`).
+pub const DEFAULT_DIRS: &[&str] = &["/usr/local/lib", "/usr/lib"];
+
+/// No library cache of files (dyld's shared cache holds Mach-O images only).
+pub fn cached(_name: &[u8]) -> Option<PathBuf> {
+    None
+}
+
+/// The C library's install name.
+pub const C_LIBRARY: &[u8] = b"libSystem.B.dylib";
+
+/// Names of the C runtime.
+pub const C_RUNTIME: &[&[u8]] = &[C_LIBRARY];
+
+/// No module of the process is an ELF C library.
+pub const C_LIBRARY_NAMES: &[&[u8]] = &[];
+
+/// No C library is the loader.
+pub const C_LIBRARY_LOADER: Option<&[u8]> = None;
+
+/// Defines static `$name`, through which dyld calls `$f(argc, argv, envp, ...)` before `main`, as
+/// it calls the executable's initialisers (a `__mod_init_func` entry).
+macro_rules! call_at_startup {
+    ($name:ident = $f:path) => {
+        #[used]
+        #[link_section = "__DATA,__mod_init_func"]
+        static $name: extern "C" fn(
+            std::ffi::c_int,
+            *mut *const std::ffi::c_char,
+            *mut *const std::ffi::c_char,
+        ) = $f;
+    };
+}
+pub(crate) use call_at_startup;

@@ -1,0 +1,3 @@
+// build: -Wl,-z,max-page-size=0x4000 -Wl,-z,common-page-size=0x4000
+/* layout.c linked for 16K pages (-z max-page-size=0x4000): aarch64 kernels run 4K, 16K or 64K pages. */
+#include "layout.c"

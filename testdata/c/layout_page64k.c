@@ -1,0 +1,3 @@
+// build: -Wl,-z,max-page-size=0x10000 -Wl,-z,common-page-size=0x10000
+/* layout.c linked for 64K pages (-z max-page-size=0x10000): aarch64 kernels run 4K, 16K or 64K pages. */
+#include "layout.c"
