@@ -214,10 +214,10 @@ mod tests {
         distinct.dedup();
         assert_eq!(ranks, distinct, "a rank registered twice");
         assert_eq!(ranks.first(), Some(&Rank::Dlopen));
-        assert_eq!(ranks.last(), Some(&Rank::Logger));
+        assert_eq!(ranks.last(), Some(&Rank::RuntimeCall));
         assert_eq!(
             ranks.len(),
-            Rank::Logger as usize + 1,
+            Rank::RuntimeCall as usize + 1,
             "a rank nobody registered"
         );
     }
