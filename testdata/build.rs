@@ -1,8 +1,9 @@
 //! Compiles the fixtures in `c/` into `$OUT_DIR/fixtures/`: `<name>.c` and `<name>.S` (assembly,
-//! through the C preprocessor) with `cc`, `<name>.cpp` with `c++`, each as `-shared -fPIC -O1`
-//! plus the flags on its first line (`// build: <flags>`, where `$OUT` is the output directory,
-//! `$SRC` this directory and `$ARCH` the target's architecture). Sources build in name order, so
-//! a library another fixture links against sorts first. `// out: <dir>` puts the result in a subdirectory.
+//! through the C preprocessor) with `cc`, `<name>.cpp` with `c++`, each as `-shared -fPIC -O1 -g
+//! -fasynchronous-unwind-tables` plus the flags on its first line (`// build: <flags>`, where
+//! `$OUT` is the output directory, `$SRC` this directory and `$ARCH` the target's architecture).
+//! Sources build in name order, so a library another fixture links against sorts first.
+//! `// out: <dir>` puts the result in a subdirectory.
 //!
 //! Fixtures are built for the target: when cross-compiling (`--target aarch64-unknown-linux-gnu`)
 //! with Debian's cross compilers `<arch>-linux-gnu-gcc`/`-g++`. `// arch: <arch>...` limits a
@@ -272,8 +273,17 @@ fn build(src: &Path, out: &Path, target: &Target) {
     if compiler != *default && Command::new(&compiler).arg("--version").output().is_err() {
         return skip(&format!("{compiler} is not installed"));
     }
+    // Unwind tables as x86_64's and aarch64's gcc make by default (riscv64's gcc 12 does not):
+    // backtraces, exceptions and panics cross every fixture's frames.
     let st = Command::new(&compiler)
-        .args(["-shared", "-fPIC", "-O1", "-g", "-o"])
+        .args([
+            "-shared",
+            "-fPIC",
+            "-O1",
+            "-g",
+            "-fasynchronous-unwind-tables",
+            "-o",
+        ])
         .arg(&so)
         .arg(src)
         .args(flags.split_whitespace())

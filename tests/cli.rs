@@ -45,7 +45,7 @@ fn system_lib(name: &str) -> PathBuf {
 fn readelf(flag: &str, file: &Path) -> String {
     let o = Command::new("readelf")
         .args([flag, "-W"])
-        .arg(file)
+        .arg(dynplug_fixtures::host_path(file))
         .output()
         .expect("readelf (binutils) is needed");
     assert!(o.status.success(), "readelf {flag} {}", file.display());
@@ -139,8 +139,10 @@ fn check_segments(file: &Path, j: &Value) {
     let got: Vec<_> = array(&j["segments"])
         .iter()
         .map(|s| {
+            // readelf prints 14 characters of a name: "PT_" and those.
+            let kind: String = str_of(&s["type"]).chars().take(17).collect();
             (
-                str_of(&s["type"]).to_string(),
+                kind,
                 u64_of(&s["vaddr"]),
                 u64_of(&s["filesz"]),
                 u64_of(&s["memsz"]),
@@ -398,6 +400,10 @@ fn check_everything(file: &Path) -> Value {
 }
 
 #[test]
+#[cfg_attr(
+    target_arch = "riscv64",
+    ignore = "Debian 12 has no riscv64 OpenSSL: its riscv64 packages are only the cross C library, libstdc++ and libgcc"
+)]
 fn inspect_json_of_libcrypto() {
     let j = check_everything(&system_lib("libcrypto.so.3"));
     assert_eq!(j["soname"], "libcrypto.so.3");
@@ -445,6 +451,10 @@ fn inspect_json_of_a_plugin_with_versioned_imports_from_its_dependency() {
 #[test]
 fn inspect_json_tells_the_tls_model() {
     for (name, model) in [("tls_gd", "dynamic"), ("tls_desc", "descriptor")] {
+        if name == "tls_desc" && cfg!(target_arch = "riscv64") {
+            eprintln!("tls_desc not inspected: riscv64's gcc 12 makes no TLS descriptors");
+            continue;
+        }
         let file = dynplug_fixtures::path(name);
         let j = check_everything(&file);
         assert_eq!(j["tls"]["models"], serde_json::json!([model]), "{name}");
@@ -580,6 +590,10 @@ fn zlib_compile_flags_from_c() -> String {
 }
 
 #[test]
+#[cfg_attr(
+    target_arch = "riscv64",
+    ignore = "Debian 12 has no riscv64 zlib: its riscv64 packages are only the cross C library, libstdc++ and libgcc"
+)]
 fn call_zlib_compile_flags_prints_what_c_gets() {
     let libz = system_lib("libz.so.1");
     let o = dynplug(&["call", libz.to_str().unwrap(), "zlibCompileFlags"]);

@@ -151,7 +151,7 @@ fn initialisers_run_in_order_with_real_arguments() {
     let p = unsafe { Plugin::open(path("init")) }.unwrap();
     let order =
         unsafe { std::ffi::CStr::from_ptr(p.lookup("order").unwrap().cast::<*const c_char>()) };
-    assert_eq!(order.to_str().unwrap(), "Iabc");
+    assert_eq!(order.to_str().unwrap(), dynplug_fixtures::INIT_ORDER);
     let argc = unsafe { *p.lookup("seen_argc").unwrap().cast::<*const i32>() };
     assert_eq!(argc as usize, std::env::args_os().count());
     let argv = unsafe {
@@ -287,13 +287,19 @@ fn plugin_exporting_nothing_registers_itself() {
 fn initialisers_may_be_other_modules_functions() {
     // DT_INIT_ARRAY entries bound through symbols to a dependency's function and to libc's
     // tzset: code of other modules, which glibc calls as initialisers.
-    let object = dynplug_fixtures::inspect::Object::read(path("init_elsewhere"));
+    use dynplug_fixtures::inspect::{Object, DT_INIT_ARRAY, DT_INIT_ARRAYSZ, R_ABS64};
+    let object = Object::read(path("init_elsewhere"));
+    let start = object.tag(DT_INIT_ARRAY).unwrap();
+    let array = start..start + object.tag(DT_INIT_ARRAYSZ).unwrap();
+    // Counted inside the array: riscv64's GOT entries are R_RISCV_64 too.
     assert_eq!(
         object
-            .relocations_of(dynplug_fixtures::inspect::R_ABS64)
-            .len(),
+            .relocations_of(R_ABS64)
+            .iter()
+            .filter(|r| array.contains(&r.place))
+            .count(),
         2,
-        "two ABS64 entries"
+        "two ABS64 entries in DT_INIT_ARRAY"
     );
     unsafe { Plugin::open(path("init_elsewhere")) }.unwrap();
     let dep = unsafe { Plugin::open(path("a_init_dep")) }.unwrap();
@@ -460,6 +466,10 @@ fn wrong_architecture_is_named() {
 }
 
 #[test]
+#[cfg_attr(
+    target_arch = "riscv64",
+    ignore = "Debian 12 has no riscv64 zlib: its riscv64 packages are only the cross C library, libstdc++ and libgcc"
+)]
 fn zlib_round_trips_one_mebibyte() {
     let p = unsafe {
         Plugin::open(std::path::Path::new(dynplug_fixtures::lib_dir()).join("libz.so.1"))

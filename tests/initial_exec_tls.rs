@@ -77,8 +77,10 @@ fn zero_initialised_block_is_one_per_thread_whatever_the_access_model() {
     });
     let p = unsafe { Plugin::open(path("tls_ie_zero")) }.unwrap();
     let gd = unsafe { Plugin::open(path("tls_ie_zero_user_gd")) }.unwrap();
-    let desc = unsafe { Plugin::open(path("tls_ie_zero_user_desc")) }.unwrap();
-    let _ = (p, gd, desc);
+    let _ = (p, gd);
+    if DESCRIPTORS {
+        unsafe { Plugin::open(path("tls_ie_zero_user_desc")) }.unwrap();
+    }
     go.send(()).unwrap();
     let later: Vec<_> = (0..6)
         .map(|i| {
@@ -114,26 +116,32 @@ fn zero_initialised_block_is_one_per_thread_whatever_the_access_model() {
 /// Uses tls_ie_zero.so's TLS in this thread: it starts at zero and keeps this thread's values;
 /// the initial-exec, general-dynamic and descriptor accesses reach the same variable. Returns
 /// its address.
+/// Whether the target's gcc makes TLS descriptors (riscv64's gcc 12 does not: no
+/// `tls_ie_zero_user_desc` fixture there, and that access model is not checked).
+const DESCRIPTORS: bool = !cfg!(target_arch = "riscv64");
+
 fn per_thread_use(step: i64) -> usize {
     let p = unsafe { Plugin::open(path("tls_ie_zero")) }.unwrap();
     let gd = unsafe { Plugin::open(path("tls_ie_zero_user_gd")) }.unwrap();
-    let desc = unsafe { Plugin::open(path("tls_ie_zero_user_desc")) }.unwrap();
     let add: extern "C" fn(i64) -> i64 = f(p, "iez_add");
     let hits: extern "C" fn() -> c_int = f(p, "iez_local_hits");
     let at_ie: extern "C" fn() -> *mut i64 = f(p, "iez_count_at");
     let at_gd: extern "C" fn() -> *mut i64 = f(gd, "iez_count_at_gd");
-    let at_desc: extern "C" fn() -> *mut i64 = f(desc, "iez_count_at_desc");
     assert_eq!(hits(), 0, "a fresh thread's block is zero");
     assert_eq!(add(step), step);
     assert_eq!(add(step), 2 * step);
     assert_eq!(hits(), 2);
     let at = at_ie();
     assert_eq!(at, at_gd(), "__tls_get_addr gives the initial-exec block");
-    assert_eq!(
-        at,
-        at_desc(),
-        "a TLS descriptor gives the initial-exec block"
-    );
+    if DESCRIPTORS {
+        let desc = unsafe { Plugin::open(path("tls_ie_zero_user_desc")) }.unwrap();
+        let at_desc: extern "C" fn() -> *mut i64 = f(desc, "iez_count_at_desc");
+        assert_eq!(
+            at,
+            at_desc(),
+            "a TLS descriptor gives the initial-exec block"
+        );
+    }
     assert_eq!(unsafe { *at }, 2 * step);
     at as usize
 }

@@ -116,7 +116,7 @@ fn open_bytes_matches_open_file() {
             .unwrap();
     let order =
         unsafe { std::ffi::CStr::from_ptr(init.lookup("order").unwrap().cast::<*const c_char>()) };
-    assert_eq!(order.to_str().unwrap(), "Iabc");
+    assert_eq!(order.to_str().unwrap(), dynplug_fixtures::INIT_ORDER);
     // The same name again is the same plugin.
     let again = unsafe { Loader::new().open_bytes("init-bytes", b"ignored") }.unwrap();
     assert!(std::ptr::eq(init, again));
@@ -137,6 +137,10 @@ fn check_reports_nothing_for_good_plugins() {
         "dep_user_origin",
         "dlapi",
     ] {
+        if name == "tls_desc" && cfg!(target_arch = "riscv64") {
+            eprintln!("tls_desc not checked: riscv64's gcc 12 makes no TLS descriptors");
+            continue;
+        }
         let r = Loader::new().check(path(name)).unwrap();
         assert!(r.is_ok(), "{name}: {:?}", r.problems);
     }

@@ -72,8 +72,12 @@ fn every_spelling_is_one_plugin_initialised_once() {
         assert!(std::ptr::eq(p, first), "{} is another plugin", s.display());
         assert_eq!(p.path(), canonical, "{}", s.display());
     }
-    assert_eq!(init_count(first), 1, "DT_INIT ran once");
-    assert_eq!(order(first), "Iabc", "each initialiser ran once");
+    assert_eq!(init_count(first), 1, "the initialisers ran once");
+    assert_eq!(
+        order(first),
+        dynplug_fixtures::INIT_ORDER,
+        "each initialiser ran once"
+    );
 }
 
 #[test]

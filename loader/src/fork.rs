@@ -89,8 +89,10 @@ pub(crate) enum Rank {
     Debugger,
     /// The perf map (`perf_map`).
     PerfMap,
-    /// The logger: innermost, a line is written under any other (`debug`).
+    /// The logger: a line is written under any other (`debug`).
     Logger,
+    /// Calls into the C runtime ([`runtime_call`]): innermost, around no other lock's taking.
+    RuntimeCall,
 }
 
 /// A module's part in a fork: registered in [`FORK_LOCKS`] by the module that owns the locks,
@@ -127,6 +129,26 @@ extern "C" fn prepare() {
         (l.take)(&mut held);
     }
     HELD.with(|h| *h.borrow_mut() = held);
+}
+
+/// Held by a thread of dynplug's while it calls into the C runtime where the runtime takes a
+/// lock no fork handler resets (libgcc's `object_mutex` in `__register_frame`, glibc's
+/// `dl_load_write_lock` in `dl_iterate_phdr`): a child forked then would wait on it for ever.
+/// `prepare` takes it last (`Rank::RuntimeCall`), so no such call is under way at a fork. Innermost: nothing else is
+/// taken while it is held (never around a caller's callback).
+static RUNTIME_CALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+#[linkme::distributed_slice(FORK_LOCKS)]
+static FORK_RUNTIME_CALL: Locks = Locks {
+    rank: Rank::RuntimeCall,
+    take: |held| held.push(Box::new(runtime_call())),
+    in_child: None,
+};
+
+/// The guard [`RUNTIME_CALL`] is held by, for one call into the C runtime.
+pub(crate) fn runtime_call() -> MutexGuard<'static, ()> {
+    install();
+    RUNTIME_CALL.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Releases every lock, innermost first.
@@ -192,10 +214,10 @@ mod tests {
         distinct.dedup();
         assert_eq!(ranks, distinct, "a rank registered twice");
         assert_eq!(ranks.first(), Some(&Rank::Dlopen));
-        assert_eq!(ranks.last(), Some(&Rank::Logger));
+        assert_eq!(ranks.last(), Some(&Rank::RuntimeCall));
         assert_eq!(
             ranks.len(),
-            Rank::Logger as usize + 1,
+            Rank::RuntimeCall as usize + 1,
             "a rank nobody registered"
         );
     }

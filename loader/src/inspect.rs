@@ -274,6 +274,16 @@ fn os_abi_name(abi: u8) -> &'static str {
     }
 }
 
+/// A program header type's name (goblin's), and the processor-specific ones of aarch64 and
+/// riscv64 the linkers emit there (goblin names none).
+fn segment_kind(machine: Machine, p_type: u32) -> &'static str {
+    match (machine, p_type) {
+        (Machine::Aarch64, 0x7000_0002) => "PT_AARCH64_MEMTAG_MTE",
+        (Machine::Riscv64, 0x7000_0003) => "PT_RISCV_ATTRIBUTES",
+        _ => goblin::elf::program_header::pt_to_str(p_type),
+    }
+}
+
 /// Every program header, when the headers parse (an object dynplug cannot parse has none here).
 fn segments(bytes: &[u8]) -> Vec<Segment> {
     let Ok(h) = crate::elf::header::parse(bytes, None) else {
@@ -282,7 +292,7 @@ fn segments(bytes: &[u8]) -> Vec<Segment> {
     h.phdrs
         .iter()
         .map(|p| Segment {
-            kind: goblin::elf::program_header::pt_to_str(p.p_type),
+            kind: segment_kind(h.machine, p.p_type),
             p_type: p.p_type,
             flags: p.p_flags,
             offset: p.p_offset,

@@ -254,7 +254,8 @@ fn code_table<B: AsRef<[u8]>>(
     let entries = array.map_or(0, |t| t.size / 8);
     // Sized once (the table lies inside the image, checked below before it is read).
     out.reserve(usize::try_from(entries.min(1 << 16)).unwrap_or(0) + 1);
-    if let Some(f) = single.filter(|&a| a != 0) {
+    // Machines whose glibc has no ELF_INITFINI ignore DT_INIT and DT_FINI: so does dynplug.
+    if let Some(f) = single.filter(|&a| a != 0 && crate::abi::INIT_FINI) {
         if !layout.executable(f) {
             return Err(Malformed::CodeOutsideText {
                 what: single_tag,

@@ -133,6 +133,7 @@ unsafe extern "C" fn collect(
 /// What `dl_iterate_phdr` reports of each module the system loaded, in its order.
 fn raw_modules() -> Vec<Raw> {
     let mut raw: Vec<Raw> = Vec::new();
+    let _no_fork = crate::fork::runtime_call();
     // SAFETY: `collect` matches the callback type and only touches `raw` through `data`.
     unsafe {
         crate::os::iterate_phdr(
@@ -278,6 +279,7 @@ unsafe extern "C" fn read_executable_tls(
 /// `dl_iterate_phdr` reports it (the executable first, in a static host too).
 pub fn executable_tls() -> Option<(u64, u64)> {
     let mut found: Option<(u64, u64)> = None;
+    let _no_fork = crate::fork::runtime_call();
     // SAFETY: the callback matches, stops at the first module, and writes only `found`.
     unsafe {
         crate::os::iterate_phdr(
@@ -291,6 +293,7 @@ pub fn executable_tls() -> Option<(u64, u64)> {
 /// The system loader's (loads, unloads) counters.
 fn counters() -> (u64, u64) {
     let mut c = (0u64, 0u64);
+    let _no_fork = crate::fork::runtime_call();
     // SAFETY: the callback matches, stops at the first module, and writes only `c`.
     unsafe {
         crate::os::iterate_phdr(

@@ -107,6 +107,8 @@ pub fn register(modules: &[Module<'_>], list: &'static [usize; 2]) -> bool {
     let Some(r) = registrar(modules) else {
         return false;
     };
+    // libgcc's lock inside (`object_mutex`) has no fork handler.
+    let _no_fork = crate::fork::runtime_call();
     // SAFETY: libgcc's `__register_frame_table(void *begin)` with a null-terminated list of
     // `.eh_frame` starts, or `__register_frame(void *begin)` with the start of a mapped,
     // zero-terminated `.eh_frame`; both (and the list) stay for the life of the process.

@@ -129,14 +129,24 @@ impl Elf {
             + 8
     }
 
-    /// File offsets of the RELA entries (DT_RELA, then DT_JMPREL).
+    /// File offsets of the RELA entries (DT_RELA, then DT_JMPREL), each once: where DT_RELASZ
+    /// covers DT_JMPREL too (riscv64's ld), DT_RELA ends where DT_JMPREL starts, as glibc reads it.
     pub fn relas(&self) -> Vec<usize> {
+        let range = |addr: u64, size: u64| {
+            self.dynamic()
+                .iter()
+                .any(|d| d.1 == addr)
+                .then(|| (self.dyn_val(addr), self.dyn_val(size)))
+        };
+        let jmprel = range(23, 2);
+        let rela = range(7, 8).map(|(at, size)| match jmprel {
+            Some((j, jsize)) if at + size == j + jsize && jsize <= size => (at, size - jsize),
+            _ => (at, size),
+        });
         let mut out = Vec::new();
-        for (addr, size) in [(7, 8), (23, 2)] {
-            if self.dynamic().iter().any(|d| d.1 == addr) {
-                let start = self.offset_of(self.dyn_val(addr));
-                out.extend((0..self.dyn_val(size) as usize / 24).map(|i| start + i * 24));
-            }
+        for (at, size) in [rela, jmprel].into_iter().flatten() {
+            let start = self.offset_of(at);
+            out.extend((0..size as usize / 24).map(|i| start + i * 24));
         }
         out
     }

@@ -71,6 +71,22 @@ pub fn command(program: impl AsRef<std::ffi::OsStr>) -> std::process::Command {
     }
 }
 
+/// The host's file for `path` as a program of the target sees it: under qemu-user, whose `-L
+/// <prefix>` shows `<prefix>/<path>` at `path` where it exists (riscv64's `/lib/libc.so.6` is
+/// `/usr/riscv64-linux-gnu/lib/libc.so.6`); natively `path` itself. For host tools (readelf)
+/// reading a file the target reported.
+pub fn host_path(path: &std::path::Path) -> PathBuf {
+    let runner: Vec<&str> = env!("DYNPLUG_RUNNER").split('\t').collect();
+    let prefix = runner
+        .windows(2)
+        .find(|w| w[0] == "-L")
+        .map(|w| std::path::Path::new(w[1]));
+    match (prefix, path.strip_prefix("/")) {
+        (Some(prefix), Ok(relative)) if prefix.join(relative).exists() => prefix.join(relative),
+        _ => path.to_path_buf(),
+    }
+}
+
 /// `ldd file` of the target: the system's `ldd` natively; when cross-testing, the target's
 /// `ld.so --list` through its runner (the host's `ldd` cannot run a foreign object's loader).
 pub fn ldd(file: &std::path::Path) -> std::process::Command {
@@ -113,6 +129,14 @@ pub fn lib_dir() -> &'static str {
         "/usr/lib/x86_64-linux-gnu"
     }
 }
+
+/// Whether DT_INIT and DT_FINI run (glibc's `ELF_INITFINI`, which dynplug follows): not on
+/// riscv64, whose glibc runs only DT_INIT_ARRAY and DT_FINI_ARRAY.
+pub const DT_INIT_RUNS: bool = !cfg!(target_arch = "riscv64");
+
+/// The order `c/init.c`'s initialisers note themselves in: its DT_INIT ('I') where DT_INIT
+/// runs, then its DT_INIT_ARRAY ('a', 'b', 'c').
+pub const INIT_ORDER: &str = if DT_INIT_RUNS { "Iabc" } else { "abc" };
 
 /// glibc's oldest symbol version on the target (the version of most of libc's functions):
 /// `GLIBC_2.2.5` on x86_64, `GLIBC_2.17` on aarch64, `GLIBC_2.27` on riscv64.

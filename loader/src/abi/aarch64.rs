@@ -112,6 +112,9 @@ pub fn tlsdesc_stubs() -> Option<TlsDescStubs> {
 /// reserve lies above the thread pointer, in the executable's block).
 pub const STATIC_TLS_RESERVE: bool = true;
 
+/// glibc's `ELF_INITFINI`: DT_INIT and DT_FINI are run (the generic `elf-initfini.h`).
+pub const INIT_FINI: bool = true;
+
 /// glibc's `_IFUNC_ARG_HWCAP`: set in the first argument when the second is passed.
 const IFUNC_ARG_HWCAP: u64 = 1 << 62;
 

@@ -10,6 +10,7 @@
 //! - `thread_pointer()`;
 //! - `tlsdesc_stubs()`: dynplug's TLS descriptor resolvers, `None` where there are none yet;
 //! - `STATIC_TLS_RESERVE`: whether dynplug's static TLS reserve serves initial-exec TLS here;
+//! - `INIT_FINI`: whether DT_INIT and DT_FINI run (glibc's `ELF_INITFINI`);
 //! - `call_ifunc_resolver(addr)`: an IFUNC resolver called with the arguments glibc passes;
 //! - `LIB`, `DEFAULT_DIRS`, `CACHE_FLAGS`: `$LIB`, the directories searched after the cache, and
 //!   the `/etc/ld.so.cache` flags of this machine's libraries;

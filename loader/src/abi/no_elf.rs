@@ -25,6 +25,9 @@ pub fn tlsdesc_stubs() -> Option<TlsDescStubs> {
 /// No static TLS reserve.
 pub const STATIC_TLS_RESERVE: bool = false;
 
+/// DT_INIT and DT_FINI: never run (nothing is loaded).
+pub const INIT_FINI: bool = false;
+
 /// Calls the IFUNC resolver at `addr` with no argument (never asked: nothing is loaded).
 ///
 /// # Safety

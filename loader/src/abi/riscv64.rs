@@ -24,6 +24,10 @@ pub fn tlsdesc_stubs() -> Option<TlsDescStubs> {
 /// reserve lies above the thread pointer, in the executable's block).
 pub const STATIC_TLS_RESERVE: bool = true;
 
+/// glibc's `ELF_INITFINI`: 0 here (`sysdeps/riscv/elf-initfini.h`): DT_INIT and DT_FINI are
+/// never run, only the arrays.
+pub const INIT_FINI: bool = false;
+
 /// Calls the IFUNC resolver at `addr` as Debian 12's glibc (2.36, `sysdeps/riscv/dl-irel.h`)
 /// does: `resolver(AT_HWCAP)`. glibc 2.40 added two arguments (`__riscv_hwprobe`, NULL).
 ///

@@ -75,6 +75,9 @@ pub fn tlsdesc_stubs() -> Option<TlsDescStubs> {
 /// dynplug's static TLS reserve serves initial-exec TLS of the modules it loads.
 pub const STATIC_TLS_RESERVE: bool = true;
 
+/// glibc's `ELF_INITFINI`: DT_INIT and DT_FINI are run (the generic `elf-initfini.h`).
+pub const INIT_FINI: bool = true;
+
 /// Calls the IFUNC resolver at `addr` as glibc does on x86_64: with no argument.
 ///
 /// # Safety

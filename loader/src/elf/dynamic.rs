@@ -208,6 +208,7 @@ impl Dynamic {
         }
         out.rela = table(rela, relasz, "DT_RELA", RELA_SIZE)?;
         out.jmprel = table(jmprel, pltrelsz, "DT_JMPREL", RELA_SIZE)?;
+        out.rela = without_jmprel(out.rela, out.jmprel);
         out.relr = table(relr, relrsz, "DT_RELR", 8)?;
         out.init_array = table(init_array, init_arraysz, "DT_INIT_ARRAY", 8)?;
         out.fini_array = table(fini_array, fini_arraysz, "DT_FINI_ARRAY", 8)?;
@@ -271,6 +272,23 @@ impl Dynamic {
 }
 
 /// An address/size pair: both or neither, size a multiple of the entry size.
+/// DT_RELA without DT_JMPREL where DT_RELASZ covers both (riscv64's GNU ld counts `.rela.plt`
+/// in it): each entry applied once, as glibc's `_ELF_DYNAMIC_DO_RELOC` trims the range.
+fn without_jmprel(rela: Option<Table>, jmprel: Option<Table>) -> Option<Table> {
+    let (Some(r), Some(j)) = (rela, jmprel) else {
+        return rela;
+    };
+    let same_end = r
+        .addr
+        .checked_add(r.size)
+        .is_some_and(|end| Some(end) == j.addr.checked_add(j.size));
+    if !same_end || j.size > r.size {
+        return rela;
+    }
+    let size = r.size - j.size;
+    (size > 0).then_some(Table { addr: r.addr, size })
+}
+
 fn table(
     addr: Option<u64>,
     size: Option<u64>,
@@ -283,5 +301,33 @@ fn table(
         (Some(addr), Some(size)) if size % ent == 0 => Ok(Some(Table { addr, size })),
         (Some(_), Some(size)) => Err(Malformed::BadTableSize { tag, value: size }.into()),
         (Some(_), None) | (None, Some(_)) => Err(Malformed::MissingDynamic { tag }.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{without_jmprel, Table};
+
+    #[test]
+    fn a_rela_range_ending_with_jmprel_is_trimmed_as_glibc_does() {
+        let t = |addr, size| Some(Table { addr, size });
+        // riscv64's ld: DT_RELASZ counts .rela.plt, which ends the range.
+        assert_eq!(
+            without_jmprel(t(0x100, 0x90), t(0x160, 0x30)),
+            t(0x100, 0x60)
+        );
+        // Only .rela.plt: nothing left of DT_RELA.
+        assert_eq!(without_jmprel(t(0x100, 0x30), t(0x100, 0x30)), None);
+        // Separate tables (x86_64, aarch64): unchanged.
+        assert_eq!(
+            without_jmprel(t(0x100, 0x30), t(0x130, 0x30)),
+            t(0x100, 0x30)
+        );
+        assert_eq!(without_jmprel(t(0x100, 0x30), None), t(0x100, 0x30));
+        // A DT_JMPREL larger than DT_RELA cannot be its tail: unchanged.
+        assert_eq!(
+            without_jmprel(t(0x140, 0x20), t(0x100, 0x60)),
+            t(0x140, 0x20)
+        );
     }
 }
