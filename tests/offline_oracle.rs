@@ -35,6 +35,7 @@ const NATIVE: &[&str] = &[
     "large",
     "dense",
     "relr",
+    "relr_lld",
     "asm_relocs",
     "visibility",
     "a_ver",
@@ -52,6 +53,7 @@ const CROSS: &[&str] = &[
     "hello",
     "libc_calls",
     "tls_gd",
+    "relr_lld",
 ];
 
 /// A fixture and glibc's report on it.

@@ -1,7 +1,9 @@
 //! DT_RELR, packed relative relocations (`-Wl,-z,pack-relative-relocs`): relr.so (built from
-//! testdata/c/relr.c) carries more than a thousand RELATIVE relocations, all packed, in each of
-//! the encoding's shapes (address entries, full bitmaps, bitmaps with holes, places beyond a
-//! bitmap's reach); every pointer is checked, and so are the words between them.
+//! testdata/c/relr.c by GNU ld, which packs them on x86 only) and relr_lld.so (the same, linked
+//! by LLD 19, which packs them on every machine) carry more than a thousand RELATIVE
+//! relocations, all packed, in each of the encoding's shapes (address entries, full bitmaps,
+//! bitmaps with holes, places beyond a bitmap's reach); every pointer is checked, and so are the
+//! words between them.
 // SAFETY (this file): the plugins opened here are the fixtures built from testdata/; every
 // symbol is cast to the type its source declares, and called or dereferenced accordingly.
 use dynplug::Plugin;
@@ -21,9 +23,19 @@ fn f<T: Copy>(p: &Plugin, name: &str) -> T {
     ignore = "no DT_RELR to test: binutils 2.40's ld packs relative relocations for x86 only \
               (-z pack-relative-relocs is unknown to its aarch64 and riscv64 ld)"
 )]
-fn fixture_packs_every_relative_relocation_into_relr() {
-    let o = Object::read(path("relr"));
-    assert!(o.tag(DT_RELR).is_some(), "relr.so has DT_RELR");
+fn gnu_ld_packs_every_relative_relocation_into_relr() {
+    packs_every_relative_relocation("relr");
+}
+
+#[test]
+fn lld_packs_every_relative_relocation_into_relr() {
+    packs_every_relative_relocation("relr_lld");
+}
+
+/// The fixture `name` has DT_RELR and no RELATIVE left in DT_RELA, and packs every pointer.
+fn packs_every_relative_relocation(name: &str) {
+    let o = Object::read(path(name));
+    assert!(o.tag(DT_RELR).is_some(), "{name}.so has DT_RELR");
     assert_eq!(
         o.relocations_of(R_RELATIVE),
         vec![],
@@ -48,7 +60,14 @@ fn fixture_packs_every_relative_relocation_into_relr() {
 
 #[test]
 fn every_packed_pointer_is_base_plus_addend() {
-    let p = unsafe { Plugin::open(path("relr")) }.unwrap();
+    // relr.so off x86 has its pointers as RELATIVE in DT_RELA: checked all the same.
+    for name in ["relr", "relr_lld"] {
+        pointers_are_base_plus_addend(name);
+    }
+}
+
+fn pointers_are_base_plus_addend(name: &str) {
+    let p = unsafe { Plugin::open(path(name)) }.unwrap_or_else(|e| panic!("{name}: {e}"));
     let base = f::<extern "C" fn() -> usize>(p, "relr_base")();
     assert_eq!(f::<extern "C" fn() -> i32>(p, "relr_count")(), N as i32);
 
