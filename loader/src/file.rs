@@ -66,7 +66,13 @@ fn regular_len_and_id(file: &File) -> Result<(u64, (u64, u64)), LoadError> {
         }
     }
     let len = u64::try_from(st.st_size).unwrap_or(0);
-    Ok((len, (st.st_dev, st.st_ino)))
+    // `dev_t` is i32 on macOS: widened as std's `MetadataExt::dev` widens it, so an id from
+    // here equals one from `std::fs::metadata` (hard links are matched by both).
+    #[allow(clippy::unnecessary_cast)]
+    let dev = st.st_dev as u64;
+    #[allow(clippy::unnecessary_cast)]
+    let ino = st.st_ino as u64;
+    Ok((len, (dev, ino)))
 }
 
 /// The device and inode of the file at `path` (symlinks followed), which name one file however
