@@ -9,7 +9,7 @@ use std::ffi::{c_int, c_void, CStr};
 use std::fs::File;
 use std::path::PathBuf;
 
-use super::{DlPhdrInfo, IterateCallback};
+use super::DlPhdrInfo;
 
 /// The system's name.
 pub const NAME: &str = "FreeBSD";
@@ -65,21 +65,7 @@ pub fn hwcaps() -> (u64, u64) {
     (word(libc::AT_HWCAP), word(libc::AT_HWCAP2))
 }
 
-extern "C" {
-    /// The C library's `dl_iterate_phdr`, declared with dynplug's `dl_phdr_info` (the same
-    /// layout as FreeBSD's `<link.h>`).
-    #[link_name = "dl_iterate_phdr"]
-    fn system_iterate_phdr(cb: Option<IterateCallback>, data: *mut c_void) -> c_int;
-}
-
-/// The system loader's `dl_iterate_phdr`.
-///
-/// # Safety
-/// `cb` is called with `data` for each module, as `dl_iterate_phdr` does.
-pub unsafe fn iterate_phdr(cb: Option<IterateCallback>, data: *mut c_void) -> c_int {
-    // SAFETY: the caller's callback and data, as the C library takes them.
-    unsafe { system_iterate_phdr(cb, data) }
-}
+pub use super::elf_phdr::iterate_phdr;
 
 /// The executable's path (`sysctl` `KERN_PROC_PATHNAME`, through the standard library).
 pub fn executable_path() -> Option<PathBuf> {

@@ -1,11 +1,9 @@
 //! Linux (glibc or musl): the auxiliary vector through `getauxval`, `/proc/self`, `openat2`, and
 //! glibc's library search (multiarch directories and `/etc/ld.so.cache`).
 
-use std::ffi::{c_int, c_void, CStr};
+use std::ffi::{c_int, CStr};
 use std::fs::File;
 use std::path::PathBuf;
-
-use super::IterateCallback;
 
 /// The system's name.
 pub const NAME: &str = "Linux";
@@ -38,21 +36,7 @@ pub fn hwcaps() -> (u64, u64) {
     }
 }
 
-extern "C" {
-    /// The C library's `dl_iterate_phdr`, declared with dynplug's `dl_phdr_info` (the same
-    /// layout).
-    #[link_name = "dl_iterate_phdr"]
-    fn system_iterate_phdr(cb: Option<IterateCallback>, data: *mut c_void) -> c_int;
-}
-
-/// The system loader's `dl_iterate_phdr`.
-///
-/// # Safety
-/// `cb` is called with `data` for each module, as `dl_iterate_phdr` does.
-pub unsafe fn iterate_phdr(cb: Option<IterateCallback>, data: *mut c_void) -> c_int {
-    // SAFETY: the caller's callback and data, as the C library takes them.
-    unsafe { system_iterate_phdr(cb, data) }
-}
+pub use super::elf_phdr::iterate_phdr;
 
 /// The executable's path, as the kernel names it.
 pub fn executable_path() -> Option<PathBuf> {

@@ -39,6 +39,10 @@
 #[cfg_attr(target_os = "macos", path = "macos.rs")]
 mod host;
 
+/// `dl_iterate_phdr`, shared by the ELF systems' files.
+#[cfg(any(target_os = "linux", target_os = "freebsd"))]
+mod elf_phdr;
+
 // The parsers of each system's files compile and are tested on every system; only the running
 // system's is consulted.
 #[cfg_attr(not(target_os = "freebsd"), allow(dead_code))]
