@@ -152,3 +152,75 @@ fn os_abis_other_than_system_v_gnu_and_freebsd_are_refused() {
         }
     }
 }
+
+/// What the fixture's IFUNC resolver was given, and how often it ran.
+fn resolver_record(p: &Plugin) -> ([u64; 8], c_int) {
+    let seen: *const [u64; 8] = f(p, "seen");
+    let calls: *const c_int = f(p, "resolver_calls");
+    unsafe { (*seen, *calls) }
+}
+
+/// The arguments FreeBSD's rtld gives IFUNC resolvers on this machine (`rtld_machdep.h`).
+fn freebsd_resolver_arguments() -> [u64; 8] {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{__cpuid, __cpuid_count};
+        let leaf1 = __cpuid(1);
+        let (b7, c7) = if __cpuid(0).eax >= 7 {
+            let l7 = __cpuid_count(7, 0);
+            (l7.ebx, l7.ecx)
+        } else {
+            (0, 0)
+        };
+        // The fixture keeps words 0..4; the rest stay at their initial 1.
+        [leaf1.edx, leaf1.ecx, b7, c7]
+            .map(u64::from)
+            .into_iter()
+            .chain([1; 4])
+            .collect::<Vec<_>>()
+            .try_into()
+            .unwrap()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        [0; 8]
+    }
+}
+
+#[test]
+#[cfg_attr(
+    target_arch = "riscv64",
+    ignore = "clang 14 marks riscv64 FreeBSD objects System V: they are called as glibc calls"
+)]
+fn a_freebsd_object_s_ifunc_resolvers_get_freebsd_rtld_s_arguments() {
+    let p = unsafe { host().open(fresh_copy("freebsd_ifunc")) }.unwrap();
+    let (seen, calls) = resolver_record(p);
+    assert_eq!(seen, freebsd_resolver_arguments());
+    // Once for the PLT slot (JUMP_SLOT), once for the IRELATIVE slot.
+    assert_eq!(calls, 2);
+    let through_plt: extern "C" fn(c_int) -> c_int = f(p, "call_twice");
+    let through_irelative: extern "C" fn(c_int) -> c_int = f(p, "call_twice_hidden");
+    assert_eq!((through_plt(21), through_irelative(-4)), (42, -8));
+    // A lookup gives the implementation (the resolver runs again, with the same arguments).
+    let looked_up: extern "C" fn(c_int) -> c_int = f(p, "twice");
+    assert_eq!(looked_up(8), 16);
+    let (seen, calls) = resolver_record(p);
+    assert!(calls >= 3, "{calls}");
+    assert_eq!(seen, freebsd_resolver_arguments());
+}
+
+#[test]
+#[cfg_attr(
+    not(target_arch = "aarch64"),
+    ignore = "glibc gives x86_64 resolvers no argument (nothing to compare) and riscv64's only \
+              AT_HWCAP; aarch64's first argument carries _IFUNC_ARG_HWCAP"
+)]
+fn the_same_object_marked_system_v_gets_glibc_s_arguments() {
+    let mut e = Elf::new(fixture("freebsd_ifunc"));
+    e.bytes[EI_OSABI] = 0;
+    let p = unsafe { host().open_bytes("freebsd_ifunc_as_sysv", &e.bytes) }.unwrap();
+    let (seen, calls) = resolver_record(p);
+    assert_eq!(calls, 2);
+    assert_ne!(seen[0] & 1 << 62, 0, "_IFUNC_ARG_HWCAP: {seen:x?}");
+    assert_ne!(seen[1], 0, "&__ifunc_arg_t: {seen:x?}");
+}

@@ -133,3 +133,26 @@ fn in_child(test: &str) -> bool {
     assert!(String::from_utf8_lossy(&out.stdout).contains("1 passed"));
     false
 }
+
+#[test]
+fn a_lookup_runs_only_the_resolver_of_the_symbol_looked_up_as_dlsym_does() {
+    let p = open(&CHOOSE_B);
+    let calls = unsafe {
+        p.lookup("ifunc_resolver_calls")
+            .unwrap()
+            .cast::<*const c_int>()
+    };
+    // The open ran it for the PLT slot, the IRELATIVE slot and the data pointer (glibc: the same).
+    let at_open = unsafe { *calls };
+    assert_eq!(at_open, 3);
+    // Looking up other symbols (the first lookup indexes the exports) runs no resolver...
+    for name in ["call_chosen", "chosen_ptr", "ifunc_resolver_calls"] {
+        p.lookup(name).unwrap();
+    }
+    assert_eq!(unsafe { *calls }, at_open);
+    // ... and each lookup of the IFUNC runs its resolver once, as each dlsym of it does.
+    for n in 1..=2 {
+        p.lookup("chosen").unwrap();
+        assert_eq!(unsafe { *calls }, at_open + n);
+    }
+}

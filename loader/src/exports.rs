@@ -34,30 +34,30 @@ impl Hasher for NameHasher {
 /// these maps).
 pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<NameHasher>>;
 
-/// Name → address of every exported, non-thread-local definition.
-pub type Exports = HashMap<&'static [u8], u64, BuildHasherDefault<NameHasher>>;
+/// Name → every exported, non-thread-local definition: its address, and whether that is an
+/// IFUNC resolver, called at each lookup of it (as glibc's `dlsym` does), never for another's.
+pub type Exports = HashMap<&'static [u8], (u64, bool), BuildHasherDefault<NameHasher>>;
 
-/// The address `dlsym` gives for `sym` of a module loaded at `base`: an IFUNC's
-/// implementation (its resolver is called), not its resolver.
+/// The address `dlsym` gives for `sym` of module `m`: an IFUNC's implementation (its resolver
+/// is called, with the arguments of `m`'s system), not its resolver.
 ///
 /// # Safety
 /// The module is relocated and running: an IFUNC resolver of it may be called.
-pub(crate) unsafe fn dlsym_address(sym: &Sym, base: u64) -> u64 {
-    let addr = sym.address(base);
+pub(crate) unsafe fn dlsym_address(sym: &Sym, m: &Module<'_>) -> u64 {
+    let addr = sym.address(m.base);
     if sym.is_ifunc() {
         // SAFETY: an IFUNC's value is its resolver, in relocated code of a running module (the
         // caller's promise); glibc's dlsym calls it the same way.
-        return unsafe { crate::abi::call_ifunc_resolver(addr) };
+        return unsafe { crate::abi::call_ifunc_resolver(addr, m.ifunc_call) };
     }
     addr
 }
 
-/// Builds the index of `m`'s exports. IFUNC resolvers run here (the plugin is initialised).
+/// Builds the index of `m`'s exports.
 pub fn index(m: &Module<'static>) -> Exports {
     let tab = &m.tab;
-    // (address, unversioned or base version) per name.
-    let mut best: HashMap<&'static [u8], (u64, bool), BuildHasherDefault<NameHasher>> =
-        HashMap::default();
+    // ((address, IFUNC), unversioned or base version) per name.
+    let mut best: FastMap<&'static [u8], ((u64, bool), bool)> = HashMap::default();
     let count = u32::try_from(tab.count()).unwrap_or(u32::MAX);
     for i in 1..count {
         let Some(sym) = tab.sym(i) else { break };
@@ -79,9 +79,7 @@ pub fn index(m: &Module<'static>) -> Exports {
         if best.get(name).is_some_and(|&(_, b)| b || !base) {
             continue;
         }
-        // SAFETY: the index is built on a lookup, once the plugin is initialised.
-        let addr = unsafe { dlsym_address(&sym, m.base) };
-        best.insert(name, (addr, base));
+        best.insert(name, ((sym.address(m.base), sym.is_ifunc()), base));
     }
     best.into_iter().map(|(k, (a, _))| (k, a)).collect()
 }

@@ -321,6 +321,7 @@ impl New<'_> {
             tls_modid,
             tls_tpoff: 0,
             code,
+            ifunc_call: self.obj.ifunc_call,
             span,
             c_name: 0,
             // One allocation for the list (an iterator of known length): every name was

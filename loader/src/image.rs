@@ -196,6 +196,12 @@ impl Image {
         let exports = crate::fork::once(&self.parts.exports, || {
             crate::exports::index(&self.parts.module)
         });
-        exports.get(name.as_bytes()).copied()
+        let &(addr, ifunc) = exports.get(name.as_bytes())?;
+        if !ifunc {
+            return Some(addr);
+        }
+        let call = self.parts.module.ifunc_call;
+        // SAFETY: an exported IFUNC's resolver, in the code of this initialised plugin.
+        Some(unsafe { crate::abi::call_ifunc_resolver(addr, call) })
     }
 }

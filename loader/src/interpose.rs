@@ -630,7 +630,7 @@ fn defined_in(m: &Module<'_>, name: &CStr, version: Option<&[u8]>) -> Option<u64
     }
     // SAFETY: a module of the process's scope or one dynplug loaded, asked for by a plugin's
     // running code: relocated and running.
-    Some(unsafe { crate::exports::dlsym_address(&s, m.base) })
+    Some(unsafe { crate::exports::dlsym_address(&s, m) })
 }
 
 /// The public part of glibc's `struct link_map` (`<link.h>`).

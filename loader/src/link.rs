@@ -123,6 +123,7 @@ pub fn link<B: AsRef<[u8]>, M: Memory>(
     resolver.own_at = own_at;
     resolver.own_modid = tls_modid;
     resolver.own_tpoff = tls_tpoff;
+    resolver.own_ifunc = obj.ifunc_call;
     resolver.who = subject.path;
     resolver.diag = Diag::new(subject);
     let d = &obj.dynamic;

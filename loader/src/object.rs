@@ -21,6 +21,8 @@ pub struct Object<B> {
     bytes: B,
     /// The machine it is for.
     pub machine: Machine,
+    /// Whose convention its IFUNC resolvers are called with (from its OS ABI).
+    pub ifunc_call: crate::abi::IfuncCall,
     /// Its segments.
     pub layout: Layout,
     /// Its dynamic section.
@@ -85,6 +87,7 @@ impl<B: AsRef<[u8]>> Object<B> {
         let mut obj = Box::new(Object {
             bytes,
             machine: h.machine,
+            ifunc_call: crate::abi::IfuncCall::of_os_abi(h.os_abi),
             layout,
             dynamic: Dynamic::default(),
             nsyms: 0,

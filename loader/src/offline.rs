@@ -296,7 +296,7 @@ impl Memory for Buffers<'_> {
         }
     }
 
-    fn call_ifunc(&mut self, addr: u64) -> u64 {
+    fn call_ifunc(&mut self, addr: u64, _call: crate::abi::IfuncCall) -> u64 {
         (self.ifunc)(addr).unwrap_or_else(|| {
             self.problems
                 .push(LoadError::NoIfuncResult { resolver: addr });

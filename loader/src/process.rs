@@ -33,6 +33,8 @@ pub struct Module<'a> {
     /// For a module dynplug loads: the run-time ranges of its executable segments (where its
     /// IFUNC resolvers must lie). Empty for the system's modules, which are relocated already.
     pub code: Arc<[(u64, u64)]>,
+    /// Whose convention its IFUNC resolvers are called with (the system's, for its modules).
+    pub ifunc_call: crate::abi::IfuncCall,
     /// Run-time range from its first to the end of its last PT_LOAD.
     pub span: (u64, u64),
     /// The system loader's NUL-terminated name of a system module (0: none), valid while the
@@ -408,6 +410,7 @@ fn module(raw: &Raw) -> Option<Module<'static>> {
         tls_modid: raw.tls_modid,
         tls_tpoff: raw.tls_tpoff,
         code: Arc::from([]),
+        ifunc_call: crate::abi::IfuncCall::default(),
         span: (lo, hi),
         c_name: raw.c_name,
         needed,

@@ -31,8 +31,9 @@ pub trait Memory {
             },
         );
     }
-    /// Runs the object's IFUNC resolver at run-time address `addr` (a dry run returns `addr`).
-    fn call_ifunc(&mut self, addr: u64) -> u64;
+    /// Runs the IFUNC resolver at run-time address `addr` with `call`'s arguments (a dry run
+    /// returns `addr`).
+    fn call_ifunc(&mut self, addr: u64, call: crate::abi::IfuncCall) -> u64;
     /// True for the mapped image (false: a dry run, where nothing may be allocated or run).
     fn live(&self) -> bool;
     /// Asks for `len` bytes from link-time address `vaddr` (page-aligned, in a writable
@@ -77,6 +78,8 @@ pub struct Deferred {
     kind: RelocKind,
     /// The IFUNC resolver to call (a deferred relocation needs nothing else of its `Def`).
     resolver: u64,
+    /// How: the convention of the resolver's module.
+    call: crate::abi::IfuncCall,
 }
 
 /// One RELA entry.
@@ -331,13 +334,18 @@ impl<'a, 'r> Relocator<'a, 'r> {
     }
 
     /// Leaves relocation `r` for the IFUNC `resolver`.
-    fn defer(&mut self, r: Rela, kind: RelocKind, resolver: u64) {
+    fn defer(&mut self, r: Rela, kind: RelocKind, resolver: u64, call: crate::abi::IfuncCall) {
         if self.deferred.capacity() == 0 {
             // Room for a typical object's IFUNC imports at once, rather than doubling up to
             // it: every smaller block left behind would raise the heap's high-water mark.
             self.deferred.reserve(16);
         }
-        self.deferred.push(Deferred { r, kind, resolver });
+        self.deferred.push(Deferred {
+            r,
+            kind,
+            resolver,
+            call,
+        });
     }
 
     /// The relocations left for IFUNC resolvers (see [`apply_deferred`]).
@@ -468,7 +476,7 @@ impl<'a, 'r> Relocator<'a, 'r> {
                         addr: r.addend as u64,
                     });
                 }
-                return self.defer(r, kind, addr);
+                return self.defer(r, kind, addr, self.resolver.own_ifunc);
             }
             _ => {}
         }
@@ -494,7 +502,7 @@ impl<'a, 'r> Relocator<'a, 'r> {
         }
         if def.local_ifunc && kind != RelocKind::Size(width) {
             // The resolver was checked to lie in its module's code when the symbol resolved.
-            return self.defer(r, kind, def.addr);
+            return self.defer(r, kind, def.addr, def.ifunc_call);
         }
         self.formula(r, kind, def, mem);
     }
@@ -666,10 +674,10 @@ impl Memory for Live {
             }
         }
     }
-    fn call_ifunc(&mut self, addr: u64) -> u64 {
+    fn call_ifunc(&mut self, addr: u64, call: crate::abi::IfuncCall) -> u64 {
         // SAFETY: `addr` was checked to lie in an executable segment of the image, which is
         // mapped, and fully relocated by now (IFUNCs run last).
-        unsafe { crate::abi::call_ifunc_resolver(addr) }
+        unsafe { crate::abi::call_ifunc_resolver(addr, call) }
     }
     fn live(&self) -> bool {
         true
@@ -710,7 +718,7 @@ impl Memory for DryRun<'_> {
     fn write(&mut self, vaddr: u64, w: Write) {
         self.written.insert(vaddr, w);
     }
-    fn call_ifunc(&mut self, addr: u64) -> u64 {
+    fn call_ifunc(&mut self, addr: u64, _call: crate::abi::IfuncCall) -> u64 {
         addr
     }
     fn live(&self) -> bool {
@@ -773,8 +781,14 @@ pub fn apply_deferred<M: Memory>(
     mem: &mut M,
     diag: &mut Diag<'_>,
 ) {
-    for Deferred { r, kind, resolver } in deferred {
-        let s = mem.call_ifunc(resolver);
+    for Deferred {
+        r,
+        kind,
+        resolver,
+        call,
+    } in deferred
+    {
+        let s = mem.call_ifunc(resolver, call);
         let def = Def {
             addr: s,
             ..Def::default()

@@ -137,6 +137,8 @@ pub struct Def {
     /// For a thread-local symbol of a system module: the offset of that module's block from the
     /// thread pointer (0 if the module is dynplug's).
     pub tls_tpoff: u64,
+    /// For an IFUNC: whose convention its resolver is called with (its module's system).
+    pub ifunc_call: crate::abi::IfuncCall,
 }
 
 /// The answers by symbol index. A large table lives in its own anonymous mapping, unmapped
@@ -293,6 +295,8 @@ pub struct Resolver<'a> {
     own_code: std::sync::Arc<[(u64, u64)]>,
     /// The object's own entry in the scope's modules, if it has one.
     pub own_at: Option<usize>,
+    /// Whose convention the object's own IFUNC resolvers are called with.
+    pub own_ifunc: crate::abi::IfuncCall,
     /// The object's path, for debug logging (`None`: from bytes).
     pub who: Option<&'a std::path::Path>,
     /// Answers by symbol index (the table is bounded by the file's size).
@@ -327,6 +331,7 @@ impl<'a> Resolver<'a> {
             live,
             own_code,
             own_at: None,
+            own_ifunc: crate::abi::IfuncCall::default(),
             who: None,
             cache: SlotTable::new(usize::try_from(tab.count()).unwrap_or(0)),
             rare: HashMap::new(),
@@ -400,7 +405,12 @@ impl<'a> Resolver<'a> {
             self.log_binding(index, &r);
         }
         match &r {
-            Ok(d) if d.tls_modid == 0 && d.tls_tpoff == 0 && d.size >> 62 == 0 => {
+            Ok(d)
+                if d.tls_modid == 0
+                    && d.tls_tpoff == 0
+                    && d.size >> 62 == 0
+                    && d.ifunc_call == crate::abi::IfuncCall::default() =>
+            {
                 self.cache.set(i, Slot::of(d));
             }
             _ => {
@@ -470,6 +480,7 @@ impl<'a> Resolver<'a> {
             addr,
             size: sym.size,
             local_ifunc: sym.is_ifunc(),
+            ifunc_call: self.own_ifunc,
             ..Def::default()
         })
     }
@@ -483,6 +494,7 @@ impl<'a> Resolver<'a> {
         addr: u64,
         tls: (u64, u64),
         code: &[(u64, u64)],
+        ifunc_call: crate::abi::IfuncCall,
     ) -> Result<Def, Unresolved> {
         if d.is_tls() {
             return Ok(Def {
@@ -506,13 +518,14 @@ impl<'a> Resolver<'a> {
                 addr,
                 size: d.size,
                 local_ifunc: true,
+                ifunc_call,
                 ..Def::default()
             });
         }
         let addr = if d.is_ifunc() && self.live {
             // SAFETY: an IFUNC resolver of a module of the system (or the executable), relocated
             // and initialised, called with the arguments glibc gives on this machine.
-            unsafe { crate::abi::call_ifunc_resolver(addr) }
+            unsafe { crate::abi::call_ifunc_resolver(addr, ifunc_call) }
         } else {
             addr
         };
@@ -588,7 +601,7 @@ impl<'a> Resolver<'a> {
                 .modules
                 .first()
                 .map_or((0, 0), |m| (m.tls_modid, m.tls_tpoff));
-            return self.definition(&d, addr, tls, &[]);
+            return self.definition(&d, addr, tls, &[], crate::abi::IfuncCall::default());
         }
         // Searching the object's own table for a symbol it exports finds that very symbol.
         let own_export = sym.is_export();
@@ -601,8 +614,8 @@ impl<'a> Resolver<'a> {
                 continue;
             }
             if let Some((_, d)) = m.tab.find_for_relocation(&key, want) {
-                let found =
-                    self.definition(&d, d.address(m.base), (m.tls_modid, m.tls_tpoff), &m.code);
+                let (at, tls) = (d.address(m.base), (m.tls_modid, m.tls_tpoff));
+                let found = self.definition(&d, at, tls, &m.code, m.ifunc_call);
                 return self.unique(&d, name, found);
             }
         }

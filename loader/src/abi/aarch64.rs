@@ -126,12 +126,20 @@ struct IfuncArg {
     hwcap2: u64,
 }
 
-/// Calls the IFUNC resolver at `addr` as glibc does on aarch64:
-/// `resolver(AT_HWCAP | _IFUNC_ARG_HWCAP, &__ifunc_arg_t)`.
+/// Calls the IFUNC resolver at `addr` as `call`'s C library does on aarch64: glibc with
+/// `resolver(AT_HWCAP | _IFUNC_ARG_HWCAP, &__ifunc_arg_t)`, FreeBSD's rtld with eight zeros
+/// (`aarch64/rtld_machdep.h`: "known values", so that arguments can be added later).
 ///
 /// # Safety
 /// `addr` is an IFUNC resolver of relocated, initialised code.
-pub unsafe fn call_ifunc_resolver(addr: u64) -> u64 {
+pub unsafe fn call_ifunc_resolver(addr: u64, call: super::IfuncCall) -> u64 {
+    if call == super::IfuncCall::FreeBsd {
+        type Resolver = extern "C" fn(u64, u64, u64, u64, u64, u64, u64, u64) -> u64;
+        // SAFETY: the caller promises `addr` is a resolver function; all eight arguments sit in
+        // registers, so one declaring fewer ignores the rest.
+        let f: Resolver = unsafe { std::mem::transmute::<usize, Resolver>(addr as usize) };
+        return f(0, 0, 0, 0, 0, 0, 0, 0);
+    }
     let (hwcap, hwcap2) = crate::os::hwcaps();
     let arg = IfuncArg {
         size: std::mem::size_of::<IfuncArg>() as u64,

@@ -11,7 +11,8 @@
 //! - `tlsdesc_stubs()`: dynplug's TLS descriptor resolvers, `None` where there are none yet;
 //! - `STATIC_TLS_RESERVE`: whether dynplug's static TLS reserve serves initial-exec TLS here;
 //! - `INIT_FINI`: whether DT_INIT and DT_FINI run (glibc's `ELF_INITFINI`);
-//! - `call_ifunc_resolver(addr)`: an IFUNC resolver called with the arguments glibc passes;
+//! - `call_ifunc_resolver(addr, call)`: an IFUNC resolver called with the arguments the C
+//!   library `call` names passes on this machine ([`IfuncCall`]);
 //! - `LIB`, `DEFAULT_DIRS`, `CACHE_FLAGS`: `$LIB`, the directories searched after the cache, and
 //!   the `/etc/ld.so.cache` flags of this machine's libraries;
 //! - `GLIBC_LOADER`, `MUSL_LOADER`: the dynamic loaders' names, which stand for the process's C
@@ -48,6 +49,37 @@ pub struct TlsDescStubs {
     pub dynamic: u64,
     /// For a block in static TLS: the argument is the variable's offset from the thread pointer.
     pub fixed: u64,
+}
+
+/// Whose convention an IFUNC resolver is called with: that of the system its object was built
+/// for. The arguments differ (x86_64: none under glibc, four CPUID words under FreeBSD; aarch64:
+/// the hwcaps under glibc, eight zeros under FreeBSD), and a resolver reads what its own system
+/// passes, so the object decides ([`IfuncCall::of_os_abi`]), not the host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IfuncCall {
+    /// glibc's (`sysdeps/<arch>/dl-irel.h`): Linux objects.
+    Glibc,
+    /// FreeBSD rtld's (`<arch>/rtld_machdep.h`, `call_ifunc_resolver`).
+    FreeBsd,
+}
+
+impl IfuncCall {
+    /// The convention of an object whose `EI_OSABI` is `os_abi`: FreeBSD's for a FreeBSD object,
+    /// else the running system's (a System V object is built for whichever system runs it).
+    pub fn of_os_abi(os_abi: u8) -> IfuncCall {
+        if os_abi == goblin::elf::header::ELFOSABI_FREEBSD {
+            IfuncCall::FreeBsd
+        } else {
+            crate::os::IFUNC_CALL
+        }
+    }
+}
+
+impl Default for IfuncCall {
+    /// The running system's: the convention of the modules the system loaded.
+    fn default() -> Self {
+        crate::os::IFUNC_CALL
+    }
 }
 
 /// `/etc/ld.so.cache`'s `FLAG_ELF_LIBC6` (glibc `sysdeps/generic/ldconfig.h`): the low byte.

@@ -32,7 +32,7 @@ pub const INIT_FINI: bool = false;
 ///
 /// # Safety
 /// `addr` is an IFUNC resolver of relocated, initialised code.
-pub unsafe fn call_ifunc_resolver(addr: u64) -> u64 {
+pub unsafe fn call_ifunc_resolver(addr: u64, _call: super::IfuncCall) -> u64 {
     // SAFETY: the caller promises `addr` is a resolver function returning an address.
     let f: extern "C" fn() -> u64 =
         unsafe { std::mem::transmute::<usize, extern "C" fn() -> u64>(addr as usize) };

@@ -28,13 +28,18 @@ pub const STATIC_TLS_RESERVE: bool = true;
 /// never run, only the arrays.
 pub const INIT_FINI: bool = false;
 
-/// Calls the IFUNC resolver at `addr` as Debian 12's glibc (2.36, `sysdeps/riscv/dl-irel.h`)
-/// does: `resolver(AT_HWCAP)`. glibc 2.40 added two arguments (`__riscv_hwprobe`, NULL).
+/// Calls the IFUNC resolver at `addr` as `call`'s C library does on riscv64: Debian 12's glibc
+/// (2.36, `sysdeps/riscv/dl-irel.h`) with `resolver(AT_HWCAP)` (glibc 2.40 added two arguments,
+/// `__riscv_hwprobe` and NULL); FreeBSD's rtld with none (`riscv/rtld_machdep.h`).
 ///
 /// # Safety
 /// `addr` is an IFUNC resolver of relocated, initialised code.
-pub unsafe fn call_ifunc_resolver(addr: u64) -> u64 {
-    let (hwcap, _) = crate::os::hwcaps();
+pub unsafe fn call_ifunc_resolver(addr: u64, call: super::IfuncCall) -> u64 {
+    let hwcap = match call {
+        super::IfuncCall::Glibc => crate::os::hwcaps().0,
+        // No argument: the register holds a known 0 rather than whatever it held.
+        super::IfuncCall::FreeBsd => 0,
+    };
     type Resolver = extern "C" fn(u64) -> u64;
     // SAFETY: the caller promises `addr` is a resolver function taking (at most) this argument.
     let f: Resolver = unsafe { std::mem::transmute::<usize, Resolver>(addr as usize) };

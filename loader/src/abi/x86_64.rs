@@ -78,15 +78,45 @@ pub const STATIC_TLS_RESERVE: bool = true;
 /// glibc's `ELF_INITFINI`: DT_INIT and DT_FINI are run (the generic `elf-initfini.h`).
 pub const INIT_FINI: bool = true;
 
-/// Calls the IFUNC resolver at `addr` as glibc does on x86_64: with no argument.
+/// Calls the IFUNC resolver at `addr` as `call`'s C library does on x86_64: glibc with no
+/// argument (`dl-irel.h`; resolvers ask `__get_cpu_features`), FreeBSD's rtld with four CPUID
+/// words ([`freebsd_cpu_features`]).
 ///
 /// # Safety
 /// `addr` is an IFUNC resolver of relocated, initialised code.
-pub unsafe fn call_ifunc_resolver(addr: u64) -> u64 {
-    // SAFETY: the caller promises `addr` is a resolver function returning an address.
-    let f: extern "C" fn() -> u64 =
-        unsafe { std::mem::transmute::<usize, extern "C" fn() -> u64>(addr as usize) };
-    f()
+pub unsafe fn call_ifunc_resolver(addr: u64, call: super::IfuncCall) -> u64 {
+    match call {
+        super::IfuncCall::Glibc => {
+            type Resolver = extern "C" fn() -> u64;
+            // SAFETY: the caller promises `addr` is a resolver function returning an address.
+            let f: Resolver = unsafe { std::mem::transmute::<usize, Resolver>(addr as usize) };
+            f()
+        }
+        super::IfuncCall::FreeBsd => {
+            let [a, b, c, d] = freebsd_cpu_features();
+            type Resolver = extern "C" fn(u32, u32, u32, u32) -> u64;
+            // SAFETY: as above; FreeBSD's resolvers take these four words (one declaring fewer
+            // ignores the rest, as the calling convention allows).
+            let f: Resolver = unsafe { std::mem::transmute::<usize, Resolver>(addr as usize) };
+            f(a, b, c, d)
+        }
+    }
+}
+
+/// FreeBSD rtld's IFUNC arguments on amd64 (`amd64/reloc.c`, `ifunc_init`): `cpu_feature`
+/// (CPUID leaf 1, EDX), `cpu_feature2` (leaf 1, ECX), `cpu_stdext_feature` and
+/// `cpu_stdext_feature2` (leaf 7 subleaf 0, EBX and ECX; 0 where the highest leaf is below 7).
+pub fn freebsd_cpu_features() -> [u32; 4] {
+    use std::arch::x86_64::{__cpuid, __cpuid_count};
+    let basic = __cpuid(1);
+    // Leaf 7 is asked only where leaf 0 says it exists.
+    let (ebx7, ecx7) = if __cpuid(0).eax >= 7 {
+        let ext = __cpuid_count(7, 0);
+        (ext.ebx, ext.ecx)
+    } else {
+        (0, 0)
+    };
+    [basic.edx, basic.ecx, ebx7, ecx7]
 }
 
 /// What `$LIB` expands to (Debian's multiarch `slibdir`).

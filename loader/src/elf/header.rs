@@ -22,6 +22,8 @@ pub struct Parsed {
     pub phdrs: Vec<ProgramHeader>,
     /// `e_phoff`, to find the headers in memory for `dl_iterate_phdr`-style users.
     pub phoff: u64,
+    /// `EI_OSABI` (one of those [`parse`] accepts).
+    pub os_abi: u8,
 }
 
 /// Checks the ELF identification and header, and reads the program headers.
@@ -132,6 +134,7 @@ pub fn parse(bytes: &[u8], want: Option<Machine>) -> Result<Parsed, LoadError> {
         machine,
         phdrs,
         phoff: h.e_phoff,
+        os_abi: bytes[eh::EI_OSABI],
     })
 }
 

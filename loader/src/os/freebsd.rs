@@ -43,6 +43,9 @@ pub fn executable_phdrs() -> Option<(u64, u64)> {
     found
 }
 
+/// How IFUNC resolvers of this system's objects are called: its rtld's.
+pub const IFUNC_CALL: crate::abi::IfuncCall = crate::abi::IfuncCall::FreeBsd;
+
 /// `AT_HWCAP` and `AT_HWCAP2` (0 where the kernel passes none).
 pub fn hwcaps() -> (u64, u64) {
     let word = |aux: c_int| {

@@ -25,6 +25,9 @@ pub fn executable_phdrs() -> Option<(u64, u64)> {
     (phdr != 0).then_some((phdr, phnum))
 }
 
+/// How IFUNC resolvers of this system's objects are called: glibc's (musl calls no IFUNC resolver).
+pub const IFUNC_CALL: crate::abi::IfuncCall = crate::abi::IfuncCall::Glibc;
+
 /// `AT_HWCAP` and `AT_HWCAP2`.
 pub fn hwcaps() -> (u64, u64) {
     // SAFETY: getauxval has no preconditions.

@@ -25,6 +25,9 @@ pub fn executable_phdrs() -> Option<(u64, u64)> {
     None
 }
 
+/// How IFUNC resolvers of this system's objects are called: none is called (nothing is loaded); glibc's, as the simplest.
+pub const IFUNC_CALL: crate::abi::IfuncCall = crate::abi::IfuncCall::Glibc;
+
 /// No auxiliary vector for IFUNC resolvers (none runs: nothing is loaded).
 pub fn hwcaps() -> (u64, u64) {
     (0, 0)

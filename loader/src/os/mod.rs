@@ -10,7 +10,7 @@
 //!   own loader loads another format: every open is refused with that reason);
 //! - `executable_phdrs()`: the executable's program headers in memory (`AT_PHDR`, `AT_PHNUM`);
 //! - `hwcaps()`: `AT_HWCAP` and `AT_HWCAP2` (0 where the system has none), which IFUNC resolvers
-//!   are given;
+//!   are given; `IFUNC_CALL`: whose convention calls the resolvers of this system's objects;
 //! - `iterate_phdr(cb, data)`: the system loader's `dl_iterate_phdr` (reports nothing where the
 //!   system loads no ELF);
 //! - `executable_path()`, `executable_file()`: the executable's name, and a path that opens the
