@@ -245,13 +245,13 @@ pub(crate) struct New<'a> {
 
 impl New<'_> {
     fn requester(&self) -> Requester {
-        let mut inherited = self.loaders.clone();
-        inherited.extend(process::executable_rpath());
         Requester {
+            path: self.path.clone(),
             origin: self.origin.clone(),
             rpath: self.string(self.obj.dynamic.rpath),
             runpath: self.string(self.obj.dynamic.runpath),
-            inherited,
+            inherited: self.loaders.clone(),
+            executable: process::executable_rpath(),
         }
     }
 

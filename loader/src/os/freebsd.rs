@@ -96,8 +96,56 @@ pub fn fd_path(_fd: std::os::unix::io::RawFd) -> Option<PathBuf> {
     None
 }
 
+/// The name rtld searches for in place of `name` asked for by the object at `requester`:
+/// `/etc/libmap.conf` (and what it includes), then `LD_LIBMAP`; neither with
+/// `LD_LIBMAP_DISABLE`. Read once.
+pub fn renamed(requester: Option<&std::path::Path>, name: &[u8]) -> Option<Vec<u8>> {
+    use std::os::unix::ffi::OsStrExt;
+    static MAP: std::sync::OnceLock<Option<super::libmap::LibMap>> = std::sync::OnceLock::new();
+    let map = crate::fork::once(&MAP, || {
+        if std::env::var_os("LD_LIBMAP_DISABLE").is_some() {
+            return None;
+        }
+        let mut map = super::libmap::LibMap::read(std::path::Path::new(super::libmap::PATH));
+        if let Some(extra) = std::env::var_os("LD_LIBMAP") {
+            map.parse_override(extra.as_bytes());
+        }
+        Some(map)
+    });
+    let who = requester.map(|p| p.as_os_str().as_bytes());
+    map.as_ref()?.find(who, name).map(<[u8]>::to_vec)
+}
+
 /// What `$LIB` expands to (`TOKEN_LIB`).
 pub const LIB: &[u8] = b"lib";
+
+/// rtld's search order.
+pub const SEARCH_ORDER: crate::search::Order = crate::search::Order::FreeBsd;
+
+/// rtld's tokens (`rtld.c`, `origin_subst`): `$LIB`, and from `uname`: `$OSNAME` (the system's
+/// name), `$OSREL` (its release), `$PLATFORM` (the machine, `amd64` or `arm64`).
+pub fn search_tokens() -> crate::search::Tokens {
+    // SAFETY: utsname is plain data; uname fills it with NUL-terminated strings or fails.
+    let uts = unsafe {
+        let mut u: libc::utsname = std::mem::zeroed();
+        (libc::uname(&mut u) == 0).then_some(u)
+    };
+    let field = |f: fn(&libc::utsname) -> &[libc::c_char]| {
+        let f = f(uts.as_ref()?);
+        let bytes: Vec<u8> = f
+            .iter()
+            .take_while(|&&c| c != 0)
+            .map(|&c| u8::from_ne_bytes(c.to_ne_bytes()))
+            .collect();
+        Some(bytes)
+    };
+    vec![
+        (b"LIB", Some(LIB.to_vec())),
+        (b"OSNAME", field(|u| &u.sysname)),
+        (b"OSREL", field(|u| &u.release)),
+        (b"PLATFORM", field(|u| &u.machine)),
+    ]
+}
 
 /// The directories searched last (`STANDARD_LIBRARY_PATH`).
 pub const DEFAULT_DIRS: &[&str] = &["/lib/casper", "/lib", "/usr/lib"];

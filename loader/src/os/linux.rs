@@ -128,8 +128,28 @@ pub fn fd_path(fd: std::os::unix::io::RawFd) -> Option<PathBuf> {
     }
 }
 
+/// No loader of this system renames libraries.
+pub fn renamed(_requester: Option<&std::path::Path>, _name: &[u8]) -> Option<Vec<u8>> {
+    None
+}
+
 /// What `$LIB` expands to (the machine's multiarch `slibdir`).
 pub const LIB: &[u8] = crate::abi::LIB;
+
+/// glibc's search order.
+pub const SEARCH_ORDER: crate::search::Order = crate::search::Order::Glibc;
+
+/// glibc's tokens (`elf/dl-load.c`, `_dl_dst_substitute`): `$LIB`, and `$PLATFORM`, the
+/// kernel's `AT_PLATFORM` (a path naming it is dropped where there is none).
+pub fn search_tokens() -> crate::search::Tokens {
+    // SAFETY: getauxval has no preconditions; a non-zero AT_PLATFORM is the address of a
+    // NUL-terminated string the kernel put on the initial stack, kept for the process's life.
+    let platform = unsafe {
+        let p = libc::getauxval(libc::AT_PLATFORM) as *const libc::c_char;
+        (!p.is_null()).then(|| std::ffi::CStr::from_ptr(p).to_bytes().to_vec())
+    };
+    vec![(b"LIB", Some(LIB.to_vec())), (b"PLATFORM", platform)]
+}
 
 /// The directories searched after the cache (the machine's multiarch ones first).
 pub const DEFAULT_DIRS: &[&str] = crate::abi::DEFAULT_DIRS;

@@ -68,8 +68,21 @@ pub fn fd_path(_fd: std::os::unix::io::RawFd) -> Option<PathBuf> {
     None
 }
 
+/// No loader of this system renames libraries.
+pub fn renamed(_requester: Option<&std::path::Path>, _name: &[u8]) -> Option<Vec<u8>> {
+    None
+}
+
 /// What `$LIB` expands to.
 pub const LIB: &[u8] = b"lib";
+
+/// No ELF is loaded: glibc's order, as the simplest.
+pub const SEARCH_ORDER: crate::search::Order = crate::search::Order::Glibc;
+
+/// `$LIB` only.
+pub fn search_tokens() -> crate::search::Tokens {
+    vec![(b"LIB", Some(LIB.to_vec()))]
+}
 
 /// dyld's fallback directories (`DYLD_FALLBACK_LIBRARY_PATH`'s default, less `$HOME/lib`).
 pub const DEFAULT_DIRS: &[&str] = &["/usr/local/lib", "/usr/lib"];

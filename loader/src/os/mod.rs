@@ -21,6 +21,9 @@
 //! - `PATH_ONLY`: the open flags for a descriptor that is only `fstat`ed;
 //! - `MAP_NORESERVE`: the flag that keeps an inaccessible reservation from counting against the
 //!   memory limit (0 where the system has none);
+//! - `SEARCH_ORDER`, `search_tokens()`, `renamed(requester, name)`: whose library search order,
+//!   the `$` tokens its loader expands, and the name it searches for in place of another
+//!   (FreeBSD's `libmap.conf`) (`search.rs`);
 //! - `LIB`, `DEFAULT_DIRS`, `cached(name)`: what `$LIB` expands to, the directories searched last,
 //!   and the system's library cache's candidates for a name (glibc's `/etc/ld.so.cache`,
 //!   FreeBSD's hints file);
@@ -47,6 +50,8 @@ mod elf_phdr;
 // system's is consulted.
 #[cfg_attr(not(target_os = "freebsd"), allow(dead_code))]
 pub(crate) mod hints;
+#[cfg_attr(not(target_os = "freebsd"), allow(dead_code))]
+pub(crate) mod libmap;
 
 pub use host::*;
 
