@@ -252,6 +252,7 @@ impl New<'_> {
             runpath: self.string(self.obj.dynamic.runpath),
             inherited: self.loaders.clone(),
             executable: process::executable_rpath(),
+            nodeflib: self.obj.dynamic.flags_1 & goblin::elf::dynamic::DF_1_NODEFLIB != 0,
         }
     }
 

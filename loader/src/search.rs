@@ -26,6 +26,9 @@ pub struct Requester {
     pub inherited: Vec<(Vec<u8>, Option<PathBuf>)>,
     /// The executable's DT_RPATH (if it has no DT_RUNPATH), with its `$ORIGIN`.
     pub executable: Option<(Vec<u8>, Option<PathBuf>)>,
+    /// The object is marked `DF_1_NODEFLIB` (`-z nodefaultlib`): the default directories are
+    /// not searched for it, nor the cache's (or hints file's) answers that lie in them.
+    pub nodeflib: bool,
 }
 
 /// Whose search order.
@@ -179,7 +182,13 @@ pub fn candidates_in(
     dirs.extend(extra.iter().cloned());
     let file = OsStr::from_bytes(name);
     let mut out: Vec<PathBuf> = dirs.into_iter().map(|d| d.join(file)).collect();
-    out.extend((sys.cached)(name));
+    let cached = (sys.cached)(name).into_iter();
+    if req.nodeflib {
+        let in_default = |p: &PathBuf| sys.default_dirs.iter().any(|d| p.parent() == Some(d));
+        out.extend(cached.filter(|p| !in_default(p)));
+        return out;
+    }
+    out.extend(cached);
     out.extend(sys.default_dirs.iter().map(|d| d.join(file)));
     out
 }
@@ -237,6 +246,7 @@ mod tests {
             runpath: runpath.map(<[u8]>::to_vec),
             inherited: vec![(b"$ORIGIN/up".to_vec(), Some(PathBuf::from("/p")))],
             executable: Some((b"$ORIGIN/exe".to_vec(), Some(PathBuf::from("/bin")))),
+            nodeflib: false,
         }
     }
 
@@ -340,5 +350,33 @@ mod tests {
         );
         let found = candidates_in(&sys, b"libz.so.6", &req, &[]);
         assert_eq!(found, [PathBuf::from("/o/../z/libz.so")]);
+    }
+
+    #[test]
+    fn an_object_marked_nodeflib_skips_the_default_directories_and_the_cache_s_answers_in_them() {
+        let mut sys = glibc();
+        sys.cached = |name| {
+            let name = OsStr::from_bytes(name);
+            vec![
+                Path::new("/usr/lib").join(name),
+                Path::new("/opt/l").join(name),
+            ]
+        };
+        let req = Requester {
+            nodeflib: true,
+            ..requester(Some(b"/run"))
+        };
+        assert_eq!(
+            dirs(candidates_in(&sys, b"libq.so", &req, &[])),
+            ["/env", "/run", "/opt/l"]
+        );
+        let req = Requester {
+            nodeflib: false,
+            ..req
+        };
+        assert_eq!(
+            dirs(candidates_in(&sys, b"libq.so", &req, &[])),
+            ["/env", "/run", "/usr/lib", "/opt/l", "/usr/lib"]
+        );
     }
 }
