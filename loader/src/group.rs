@@ -422,7 +422,9 @@ fn open_mapped<'a>(
     want: Option<Machine>,
 ) -> Result<New<'a>, LoadError> {
     let head = read_head(file, len)?;
-    let map = |layout: &_| Mapping::new(layout, Source::File(file.as_fd())).map_err(LoadError::Map);
+    let map = |layout: &crate::elf::layout::Layout| {
+        Mapping::new(&layout.segments(), Source::File(file.as_fd())).map_err(LoadError::Map)
+    };
     let obj = Object::parse_mapped(Bytes::Head(head), len, want, page_size(), map)?;
     Ok(New {
         eh_frame: crate::unwind::eh_frame_from_file(file, &obj.layout),
@@ -462,7 +464,9 @@ fn read_head(file: &File, len: u64) -> Result<Vec<u8>, LoadError> {
 
 /// Parses and maps an object from bytes in memory (anonymous mappings, filled with a copy).
 fn open_bytes(bytes: &[u8], want: Option<Machine>) -> Result<New<'_>, LoadError> {
-    let map = |layout: &_| Mapping::new(layout, Source::Bytes(bytes)).map_err(LoadError::Map);
+    let map = |layout: &crate::elf::layout::Layout| {
+        Mapping::new(&layout.segments(), Source::Bytes(bytes)).map_err(LoadError::Map)
+    };
     let obj = Object::parse_mapped(
         Bytes::Borrowed(bytes),
         bytes.len() as u64,

@@ -37,6 +37,7 @@ mod read;
 mod relocate;
 mod resolve;
 mod search;
+pub mod segments;
 mod static_exe;
 mod static_tls;
 pub mod symbols;

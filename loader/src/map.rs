@@ -5,7 +5,7 @@
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd};
 
-use crate::elf::layout::{Layout, Load};
+use crate::segments::{Segment as Load, Segments};
 
 /// Where the segments' bytes come from.
 #[derive(Clone, Copy, Debug)]
@@ -60,8 +60,8 @@ fn to_usize(v: u64) -> io::Result<usize> {
 }
 
 impl Mapping {
-    /// Reserves the span of `layout` and maps every PT_LOAD from `source`.
-    pub fn new(layout: &Layout, source: Source<'_>) -> io::Result<Mapping> {
+    /// Reserves the span of `layout` and maps every segment from `source`.
+    pub fn new(layout: &Segments<'_>, source: Source<'_>) -> io::Result<Mapping> {
         if let Some(m) = Self::with_first_segment(layout, source) {
             return m;
         }
@@ -98,7 +98,7 @@ impl Mapping {
         };
         m.trim(start, span);
         m.bias = (start as u64).wrapping_sub(layout.span_lo);
-        for load in &layout.loads {
+        for load in layout.list {
             m.map_load(load, page, source)?;
         }
         Ok(m)
@@ -110,12 +110,15 @@ impl Mapping {
     /// maps that segment at once; every other segment is then mapped over it, and any page
     /// between segments is made an inaccessible anonymous page, as the reservation leaves it.
     /// `None`: not that layout (or an alignment beyond the page), the general path applies.
-    fn with_first_segment(layout: &Layout, source: Source<'_>) -> Option<io::Result<Mapping>> {
+    fn with_first_segment(
+        layout: &Segments<'_>,
+        source: Source<'_>,
+    ) -> Option<io::Result<Mapping>> {
         let page = layout.page;
         let Source::File(fd) = source else {
             return None;
         };
-        let first = layout.loads.first()?;
+        let first = layout.list.first()?;
         if layout.align > page
             || first.executable()
             || first.writable()
@@ -152,7 +155,7 @@ impl Mapping {
             };
             // The first segment is in place; its page end is where the next may start.
             let mut covered = first.end().saturating_add(page - 1) & !(page - 1);
-            for load in layout.loads.iter().skip(1) {
+            for load in layout.list.iter().skip(1) {
                 let seg = load.vaddr & !(page - 1);
                 if seg > covered {
                     m.anonymous(covered, seg - covered, libc::PROT_NONE)?;
@@ -327,6 +330,7 @@ impl Drop for Mapping {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::elf::layout::Layout;
     use goblin::elf::program_header::{ProgramHeader, PF_R, PF_W, PF_X, PT_DYNAMIC, PT_LOAD};
     use std::io::Write;
     use std::os::fd::AsFd;
@@ -391,7 +395,7 @@ mod tests {
                 phdrs[2].p_vaddr = 0x11000;
             }
             let layout = Layout::new(&phdrs, 0x2000, page).unwrap();
-            let m = Mapping::new(&layout, Source::File(file.as_fd())).unwrap();
+            let m = Mapping::new(&layout.segments(), Source::File(file.as_fd())).unwrap();
             let base = m.bias as usize;
             assert!(perms_at(base).starts_with("r--p"), "{}", perms_at(base));
             let gap = base + 0x1000;
@@ -433,7 +437,7 @@ mod tests {
         assert!(in_place(&layout.loads[0], &layout.loads[2]));
         assert!(!in_place(&layout.loads[0], &layout.loads[1]));
         assert!(!in_place(&layout.loads[0], &layout.loads[3]));
-        let m = Mapping::new(&layout, Source::File(file.as_fd())).unwrap();
+        let m = Mapping::new(&layout.segments(), Source::File(file.as_fd())).unwrap();
         let base = m.bias as usize;
         for (vaddr, perms) in [
             (0, "r--p"),

@@ -250,7 +250,7 @@ impl<'r> Buffers<'r> {
             });
             segments.push(Segment {
                 vaddr: l.vaddr,
-                flags: l.flags,
+                flags: crate::elf::layout::p_flags_of(l.prot),
                 bytes,
                 relro,
             });

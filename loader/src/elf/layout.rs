@@ -9,43 +9,28 @@ pub const MAX_SPAN: u64 = 1 << 30;
 /// The largest segment alignment honoured.
 pub const MAX_ALIGN: u64 = 1 << 30;
 
-/// One PT_LOAD segment.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Load {
-    /// `p_vaddr`.
-    pub vaddr: u64,
-    /// `p_memsz`.
-    pub memsz: u64,
-    /// `p_offset`.
-    pub offset: u64,
-    /// `p_filesz`.
-    pub filesz: u64,
-    /// `p_flags` (PF_R, PF_W, PF_X).
-    pub flags: u32,
+/// One PT_LOAD segment, as mapping sees it (its `p_flags` as protections: [`prot_of`]).
+pub type Load = crate::segments::Segment;
+
+/// `p_flags` bits and the protections they stand for.
+const PF_PROT: [(u32, u32); 3] = [
+    (ph::PF_R, crate::segments::READ),
+    (ph::PF_W, crate::segments::WRITE),
+    (ph::PF_X, crate::segments::EXEC),
+];
+
+/// The protections of `p_flags`.
+pub fn prot_of(p_flags: u32) -> u32 {
+    (PF_PROT.iter())
+        .filter(|(pf, _)| p_flags & pf != 0)
+        .fold(0, |prot, (_, p)| prot | p)
 }
 
-impl Load {
-    /// End of the segment in memory.
-    pub fn end(&self) -> u64 {
-        // Validated not to overflow when the layout was built.
-        self.vaddr.saturating_add(self.memsz)
-    }
-    /// True if `[addr, addr+len)` lies inside this segment in memory.
-    pub fn contains(&self, addr: u64, len: u64) -> bool {
-        addr >= self.vaddr && addr.checked_add(len).is_some_and(|e| e <= self.end())
-    }
-    /// Readable segment.
-    pub fn readable(&self) -> bool {
-        self.flags & ph::PF_R != 0
-    }
-    /// Writable segment.
-    pub fn writable(&self) -> bool {
-        self.flags & ph::PF_W != 0
-    }
-    /// Executable segment.
-    pub fn executable(&self) -> bool {
-        self.flags & ph::PF_X != 0
-    }
+/// The `p_flags` of protections `prot` (the inverse of [`prot_of`]).
+pub fn p_flags_of(prot: u32) -> u32 {
+    (PF_PROT.iter())
+        .filter(|(_, p)| prot & p != 0)
+        .fold(0, |flags, (pf, _)| flags | pf)
 }
 
 /// A segment other than PT_LOAD: address and size in memory.
@@ -169,7 +154,7 @@ impl Layout {
                         memsz: p.p_memsz,
                         offset: p.p_offset,
                         filesz: p.p_filesz,
-                        flags: p.p_flags,
+                        prot: prot_of(p.p_flags),
                     };
                     if p.p_memsz == 0 {
                         continue;
@@ -333,5 +318,33 @@ impl Layout {
     /// Size of the span in bytes.
     pub fn span(&self) -> u64 {
         self.span_hi - self.span_lo
+    }
+
+    /// The segments to map.
+    pub fn segments(&self) -> crate::segments::Segments<'_> {
+        crate::segments::Segments {
+            list: &self.loads,
+            span_lo: self.span_lo,
+            span_hi: self.span_hi,
+            align: self.align,
+            page: self.page,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::segments::{EXEC, READ, WRITE};
+
+    #[test]
+    fn p_flags_and_protections_correspond_bit_for_bit() {
+        assert_eq!(prot_of(ph::PF_R | ph::PF_X), READ | EXEC);
+        assert_eq!(prot_of(ph::PF_R | ph::PF_W), READ | WRITE);
+        // Bits other than PF_R, PF_W and PF_X (PF_MASKOS, PF_MASKPROC) are no protection.
+        assert_eq!(prot_of(0x0ff0_0000 | ph::PF_W), WRITE);
+        for flags in 0..8 {
+            assert_eq!(p_flags_of(prot_of(flags)), flags);
+        }
     }
 }
