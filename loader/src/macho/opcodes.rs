@@ -82,7 +82,7 @@ impl<'a, 'i> Opcodes<'a, 'i> {
             image,
             streams,
             current: 0,
-            cursor: Cursor::new(streams[0].1, 0, "rebase opcodes"),
+            cursor: Cursor::new(streams[0].1, 0, Stream::Rebase.name()),
             state: State::new(Stream::Rebase),
         }
     }
