@@ -2,8 +2,10 @@
 //! `arm64-apple-macos11` and linked by the Rust toolchain's `rust-lld -flavor darwin` into
 //! `$OUT/fixtures/macho/<arch>/`: `libmacho_dep.dylib`, and `macho_plugin_{chained,opcodes}.
 //! {dylib,bundle}` (chained fixups with `-fixup_chains`, opcode streams with `-no_fixup_chains`;
-//! the host's symbols flat through `-undefined dynamic_lookup`). Built on x86_64 Linux builds
-//! only; a missing clang or rust-lld fails the build saying so.
+//! the host's symbols flat through `-undefined dynamic_lookup`); `macho_addend{32,64}_{chained,
+//! opcodes}.dylib` from `macho_addend.c` (without and with `-DHUGE`: the chained imports formats
+//! DYLD_CHAINED_IMPORT_ADDEND and _ADDEND64). Built on x86_64 Linux builds only; a missing
+//! clang or rust-lld fails the build saying so.
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -17,8 +19,8 @@ pub fn build(out: &Path) {
     for arch in ARCHES {
         let dir = out.join(arch);
         std::fs::create_dir_all(&dir).expect("create the Mach-O fixtures dir");
-        let dep = compile(&dir, arch, "macho_dep");
-        let plugin = compile(&dir, arch, "macho_plugin");
+        let dep = compile(&dir, arch, "macho_dep", &[]);
+        let plugin = compile(&dir, arch, "macho_plugin", &[]);
         let libdep = dir.join("libmacho_dep.dylib");
         link(
             &lld,
@@ -40,7 +42,26 @@ pub fn build(out: &Path) {
                 link(&lld, arch, &args, &[&plugin, &libdep], &name);
             }
         }
+        for (bits, defines) in [("32", &[][..]), ("64", &["-DHUGE"][..])] {
+            let obj = compile(&dir, arch, "macho_addend", defines);
+            let obj = rename(&obj, &format!("macho_addend{bits}.o"));
+            for (fixups, flag) in [
+                ("chained", "-fixup_chains"),
+                ("opcodes", "-no_fixup_chains"),
+            ] {
+                let name = dir.join(format!("macho_addend{bits}_{fixups}.dylib"));
+                let args = ["-dylib", flag, "-undefined", "dynamic_lookup"];
+                link(&lld, arch, &args, &[&obj], &name);
+            }
+        }
     }
+}
+
+/// Renames `obj` to `name` in its directory (one source compiled twice).
+fn rename(obj: &Path, name: &str) -> PathBuf {
+    let to = obj.with_file_name(name);
+    std::fs::rename(obj, &to).expect("rename an object file");
+    to
 }
 
 /// The Rust toolchain's rust-lld (in the sysroot of the compiler building this crate).
@@ -61,12 +82,14 @@ fn rust_lld() -> PathBuf {
     lld
 }
 
-/// `macho/<name>.c` → `<dir>/<name>.o` for `arch`.
-fn compile(dir: &Path, arch: &str, name: &str) -> PathBuf {
+/// `macho/<name>.c` → `<dir>/<name>.o` for `arch`, with `defines`.
+fn compile(dir: &Path, arch: &str, name: &str, defines: &[&str]) -> PathBuf {
     let obj = dir.join(format!("{name}.o"));
     let st = Command::new("clang")
         .arg(format!("--target={arch}-apple-macos11"))
-        .args(["-ffreestanding", "-O1", "-c", "-o"])
+        .args(["-ffreestanding", "-O1", "-c"])
+        .args(defines)
+        .arg("-o")
         .arg(&obj)
         .arg(format!("macho/{name}.c"))
         .status()

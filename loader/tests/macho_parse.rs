@@ -569,3 +569,49 @@ fn dependency_parses_as_a_dylib_with_its_exports() {
         assert_eq!(m.fixups().count(), 0);
     }
 }
+
+/// The binds of an image as (symbol holding the word, name, addend), sorted.
+fn binds_by_place(m: &MachO<'_>) -> Vec<(String, String, i64)> {
+    let syms = symbols(m);
+    let mut v: Vec<_> = m
+        .fixups()
+        .map(Result::unwrap)
+        .filter_map(|f| match f.kind {
+            FixupKind::Bind(b) => Some((place(m, &syms, f.offset), b.name.to_string(), b.addend)),
+            FixupKind::Rebase { .. } => None,
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+#[cfg_attr(
+    not(target_arch = "x86_64"),
+    ignore = "Mach-O fixtures are built on x86_64 only"
+)]
+fn chained_import_addend_formats() {
+    for arch in ARCHES {
+        for (bits, format) in [("32", 2), ("64", 3)] {
+            let dir = dynplug_fixtures::macho_dir(arch);
+            let cb = read(&dir.join(format!("macho_addend{bits}_chained.dylib")));
+            let ob = read(&dir.join(format!("macho_addend{bits}_opcodes.dylib")));
+            let (c, o) = (MachO::parse(&cb).unwrap(), MachO::parse(&ob).unwrap());
+            // The imports format the linker chose for these addends (the header's 6th word).
+            let blob = c.chained_fixups.unwrap().offset as usize;
+            let imports_format = u32::from_le_bytes(cb[blob + 20..blob + 24].try_into().unwrap());
+            assert_eq!(imports_format, format, "{arch} {bits}");
+            let mut want = vec![
+                ("_p_big+0".to_string(), "_host_buf".to_string(), 100_000),
+                ("_p_neg+0".into(), "_host_buf".into(), -100_000),
+                ("_p_small+0".into(), "_host_counter".into(), 8),
+            ];
+            if bits == "64" {
+                want.push(("_p_huge+0".into(), "_host_buf".into(), 0x1_2345_6789));
+                want.sort();
+            }
+            assert_eq!(binds_by_place(&c), want, "{arch} {bits} chained");
+            assert_eq!(binds_by_place(&o), want, "{arch} {bits} opcodes");
+        }
+    }
+}

@@ -94,7 +94,7 @@ pub enum MalformedMachO {
     BadOpcode {
         /// "rebase", "bind", "lazy bind" or "weak bind".
         stream: &'static str,
-        /// The opcode's offset in its stream.
+        /// The offending opcode's offset in its stream.
         offset: u64,
         /// What is wrong.
         why: &'static str,
@@ -106,6 +106,14 @@ pub enum MalformedMachO {
         why: &'static str,
         /// The offending value.
         value: u64,
+    },
+    /// An initialiser or other code address is not in an executable segment.
+    #[error("{what} at {offset:#x} is not in executable code")]
+    NotInCode {
+        /// What it is.
+        what: &'static str,
+        /// Its offset from the image's base.
+        offset: u64,
     },
     /// A fixup would write outside the writable segments.
     #[error("fixup at {offset:#x} writes outside the writable segments")]

@@ -215,10 +215,9 @@ fn routine_offset(segments: &[Segment], addr: u64, base: u64) -> Result<u64> {
     {
         Ok(off)
     } else {
-        Err(MalformedMachO::BadLoadCommand {
-            index: 0,
-            cmd: 0x1a,
-            why: "LC_ROUTINES_64 initialiser outside executable code",
+        Err(MalformedMachO::NotInCode {
+            what: "LC_ROUTINES_64 initialiser",
+            offset: off,
         }
         .into())
     }

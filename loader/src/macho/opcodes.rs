@@ -67,6 +67,8 @@ pub(crate) struct Opcodes<'a, 'i> {
     current: usize,
     cursor: Cursor<'a>,
     state: State<'a>,
+    /// The offset of the opcode being interpreted.
+    op_at: usize,
 }
 
 impl<'a, 'i> Opcodes<'a, 'i> {
@@ -84,6 +86,7 @@ impl<'a, 'i> Opcodes<'a, 'i> {
             current: 0,
             cursor: Cursor::new(streams[0].1, 0, Stream::Rebase.name()),
             state: State::new(Stream::Rebase),
+            op_at: 0,
         }
     }
 
@@ -94,7 +97,7 @@ impl<'a, 'i> Opcodes<'a, 'i> {
     fn bad(&self, why: &'static str) -> MachOError {
         MalformedMachO::BadOpcode {
             stream: self.stream().name(),
-            offset: self.cursor.pos() as u64,
+            offset: self.op_at as u64,
             why,
         }
         .into()
@@ -162,6 +165,7 @@ impl<'a, 'i> Opcodes<'a, 'i> {
             if self.cursor.at_end() {
                 return Ok(false);
             }
+            self.op_at = self.cursor.pos();
             let op = self.cursor.byte()?;
             let (opcode, imm) = (op & 0xf0, op & 0x0f);
             let done = if self.stream() == Stream::Rebase {
