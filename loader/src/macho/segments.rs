@@ -4,7 +4,7 @@
 use super::error::{MachOError, MalformedMachO, Result, UnsupportedMachO};
 use crate::read::{slice_at, u32_at, u64_at};
 
-/// The largest image span accepted (as for ELF).
+/// The largest image span accepted (1 GiB).
 pub const MAX_SPAN: u64 = 1 << 30;
 /// `SG_READ_ONLY`: read-only once the fixups are applied.
 const SG_READ_ONLY: u32 = 0x10;
