@@ -283,6 +283,10 @@ fn bad_segments_and_linkedit_ranges() {
             ..
         }
     ));
+    // __LINKEDIT writable, __TEXT not executable.
+    let wrong = "protections are not the ones its name requires";
+    assert_eq!(why(edit(&|b| set_u32(b, segs[3] + 60, 3))), wrong);
+    assert_eq!(why(edit(&|b| set_u32(b, segs[0] + 60, 1))), wrong);
     // __LINKEDIT missing (renamed).
     let linkedit = segs[3];
     let r = edit(&|b| b[linkedit + 8..linkedit + 18].copy_from_slice(b"__LINKEDI_"));

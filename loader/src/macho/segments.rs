@@ -287,9 +287,25 @@ pub(crate) fn finish(raw: Vec<RawSegment>) -> Result<(Vec<Segment>, Vec<Section>
         }
         segments.push(seg);
     }
-    for need in ["__TEXT", "__LINKEDIT"] {
-        if !segments.iter().any(|s| s.name == need) {
-            return Err(MalformedMachO::Missing { what: need }.into());
+    // dyld's rule: code is r-x, the tables r--.
+    let rx = Prot {
+        read: true,
+        write: false,
+        exec: true,
+    };
+    let r = Prot {
+        read: true,
+        write: false,
+        exec: false,
+    };
+    for (need, prot) in [("__TEXT", rx), ("__LINKEDIT", r)] {
+        let seg = segments.iter().find(|s| s.name == need);
+        let seg = seg.ok_or(MalformedMachO::Missing { what: need })?;
+        if seg.initprot != prot {
+            return Err(bad_segment(
+                need,
+                "protections are not the ones its name requires",
+            ));
         }
     }
     Ok((segments, sections))
