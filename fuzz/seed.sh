@@ -11,3 +11,8 @@ for t in elf_parse dry_run; do
         [ -e /lib/x86_64-linux-gnu/$l ] && cp -L /lib/x86_64-linux-gnu/$l corpus/$t/
     done
 done
+# The Mach-O fixtures (x86_64 and arm64, chained and opcode fixups, dylibs and bundles).
+mkdir -p corpus/macho
+for f in "$fixtures"/macho/*/*.dylib "$fixtures"/macho/*/*.bundle; do
+    cp -L "$f" "corpus/macho/$(basename "$(dirname "$f")")_$(basename "$f")"
+done

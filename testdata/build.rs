@@ -11,9 +11,12 @@
 //! skipped for the target is named in a build warning, and a test that needs it fails saying the
 //! file is missing. `// cross: <arch>...` also builds it, on an x86_64 build, with those
 //! architectures' cross compilers into `$OUT/fixtures/<arch>/` (the offline relocation oracle
-//! runs them under qemu-user).
+//! runs them under qemu-user). The Mach-O fixtures (`macho/`, `macho_build.rs`) are built there
+//! too, into `$OUT/fixtures/macho/<arch>/`.
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+mod macho_build;
 
 fn main() {
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR")).join("fixtures");
@@ -59,6 +62,7 @@ fn main() {
         for arch in ["aarch64", "riscv64"] {
             build_cross(&sources, &out.join(arch), &Target::cross(arch));
         }
+        macho_build::build(&out.join("macho"));
     }
     build_oracle(&out, &target);
     reference_harness(&out, &target);

@@ -196,6 +196,9 @@ pub enum Malformed {
         /// The count.
         count: u64,
     },
+    /// A structural problem in a Mach-O image.
+    #[error("Mach-O: {0}")]
+    MachO(crate::macho::MalformedMachO),
 }
 
 /// A valid object that uses something dynplug does not (or will not) do.
@@ -274,6 +277,9 @@ pub enum Unsupported {
     /// The REL (implicit addend) relocation format.
     #[error("DT_REL relocations on a RELA machine")]
     RelFormat,
+    /// A Mach-O image that uses something dynplug does not load.
+    #[error("Mach-O: {0}")]
+    MachO(crate::macho::UnsupportedMachO),
 }
 
 /// Why loading failed (the caller adds the path).

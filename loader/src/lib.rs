@@ -27,6 +27,7 @@ mod interpose;
 #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 mod ldcache;
 mod link;
+pub mod macho;
 mod map;
 pub mod object;
 pub mod offline;

@@ -51,6 +51,12 @@ pub fn dir() -> PathBuf {
     PathBuf::from(env!("DYNPLUG_FIXTURES_DIR"))
 }
 
+/// The Mach-O fixtures for `arch` ("x86_64" or "arm64"), built from `testdata/macho/` on x86_64
+/// Linux builds: `libmacho_dep.dylib` and `macho_plugin_{chained,opcodes}.{dylib,bundle}`.
+pub fn macho_dir(arch: &str) -> PathBuf {
+    dir().join("macho").join(arch)
+}
+
 /// Path of the compiled fixture `name` (`testdata/c/<name>.c` → `<name>.so`).
 pub fn path(name: &str) -> PathBuf {
     dir().join(format!("{name}.so"))

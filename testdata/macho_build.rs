@@ -1,0 +1,120 @@
+//! Mach-O fixtures: `macho/*.c` compiled by clang for `x86_64-apple-macos11` and
+//! `arm64-apple-macos11` and linked by the Rust toolchain's `rust-lld -flavor darwin` into
+//! `$OUT/fixtures/macho/<arch>/`: `libmacho_dep.dylib`, and `macho_plugin_{chained,opcodes}.
+//! {dylib,bundle}` (chained fixups with `-fixup_chains`, opcode streams with `-no_fixup_chains`;
+//! the host's symbols flat through `-undefined dynamic_lookup`); `macho_addend{32,64}_{chained,
+//! opcodes}.dylib` from `macho_addend.c` (without and with `-DHUGE`: the chained imports formats
+//! DYLD_CHAINED_IMPORT_ADDEND and _ADDEND64). Built on x86_64 Linux builds only; a missing
+//! clang or rust-lld fails the build saying so.
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The architectures, as clang's triples and ld64's `-arch` name them.
+const ARCHES: [&str; 2] = ["x86_64", "arm64"];
+
+/// Builds every Mach-O fixture into `out`.
+pub fn build(out: &Path) {
+    println!("cargo:rerun-if-changed=macho");
+    let lld = rust_lld();
+    for arch in ARCHES {
+        let dir = out.join(arch);
+        std::fs::create_dir_all(&dir).expect("create the Mach-O fixtures dir");
+        let dep = compile(&dir, arch, "macho_dep", &[]);
+        let plugin = compile(&dir, arch, "macho_plugin", &[]);
+        let libdep = dir.join("libmacho_dep.dylib");
+        link(
+            &lld,
+            arch,
+            &["-dylib", "-install_name", "@rpath/libmacho_dep.dylib"],
+            &[&dep],
+            &libdep,
+        );
+        for (fixups, flag) in [
+            ("chained", "-fixup_chains"),
+            ("opcodes", "-no_fixup_chains"),
+        ] {
+            for (kind, ext) in [("-dylib", "dylib"), ("-bundle", "bundle")] {
+                let name = dir.join(format!("macho_plugin_{fixups}.{ext}"));
+                let mut args = vec![kind, flag, "-undefined", "dynamic_lookup"];
+                if kind == "-dylib" {
+                    args.extend(["-install_name", "@rpath/macho_plugin.dylib"]);
+                }
+                link(&lld, arch, &args, &[&plugin, &libdep], &name);
+            }
+        }
+        for (bits, defines) in [("32", &[][..]), ("64", &["-DHUGE"][..])] {
+            let obj = compile(&dir, arch, "macho_addend", defines);
+            let obj = rename(&obj, &format!("macho_addend{bits}.o"));
+            for (fixups, flag) in [
+                ("chained", "-fixup_chains"),
+                ("opcodes", "-no_fixup_chains"),
+            ] {
+                let name = dir.join(format!("macho_addend{bits}_{fixups}.dylib"));
+                let args = ["-dylib", flag, "-undefined", "dynamic_lookup"];
+                link(&lld, arch, &args, &[&obj], &name);
+            }
+        }
+    }
+}
+
+/// Renames `obj` to `name` in its directory (one source compiled twice).
+fn rename(obj: &Path, name: &str) -> PathBuf {
+    let to = obj.with_file_name(name);
+    std::fs::rename(obj, &to).expect("rename an object file");
+    to
+}
+
+/// The Rust toolchain's rust-lld (in the sysroot of the compiler building this crate).
+fn rust_lld() -> PathBuf {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let host = std::env::var("HOST").expect("HOST is set by cargo");
+    let out = Command::new(&rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .unwrap_or_else(|e| panic!("running {rustc} --print sysroot: {e}"));
+    let sysroot = String::from_utf8(out.stdout).expect("sysroot is UTF-8");
+    let lld = Path::new(sysroot.trim()).join(format!("lib/rustlib/{host}/bin/rust-lld"));
+    assert!(
+        lld.exists(),
+        "Mach-O fixtures need rust-lld, not found at {} (it ships with rustup's toolchains)",
+        lld.display()
+    );
+    lld
+}
+
+/// `macho/<name>.c` → `<dir>/<name>.o` for `arch`, with `defines`.
+fn compile(dir: &Path, arch: &str, name: &str, defines: &[&str]) -> PathBuf {
+    let obj = dir.join(format!("{name}.o"));
+    let st = Command::new("clang")
+        .arg(format!("--target={arch}-apple-macos11"))
+        .args(["-ffreestanding", "-O1", "-c"])
+        .args(defines)
+        .arg("-o")
+        .arg(&obj)
+        .arg(format!("macho/{name}.c"))
+        .status()
+        .unwrap_or_else(|e| panic!("Mach-O fixtures need clang (apt-get install clang): {e}"));
+    assert!(
+        st.success(),
+        "clang --target={arch}-apple-macos11 macho/{name}.c"
+    );
+    obj
+}
+
+/// Links `inputs` into `out` with rust-lld for `arch` (macOS 11 as the platform).
+fn link(lld: &Path, arch: &str, args: &[&str], inputs: &[&Path], out: &Path) {
+    let st = Command::new(lld)
+        .args(["-flavor", "darwin", "-arch", arch])
+        .args(["-platform_version", "macos", "11.0.0", "11.0.0"])
+        .args(args)
+        .arg("-o")
+        .arg(out)
+        .args(inputs)
+        .status()
+        .unwrap_or_else(|e| panic!("running {}: {e}", lld.display()));
+    assert!(
+        st.success(),
+        "rust-lld -flavor darwin {args:?} -o {}",
+        out.display()
+    );
+}
