@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 mod call;
 mod inspect;
 mod json;
+mod macho;
 mod policy;
 
 /// dynplug's own linker from the command line: what a shared object is, whether it would load,
@@ -85,7 +86,13 @@ fn file_arg(file: PathBuf) -> PathBuf {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Inspect { file, json } => inspect::run(&file_arg(file), json),
+        Command::Inspect { file, json } => {
+            let file = file_arg(file);
+            if macho::is_macho(&file) {
+                return macho::run(&file, json);
+            }
+            inspect::run(&file, json)
+        }
         Command::Check {
             files,
             policy,
