@@ -60,3 +60,18 @@ fn the_plugin_s_own_imports_are_named_without_a_module_suffix() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn dlvsym_takes_only_the_version_named_as_glibc_s_does() {
+    let plugin = path("dlvsym_base");
+    let reference =
+        dynplug_fixtures::glibc(&["local", plugin.to_str().unwrap(), "call", "dlvsym_base"]);
+    assert_eq!(reference, ["ok", "1"]);
+    let p = unsafe { dynplug::Plugin::open(&plugin) }.unwrap();
+    let f: extern "C" fn() -> i32 = unsafe { p.lookup("dlvsym_base").unwrap().cast() };
+    assert_eq!(
+        f(),
+        1,
+        "vfunc@VER_1 found, the base-version plain not taken for VER_1"
+    );
+}

@@ -213,8 +213,10 @@ impl<'w> VersionMatch<'w> {
                     self.exact = Some((i, sym));
                     return true;
                 }
-                // An unversioned definition in a versioned module still satisfies the reference.
-                if ndx <= 1 && !hidden && self.fallback.is_none() {
+                // An unversioned definition in a versioned module still satisfies a reference
+                // being relocated; never `dlvsym` (glibc's `_dl_vsym` looks up with `hidden`
+                // set, FreeBSD's `dlvsym` likewise takes only the version named).
+                if self.relocation && ndx <= 1 && !hidden && self.fallback.is_none() {
                     self.fallback = Some((i, sym));
                 }
                 false
@@ -274,5 +276,21 @@ mod tests {
         assert_eq!(chosen(VersionMatch::for_relocation(None), &[3, 4]), None);
         // Hidden ones are never taken past the base.
         assert_eq!(chosen(VersionMatch::new(None), &[0x8003]), None);
+    }
+
+    #[test]
+    fn a_versioned_reference_falls_back_to_a_base_definition_only_when_relocated() {
+        // foo defined at the base version (index 1); the reference asks for V1, which the
+        // module does not define (no names here: `defs` is empty).
+        assert_eq!(
+            chosen(VersionMatch::for_relocation(Some(b"V1")), &[1]),
+            Some(1)
+        );
+        assert_eq!(chosen(VersionMatch::new(Some(b"V1")), &[1]), None);
+        // Hidden base definitions are never taken.
+        assert_eq!(
+            chosen(VersionMatch::for_relocation(Some(b"V1")), &[0x8001]),
+            None
+        );
     }
 }
