@@ -204,3 +204,26 @@ fn dlerror_after_a_failed_dlsym_is_glibc_s() {
     assert!(glibc.starts_with(copy), "{glibc}");
     assert_eq!(ours, glibc.replace(copy, me));
 }
+
+#[test]
+fn rtld_next_finds_the_next_definition_after_the_caller_as_glibc_s_does() {
+    let plugin = dynplug_fixtures::path("rtnext_user");
+    let p = plugin.to_str().unwrap();
+    let steps = [
+        "local",
+        p,
+        "call",
+        "default_which",
+        "call",
+        "next_which",
+        "call",
+        "next_missing",
+    ];
+    assert_eq!(dynplug_fixtures::glibc(&steps), ["ok", "1", "2", "1"]);
+    let plugin = unsafe { dynplug::Plugin::open(&plugin) }.unwrap();
+    let f = |n: &str| -> extern "C" fn() -> i32 { unsafe { plugin.lookup(n).unwrap().cast() } };
+    assert_eq!(
+        [f("default_which")(), f("next_which")(), f("next_missing")()],
+        [1, 2, 1]
+    );
+}

@@ -584,15 +584,19 @@ fn program_name() -> String {
 }
 
 /// What `dlsym` (`version`: `dlvsym`) gives for `name` and `handle`: a plugin's or library's
-/// own definition for a handle dynplug returned; else (`RTLD_DEFAULT`, `RTLD_NEXT`,
-/// `dlopen(NULL)`, a system handle) the global scope, then the local scope of the module the
-/// call came from (`caller`, a return address), as glibc searches the caller's scope.
+/// own definition for a handle dynplug returned; for `RTLD_NEXT`, the next definition after the
+/// caller's module ([`next_after`]); else (`RTLD_DEFAULT`, `dlopen(NULL)`, a system handle) the
+/// global scope, then the local scope of the module the call came from (`caller`, a return
+/// address), as glibc searches the caller's scope.
 fn find_symbol(
     handle: *mut c_void,
     name: &CStr,
     version: Option<&[u8]>,
     caller: u64,
 ) -> Option<u64> {
+    if handle == libc::RTLD_NEXT {
+        return next_after(caller, name, version);
+    }
     match (own_handle(handle), version) {
         (Some(h), None) => name.to_str().ok().and_then(|s| h.image.lookup(s)),
         (Some(h), Some(_)) => defined_in(h.image.module(), name, version),
@@ -611,6 +615,44 @@ fn find_symbol(
                     .find_map(|m| defined_in(m, name, version))
             }),
     }
+}
+
+/// `dlsym(RTLD_NEXT)` from `caller`: the first definition in the caller's local scope (its
+/// group's plugin, then its libraries breadth-first) after the caller's own module, as glibc
+/// searches the local scope of a loaded object's root past the caller (`_dl_sym`); an interposer
+/// finds so what it wraps, never itself.
+fn next_after(caller: u64, name: &CStr, version: Option<&[u8]>) -> Option<u64> {
+    let local = &containing(caller)?.local;
+    let at = local
+        .iter()
+        .position(|m| caller >= m.span.0 && caller < m.span.1)?;
+    let after = local.get(at + 1..)?;
+    if let Some(found) = after.iter().find_map(|m| defined_in(m, name, version)) {
+        return Some(found);
+    }
+    // The libraries of the group the global scope had already (the C library...): glibc's
+    // local scope holds them too; dynplug's lists only what the group added.
+    let global = crate::process::global_scope(&crate::process::modules());
+    needed_from(local, &global)
+        .into_iter()
+        .find_map(|m| defined_in(m, name, version))
+}
+
+/// The modules of `global` that `from` needs, directly or through one another, breadth-first.
+fn needed_from<'g>(from: &[Module<'_>], global: &'g [Module<'static>]) -> Vec<&'g Module<'static>> {
+    let mut names: Vec<std::sync::Arc<[u8]>> =
+        from.iter().flat_map(|m| m.needed.iter().cloned()).collect();
+    let mut found: Vec<&Module<'static>> = Vec::new();
+    let mut next = 0;
+    while let Some(n) = names.get(next).cloned() {
+        next += 1;
+        let m = global.iter().find(|m| m.is(&n));
+        if let Some(m) = m.filter(|m| !found.iter().any(|f| std::ptr::eq(*f, *m))) {
+            found.push(m);
+            names.extend(m.needed.iter().cloned());
+        }
+    }
+    found
 }
 
 /// The library behind `handle`, if dynplug's `dlopen` gave it.
