@@ -4,8 +4,9 @@
 //! {dylib,bundle}` (chained fixups with `-fixup_chains`, opcode streams with `-no_fixup_chains`;
 //! the host's symbols flat through `-undefined dynamic_lookup`); `macho_addend{32,64}_{chained,
 //! opcodes}.dylib` from `macho_addend.c` (without and with `-DHUGE`: the chained imports formats
-//! DYLD_CHAINED_IMPORT_ADDEND and _ADDEND64). Built on x86_64 Linux builds only; a missing
-//! clang or rust-lld fails the build saying so.
+//! DYLD_CHAINED_IMPORT_ADDEND and _ADDEND64). The plugins find the dependency through
+//! `@rpath` with `-rpath @loader_path`. Built for every Linux target (clang and rust-lld run on
+//! the build machine); a missing clang or rust-lld fails the build saying so.
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -36,6 +37,7 @@ pub fn build(out: &Path) {
             for (kind, ext) in [("-dylib", "dylib"), ("-bundle", "bundle")] {
                 let name = dir.join(format!("macho_plugin_{fixups}.{ext}"));
                 let mut args = vec![kind, flag, "-undefined", "dynamic_lookup"];
+                args.extend(["-rpath", "@loader_path"]);
                 if kind == "-dylib" {
                     args.extend(["-install_name", "@rpath/macho_plugin.dylib"]);
                 }

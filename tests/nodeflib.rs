@@ -28,7 +28,14 @@ fn a_nodeflib_object_s_dependency_is_not_found_in_the_default_directories() {
         other => panic!("{:?}", other.map(|_| "opened")),
     }
     // Unmarked: found in the default directories (the system's zlib, not the link-time stub).
-    let steps = ["local", text(&off), "call", "zlib_major", "local", text(&on)];
+    let steps = [
+        "local",
+        text(&off),
+        "call",
+        "zlib_major",
+        "local",
+        text(&on),
+    ];
     assert_eq!(glibc(&steps), ["ok", "1", "ok"]);
     let p = unsafe { Plugin::open(&off) }.unwrap();
     let major: extern "C" fn() -> i32 = unsafe { p.lookup("zlib_major").unwrap().cast() };

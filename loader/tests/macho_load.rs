@@ -1,0 +1,306 @@
+//! Loading the Mach-O fixtures of this machine's architecture (x86_64 natively, arm64 under
+//! qemu-aarch64 in the aarch64 suite) with `macho::load::load`: chained and opcode fixups, dylib
+//! and bundle. Relocated pointers, calls to host exports, weak imports, the initialiser, the
+//! two-image dependency, missing and forbidden imports, every value checked.
+#![cfg(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+))]
+
+use std::collections::{HashMap, HashSet};
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
+
+use dynplug_loader::macho::load::{load, Loaded, Source};
+use dynplug_loader::{LoadError, Options, Policy};
+
+/// The fixtures' architecture for this process.
+const ARCH: &str = if cfg!(target_arch = "x86_64") {
+    "x86_64"
+} else {
+    "arm64"
+};
+
+extern "C" fn host_add(a: i32, b: i32) -> i32 {
+    a + b
+}
+
+extern "C" fn host_opt() -> i32 {
+    99
+}
+
+static mut HOST_COUNTER: i32 = 0;
+static mut HOST_BUF: [u8; 16] = [0; 16];
+
+fn addr<T>(p: *const T) -> u64 {
+    p as usize as u64
+}
+
+/// Host exports: `host_add`, and `host_opt` if `opt`.
+fn options(opt: bool) -> Options {
+    let mut exports = HashMap::new();
+    exports.insert(b"host_add".to_vec(), addr(host_add as *const ()));
+    if opt {
+        exports.insert(b"host_opt".to_vec(), addr(host_opt as *const ()));
+    }
+    Options {
+        exports,
+        ..Options::default()
+    }
+}
+
+/// A fresh directory holding copies of `names` (each test its own images: loaded once per path).
+fn copies(tag: &str, names: &[&str]) -> PathBuf {
+    let dir = dynplug_fixtures::scratch_dir().join(format!("macho-{tag}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    for n in names {
+        let from = dynplug_fixtures::macho_dir(ARCH).join(n);
+        std::fs::copy(&from, dir.join(n)).unwrap_or_else(|e| panic!("{}: {e}", from.display()));
+    }
+    dir
+}
+
+/// Loads `path` from its file.
+fn open(path: &Path, opts: &Options) -> Result<Loaded, LoadError> {
+    let bytes = std::fs::read(path).unwrap();
+    let file = std::fs::File::open(path).unwrap();
+    load(&bytes, Source::File(file.as_fd()), Some(path), opts)
+}
+
+fn plugin(fixups: &str, ext: &str) -> String {
+    format!("macho_plugin_{fixups}.{ext}")
+}
+
+const VARIANTS: [(&str, &str); 4] = [
+    ("chained", "dylib"),
+    ("chained", "bundle"),
+    ("opcodes", "dylib"),
+    ("opcodes", "bundle"),
+];
+
+/// The 64-bit word at `a`.
+fn word(a: u64) -> u64 {
+    // SAFETY: the tests read words of the image's data they looked up.
+    unsafe { (a as *const u64).read_unaligned() }
+}
+
+fn int(a: u64) -> i32 {
+    // SAFETY: an `int` of the image's data that a lookup found.
+    unsafe { (a as *const i32).read_unaligned() }
+}
+
+#[test]
+fn pointers_calls_weak_imports_and_the_initialiser() {
+    for (fixups, ext) in VARIANTS {
+        let name = plugin(fixups, ext);
+        let dir = copies(
+            &format!("all-{fixups}-{ext}"),
+            &[&name, "libmacho_dep.dylib"],
+        );
+        let p = open(&dir.join(&name), &options(false)).unwrap();
+        let what = format!("{ARCH} {name}");
+        let (lo, hi) = p.span();
+        let look = |s: &str| p.lookup(s).unwrap_or_else(|| panic!("{what}: no {s}"));
+        let counter = look("counter");
+        assert!(counter >= lo && counter < hi, "{what}");
+        assert_eq!(
+            int(counter),
+            41,
+            "{what}: initialiser ran before it was asked"
+        );
+        // Rebases: pointers into the image.
+        assert_eq!(word(look("counter_ptr")), counter, "{what}");
+        assert_eq!(word(look("counter_ptr_off")), counter + 12, "{what}");
+        let table = look("fp_table");
+        assert_eq!(
+            word(table + 8),
+            look("wdef"),
+            "{what}: weak definition kept"
+        );
+        assert!(
+            p.lookup("twice").is_none(),
+            "{what}: a static function is exported"
+        );
+        assert!(word(table) >= lo && word(table) < hi, "{what}");
+        // Binds: the host's function, the missing weak import 0.
+        assert_eq!(
+            word(look("import_ptr")),
+            addr(host_add as *const ()),
+            "{what}"
+        );
+        assert_eq!(word(look("opt_ptr")), 0, "{what}");
+        // Into the dependency, with an addend.
+        let dep_ptr = word(look("dep_value_ptr_off"));
+        assert_eq!(int(dep_ptr - 8), 5, "{what}: dep_value");
+        assert!(
+            dep_ptr < lo || dep_ptr >= hi,
+            "{what}: dep_value is the dependency's"
+        );
+        // SAFETY: plugin_add is `int plugin_add(int, int)`; it calls host_add, dep_mul, wdef.
+        let add: extern "C" fn(i32, i32) -> i32 =
+            unsafe { std::mem::transmute(look("plugin_add") as usize) };
+        assert_eq!(add(2, 3), 2 + 3 + 5 * 2 + 1, "{what}");
+        // The initialiser (counter = host_add(counter, 1)) runs once.
+        // SAFETY: the fixture's initialiser calls host_add only.
+        unsafe { p.run_initialisers() };
+        assert_eq!(int(counter), 42, "{what}");
+        // SAFETY: as above (it must not run again).
+        unsafe { p.run_initialisers() };
+        assert_eq!(int(counter), 42, "{what}: initialiser ran twice");
+        assert_eq!(
+            p.install_name(),
+            (ext == "dylib").then_some(&b"@rpath/macho_plugin.dylib"[..]),
+            "{what}"
+        );
+        assert_eq!(p.machine(), dynplug_arch::Machine::host().unwrap());
+    }
+}
+
+#[test]
+fn a_resolved_weak_import_is_the_host_s() {
+    for (fixups, ext) in VARIANTS {
+        let name = plugin(fixups, ext);
+        let dir = copies(
+            &format!("opt-{fixups}-{ext}"),
+            &[&name, "libmacho_dep.dylib"],
+        );
+        let p = open(&dir.join(&name), &options(true)).unwrap();
+        let opt = p.lookup("opt_ptr").unwrap();
+        assert_eq!(word(opt), addr(host_opt as *const ()), "{name}");
+    }
+}
+
+#[test]
+fn from_bytes_the_image_is_mapped_from_memory() {
+    let name = plugin("chained", "dylib");
+    let dir = copies("bytes", &[&name, "libmacho_dep.dylib"]);
+    let path = dir.join(&name);
+    let bytes = std::fs::read(&path).unwrap();
+    let p = load(&bytes, Source::Bytes(&bytes), Some(&path), &options(false)).unwrap();
+    let counter = p.lookup("counter").unwrap();
+    assert_eq!(word(p.lookup("counter_ptr").unwrap()), counter);
+}
+
+#[test]
+fn the_dependency_is_loaded_once_and_shared() {
+    let names: Vec<String> = VARIANTS.iter().map(|(f, e)| plugin(f, e)).collect();
+    let mut all: Vec<&str> = names.iter().map(String::as_str).collect();
+    all.push("libmacho_dep.dylib");
+    let dir = copies("shared", &all);
+    let targets: HashSet<u64> = names
+        .iter()
+        .map(|n| {
+            let p = open(&dir.join(n), &options(false)).unwrap();
+            word(p.lookup("dep_value_ptr_off").unwrap())
+        })
+        .collect();
+    assert_eq!(targets.len(), 1, "one copy of libmacho_dep: {targets:x?}");
+    // The dependency opened itself is that copy.
+    let dep = open(&dir.join("libmacho_dep.dylib"), &options(false)).unwrap();
+    assert_eq!(
+        dep.lookup("dep_value").map(|a| a + 8),
+        targets.into_iter().next()
+    );
+    // And the plugin opened again is the same image.
+    let a = open(&dir.join(&names[0]), &options(false)).unwrap();
+    let b = open(&dir.join(&names[0]), &options(false)).unwrap();
+    assert_eq!(a.bias(), b.bias());
+}
+
+#[test]
+fn every_missing_import_is_named() {
+    let name = plugin("opcodes", "dylib");
+    let dir = copies("missing", &[&name, "libmacho_dep.dylib"]);
+    let opts = Options::default();
+    match open(&dir.join(&name), &opts) {
+        Err(LoadError::UndefinedSymbols(v)) => assert_eq!(v, ["host_add"]),
+        other => panic!("{other:?}"),
+    }
+    let name = "macho_addend32_chained.dylib";
+    let dir = copies("missing-addend", &[name]);
+    match open(&dir.join(name), &opts) {
+        Err(LoadError::UndefinedSymbols(mut v)) => {
+            v.sort();
+            assert_eq!(v, ["host_buf", "host_counter"]);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_missing_dependency_is_an_error() {
+    let name = plugin("chained", "bundle");
+    let dir = copies("nodep", &[&name]);
+    match open(&dir.join(&name), &options(false)) {
+        Err(LoadError::MissingDependency {
+            library, searched, ..
+        }) => {
+            assert_eq!(library, "@rpath/libmacho_dep.dylib");
+            assert_eq!(searched, [dir.join("libmacho_dep.dylib")]);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn the_policy_refuses_a_forbidden_import() {
+    for (fixups, ext) in VARIANTS {
+        let name = plugin(fixups, ext);
+        let dir = copies(
+            &format!("policy-{fixups}-{ext}"),
+            &[&name, "libmacho_dep.dylib"],
+        );
+        let opts = Options {
+            policy: Policy::Deny(HashSet::from([b"dep_mul".to_vec()])),
+            ..options(false)
+        };
+        match open(&dir.join(&name), &opts) {
+            Err(LoadError::ImportsNotAllowed(v)) => assert_eq!(v, ["dep_mul"], "{name}"),
+            other => panic!("{name}: {other:?}"),
+        }
+        // A host export is always allowed; a forbidden weak import is 0.
+        let opts = Options {
+            policy: Policy::Allow(HashSet::from([
+                b"dep_mul".to_vec(),
+                b"dep_value".to_vec(),
+                b"wdef".to_vec(),
+            ])),
+            ..options(false)
+        };
+        let mut opts_opt = opts.clone();
+        opts_opt.exports.remove(&b"host_opt".to_vec());
+        let p = open(&dir.join(&name), &opts_opt).unwrap();
+        assert_eq!(
+            word(p.lookup("import_ptr").unwrap()),
+            addr(host_add as *const ())
+        );
+        assert_eq!(word(p.lookup("opt_ptr").unwrap()), 0);
+    }
+}
+
+#[test]
+fn binds_with_addends_of_every_chained_format() {
+    let mut exports = HashMap::new();
+    let counter = addr(&raw const HOST_COUNTER);
+    let buf = addr(&raw const HOST_BUF);
+    exports.insert(b"host_counter".to_vec(), counter);
+    exports.insert(b"host_buf".to_vec(), buf);
+    let opts = Options {
+        exports,
+        ..Options::default()
+    };
+    for bits in ["32", "64"] {
+        for fixups in ["chained", "opcodes"] {
+            let name = format!("macho_addend{bits}_{fixups}.dylib");
+            let dir = copies(&format!("addend-{bits}-{fixups}"), &[&name]);
+            let p = open(&dir.join(&name), &opts).unwrap();
+            let at = |s: &str| word(p.lookup(s).unwrap());
+            assert_eq!(at("p_small"), counter + 8, "{name}");
+            assert_eq!(at("p_big"), buf + 100_000, "{name}");
+            assert_eq!(at("p_neg"), buf.wrapping_sub(100_000), "{name}");
+            if bits == "64" {
+                assert_eq!(at("p_huge"), buf + 0x1_2345_6789, "{name}");
+            }
+        }
+    }
+}
