@@ -273,6 +273,17 @@ fn the_policy_refuses_a_forbidden_import() {
             addr(host_add as *const ())
         );
         assert_eq!(word(p.lookup("opt_ptr").unwrap()), 0);
+        // Loaded already, it is held to a stricter policy (host exports still allowed).
+        let deny = |n: &[u8]| Options {
+            policy: Policy::Deny(HashSet::from([n.to_vec()])),
+            ..options(false)
+        };
+        match open(&dir.join(&name), &deny(b"dep_value")) {
+            Err(LoadError::ImportsNotAllowed(v)) => assert_eq!(v, ["dep_value"], "{name}"),
+            other => panic!("{name}: {other:?}"),
+        }
+        assert!(open(&dir.join(&name), &deny(b"host_add")).is_ok(), "{name}");
+        assert!(open(&dir.join(&name), &opts).is_ok(), "{name}");
     }
 }
 

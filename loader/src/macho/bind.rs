@@ -174,6 +174,44 @@ fn answer(
     })
 }
 
+/// The imports `policy` forbids of `root` and the images it needs, directly or not, but those
+/// in `checked` (whose binds were just checked): an image loaded earlier under a more
+/// permissive policy is held to a later one, as ELF modules are (`resolve::breaches`).
+pub(super) fn breaches(root: &Arc<Image>, opts: &Options, checked: &[Arc<Image>]) -> Vec<String> {
+    let mut out = Vec::new();
+    if matches!(opts.policy, crate::resolve::Policy::Any) {
+        return out;
+    }
+    let mut seen: Vec<*const Image> = checked.iter().map(Arc::as_ptr).collect();
+    let mut todo = vec![root.clone()];
+    while let Some(image) = todo.pop() {
+        if seen.contains(&Arc::as_ptr(&image)) {
+            continue;
+        }
+        seen.push(Arc::as_ptr(&image));
+        let dependency = !Arc::ptr_eq(&image, root);
+        for f in image.macho.fixups().map_while(Result::ok) {
+            let FixupKind::Bind(b) = f.kind else { continue };
+            let name = c_name(b.name).as_bytes();
+            let refused = b.ordinal != LibOrdinal::Self_
+                && b.stream != BindStream::Weak
+                && !b.weak_import
+                && served(b.name).is_none()
+                && !opts.exports.contains_key(name)
+                && !opts.policy.allows(name);
+            if refused {
+                Imports::add(&mut out, named(&image, &b, dependency));
+            }
+        }
+        for d in image.deps.get().into_iter().flatten() {
+            if let Dep::Image(i) = d {
+                todo.push(i.clone());
+            }
+        }
+    }
+    out
+}
+
 /// dyld's own functions an image binds to, which dynplug serves (unless the host exports the
 /// name): `dyld_stub_binder`, the lazy binder, is never called (every lazy pointer is bound at
 /// load); `__tlv_bootstrap`, the thread-local variables' getter, is not implemented and ends the

@@ -244,8 +244,8 @@ pub fn load(
 ) -> Result<Loaded, LoadError> {
     let mut registry = super::registry::lock();
     let key = path.and_then(crate::file::regular_canonical);
-    if let Some(i) = find(&registry, &[], key.as_deref()) {
-        return Ok(Loaded { image: i });
+    if let Some(image) = find(&registry, &[], key.as_deref()) {
+        return held_to(image, opts, &[]);
     }
     let mut load = Load {
         opts,
@@ -261,8 +261,19 @@ pub fn load(
     for m in mappings {
         m.leak();
     }
-    registry.extend(new);
-    Ok(Loaded { image })
+    registry.extend(new.iter().cloned());
+    held_to(image, opts, &new)
+}
+
+/// `image`, if neither it nor an image it needs imports what `opts`' policy forbids (those in
+/// `checked` were bound under it already).
+fn held_to(image: Arc<Image>, opts: &Options, checked: &[Arc<Image>]) -> Result<Loaded, LoadError> {
+    let refused = super::bind::breaches(&image, opts, checked);
+    if refused.is_empty() {
+        Ok(Loaded { image })
+    } else {
+        Err(LoadError::ImportsNotAllowed(refused))
+    }
 }
 
 /// The image with canonical path `key`, among those loaded and those of this load.
