@@ -361,3 +361,44 @@ fn segments_have_their_protections_and_sg_read_only_is_read_only() {
         assert!(seen_read_only, "{name}: no SG_READ_ONLY segment to check");
     }
 }
+
+#[test]
+fn thread_local_variables_are_per_thread() {
+    for (fixups, ext) in VARIANTS {
+        let name = plugin(fixups, ext);
+        let dir = copies(
+            &format!("tls-{fixups}-{ext}"),
+            &[&name, "libmacho_dep.dylib"],
+        );
+        let p = open(&dir.join(&name), &options(true)).unwrap();
+        // SAFETY: `int get_tls(void)`: tls_var + tls_zero + host_opt().
+        let get: extern "C" fn() -> i32 =
+            unsafe { std::mem::transmute(p.lookup("get_tls").unwrap() as usize) };
+        assert_eq!(get(), 7 + 99, "{name}");
+        let var = p.lookup("tls_var").unwrap();
+        let zero = p.lookup("tls_zero").unwrap();
+        assert_ne!(var, zero, "{name}");
+        assert_eq!(int(var), 7, "{name}");
+        assert_eq!(int(zero), 0, "{name}");
+        // SAFETY: this thread's `tls_var`, an int.
+        unsafe { *(var as *mut i32) = 1000 };
+        assert_eq!(get(), 1000 + 99, "{name}");
+        let p2 = p.clone();
+        let (other, value) = std::thread::spawn(move || {
+            let var = p2.lookup("tls_var").unwrap();
+            // SAFETY: as above, in this thread.
+            let f: extern "C" fn() -> i32 =
+                unsafe { std::mem::transmute(p2.lookup("get_tls").unwrap() as usize) };
+            (var, f())
+        })
+        .join()
+        .unwrap();
+        assert_ne!(other, var, "{name}: one block for two threads");
+        assert_eq!(
+            value,
+            7 + 99,
+            "{name}: a new thread's block starts from the template"
+        );
+        assert_eq!(get(), 1000 + 99, "{name}");
+    }
+}

@@ -214,8 +214,8 @@ pub(super) fn breaches(root: &Arc<Image>, opts: &Options, checked: &[Arc<Image>]
 
 /// dyld's own functions an image binds to, which dynplug serves (unless the host exports the
 /// name): `dyld_stub_binder`, the lazy binder, is never called (every lazy pointer is bound at
-/// load); `__tlv_bootstrap`, the thread-local variables' getter, is not implemented and ends the
-/// process saying so. They are the image's link to its loader, not imports the policy governs.
+/// load); `__tlv_bootstrap`, the thread-local variables' first getter, is replaced by dynplug's
+/// in every descriptor once the fixups are applied (`tlv::setup`). They are the image's link to its loader, not imports the policy governs.
 fn served(name: &str) -> Option<u64> {
     match name {
         "dyld_stub_binder" => Some(lazy_binder as *const () as usize as u64),
@@ -229,9 +229,9 @@ extern "C" fn lazy_binder() {
     unsupported("a lazy binding was left unbound (dyld_stub_binder)")
 }
 
-/// `__tlv_bootstrap`: a thread-local variable of a Mach-O image was used.
+/// `__tlv_bootstrap`: unreachable, every descriptor's thunk is dynplug's getter.
 extern "C" fn tlv_getter() {
-    unsupported("Mach-O thread-local variables are not supported yet (__tlv_bootstrap)")
+    unsupported("a thread-local descriptor was left unset (__tlv_bootstrap)")
 }
 
 /// Ends the process: Mach-O code reached a part of dyld dynplug does not provide.

@@ -95,7 +95,21 @@ impl Image {
                     Some(at(stub))
                 }
             }
-            ExportKind::ThreadLocal { .. } => None,
+            ExportKind::ThreadLocal { offset } => {
+                let in_vars = self.macho.sections.iter().any(|s| {
+                    s.kind == super::SectionKind::ThreadVars
+                        && offset >= s.vmoffset
+                        && (offset - s.vmoffset) % 24 == 0
+                        && offset
+                            .checked_add(24)
+                            .is_some_and(|e| e <= s.vmoffset + s.size)
+                });
+                if in_vars && self.fixed.load(Ordering::Acquire) {
+                    super::tlv::address(at(offset))
+                } else {
+                    None
+                }
+            }
             ExportKind::Reexport {
                 library,
                 name: other,
@@ -172,10 +186,10 @@ impl Loaded {
 
     /// `lookup("F")` finds the C symbol `_F` through the export trie: a regular or weak
     /// definition (its run-time address), an absolute one (its value, not slid), a stub with a
-    /// resolver (the resolver's answer, called on each lookup). `None` for a thread-local
-    /// variable (its export is a descriptor that only dyld's TLV getter can use: dynplug has no
-    /// getter yet) and for a re-export (the symbol is another library's, where it is looked
-    /// up; `/usr/lib` ones are the host's on this system).
+    /// resolver (the resolver's answer, called on each lookup), a thread-local variable (the
+    /// calling thread's copy, as `dlsym` answers on macOS). `None` for a re-export: the symbol
+    /// is another library's, to be looked up there (`/usr/lib` ones are the host's on this
+    /// system), and for a thread-local variable where dynplug has no getter (riscv64).
     pub fn lookup(&self, name: &str) -> Option<u64> {
         let mangled = format!("_{name}");
         // Depth 0: a re-export is not followed.
@@ -188,8 +202,7 @@ impl Loaded {
     /// each image's once in the process (a cycle runs the image reached first last).
     ///
     /// # Safety
-    /// Runs the image's code: the image must be one the process trusts, and no initialiser may
-    /// depend on something dynplug does not provide (thread-local variables).
+    /// Runs the image's code: the image must be one the process trusts.
     pub unsafe fn run_initialisers(&self) {
         // SAFETY: forwarded from the caller.
         unsafe { run(&self.image) };
@@ -411,6 +424,7 @@ impl Load<'_, '_> {
         for image in &self.order {
             let dependency = !Arc::ptr_eq(image, self.order.last().unwrap_or(image));
             super::bind::apply(image, self.opts, &others, dependency, &mut imports)?;
+            super::tlv::setup(image, &mut crate::relocate::Live { bias: image.bias })?;
             image.fixed.store(true, Ordering::Release);
         }
         imports.finish()?;

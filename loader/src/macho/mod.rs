@@ -17,6 +17,7 @@ mod opcodes;
 mod registry;
 mod segments;
 pub mod symtab;
+pub(crate) mod tlv;
 pub mod trie;
 
 pub use commands::{DyldInfo, Dylib, DylibKind, Dysymtab, FileRange, Symtab};
