@@ -402,3 +402,106 @@ fn thread_local_variables_are_per_thread() {
         assert_eq!(get(), 1000 + 99, "{name}");
     }
 }
+
+/// The run-time address of the thread-local descriptor of `_name` in the loaded `p` (`path`).
+fn descriptor(p: &Loaded, path: &Path, name: &str) -> u64 {
+    use dynplug_loader::macho::{ExportKind, MachO};
+    let bytes = std::fs::read(path).unwrap();
+    let m = MachO::parse(&bytes).unwrap();
+    match m.export(name).unwrap().map(|e| e.kind) {
+        Some(ExportKind::ThreadLocal { offset }) => p.bias() + m.base() + offset,
+        other => panic!("{name}: {other:?}"),
+    }
+}
+
+/// Calls the descriptor's thunk as macOS code does (`call *(%rdi)`), every register the
+/// contract preserves holding a value it must keep; the address and the registers after.
+#[cfg(target_arch = "x86_64")]
+fn call_thunk(desc: u64) -> (u64, Vec<u64>) {
+    let addr: u64;
+    let mut r = [1u64, 2, 3, 4, 5, 6, 7, 8];
+    let xmm: u64;
+    // SAFETY: the descriptor's thunk is dynplug's getter, which takes the descriptor in rdi and
+    // returns in rax; every register given here is declared.
+    unsafe {
+        std::arch::asm!(
+            "movq xmm0, {x}",
+            "call qword ptr [rdi]",
+            "movq {x}, xmm0",
+            x = inout(reg) 0x5151_5151_u64 => xmm,
+            inout("rdi") desc => r[0],
+            inout("rsi") r[1],
+            inout("rdx") r[2],
+            inout("rcx") r[3],
+            inout("r8") r[4],
+            inout("r9") r[5],
+            inout("r10") r[6],
+            inout("r11") r[7],
+            out("rax") addr,
+            out("xmm0") _,
+        );
+    }
+    r[0] = u64::from(r[0] == desc);
+    let mut v = r.to_vec();
+    v.push(xmm);
+    (addr, v)
+}
+
+#[cfg(target_arch = "aarch64")]
+fn call_thunk(desc: u64) -> (u64, Vec<u64>) {
+    let addr: u64;
+    let mut r = [1u64, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15];
+    let v0: u64;
+    // SAFETY: as above: x0 in, x0 out, x8 and x30 used for the call.
+    unsafe {
+        std::arch::asm!(
+            "fmov d0, {x}",
+            "ldr x8, [x0]",
+            "blr x8",
+            "fmov {x}, d0",
+            x = inout(reg) 0x5151_5151_u64 => v0,
+            inout("x0") desc => addr,
+            inout("x1") r[0],
+            inout("x2") r[1],
+            inout("x3") r[2],
+            inout("x4") r[3],
+            inout("x5") r[4],
+            inout("x6") r[5],
+            inout("x7") r[6],
+            inout("x9") r[7],
+            inout("x10") r[8],
+            inout("x11") r[9],
+            inout("x12") r[10],
+            inout("x13") r[11],
+            inout("x14") r[12],
+            inout("x15") r[13],
+            out("x8") _,
+            out("x30") _,
+            out("v0") _,
+        );
+    }
+    let mut v = r.to_vec();
+    v.push(v0);
+    (addr, v)
+}
+
+#[test]
+fn the_thread_local_getter_preserves_registers() {
+    let name = plugin("chained", "dylib");
+    let dir = copies("tlv-regs", &[&name, "libmacho_dep.dylib"]);
+    let path = dir.join(&name);
+    let p = open(&path, &options(false)).unwrap();
+    let desc = descriptor(&p, &path, "_tls_zero");
+    // Twice: the first call makes the thread's block (the slow path's allocation), the second
+    // finds it.
+    for _ in 0..2 {
+        let (addr, regs) = call_thunk(desc);
+        assert_eq!(addr, p.lookup("tls_zero").unwrap());
+        let want: Vec<u64> = if cfg!(target_arch = "x86_64") {
+            vec![1, 2, 3, 4, 5, 6, 7, 8, 0x5151_5151]
+        } else {
+            vec![1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 0x5151_5151]
+        };
+        assert_eq!(regs, want);
+    }
+}
