@@ -68,41 +68,29 @@ pub(super) fn apply(
 ) -> Result<(), LoadError> {
     let base = image.macho.base();
     let mut mem = Live { bias: image.bias };
-    let mut cache: HashMap<(LibOrdinal, BindStream, &str), Option<u64>> = HashMap::new();
+    let mut binder = Binder {
+        image,
+        opts,
+        others,
+        dependency,
+        imports,
+        cache: HashMap::new(),
+    };
     for f in image.macho.fixups() {
         let f = f?;
-        let offset = base.wrapping_add(f.offset);
         let (kind, addr, addend) = match f.kind {
             FixupKind::Rebase { target } => (RelocKind::Relative, 0, base.wrapping_add(target)),
             FixupKind::Bind(b) => {
-                let key = (b.ordinal, b.stream, b.name);
-                let addr = match cache.get(&key) {
-                    Some(&a) => a,
-                    None => {
-                        let a = match answer(image, opts, others, &b)? {
-                            Answer::At(a) => Some(a),
-                            Answer::Keep => None,
-                            Answer::Missing => {
-                                Imports::add(&mut imports.missing, named(image, &b, dependency));
-                                None
-                            }
-                            Answer::Forbidden => {
-                                Imports::add(&mut imports.forbidden, named(image, &b, dependency));
-                                None
-                            }
-                        };
-                        cache.insert(key, a);
-                        a
-                    }
+                let Some(addr) = binder.bound(&b)? else {
+                    continue;
                 };
-                let Some(addr) = addr else { continue };
                 // A missing weak import is 0, without its addend.
                 let addend = if addr == 0 { 0 } else { b.addend as u64 };
                 (RelocKind::Absolute(Width::W64), addr, addend)
             }
         };
         let r = Rela {
-            offset,
+            offset: base.wrapping_add(f.offset),
             r_type: 0,
             sym: 0,
             addend: addend as i64,
@@ -116,6 +104,43 @@ pub(super) fn apply(
         }
     }
     Ok(())
+}
+
+/// Binds one image's symbols, each (ordinal, stream, name) resolved once.
+struct Binder<'i, 'a> {
+    image: &'i Image,
+    opts: &'i Options,
+    others: &'i [Arc<Image>],
+    dependency: bool,
+    imports: &'i mut Imports,
+    cache: HashMap<(LibOrdinal, BindStream, &'a str), Option<u64>>,
+}
+
+impl<'a> Binder<'_, 'a> {
+    /// The address `b` binds to; `None`: nothing to write (missing, forbidden: recorded; a weak
+    /// definition kept).
+    fn bound(&mut self, b: &Bind<'a>) -> Result<Option<u64>, LoadError> {
+        let key = (b.ordinal, b.stream, b.name);
+        if let Some(&a) = self.cache.get(&key) {
+            return Ok(a);
+        }
+        let a = match answer(self.image, self.opts, self.others, b)? {
+            Answer::At(a) => Some(a),
+            Answer::Keep => None,
+            Answer::Missing => {
+                let name = named(self.image, b, self.dependency);
+                Imports::add(&mut self.imports.missing, name);
+                None
+            }
+            Answer::Forbidden => {
+                let name = named(self.image, b, self.dependency);
+                Imports::add(&mut self.imports.forbidden, name);
+                None
+            }
+        };
+        self.cache.insert(key, a);
+        Ok(a)
+    }
 }
 
 /// The import's name in errors: its C name, and the library's path for a dependency.
