@@ -216,6 +216,16 @@ fn every_missing_import_is_named() {
         Err(LoadError::UndefinedSymbols(v)) => assert_eq!(v, ["host_add"]),
         other => panic!("{other:?}"),
     }
+    // The failed load left nothing mapped: neither image's segments nor their files' bytes.
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+    assert!(
+        !maps.contains(dir.to_str().unwrap()),
+        "mapped after a failed load:\n{maps}"
+    );
+    // (As a load that succeeds leaves them.)
+    open(&dir.join(&name), &options(false)).unwrap();
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+    assert!(maps.contains(dir.to_str().unwrap()), "{maps}");
     let name = "macho_addend32_chained.dylib";
     let dir = copies("missing-addend", &[name]);
     match open(&dir.join(name), &opts) {

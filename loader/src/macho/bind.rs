@@ -66,7 +66,7 @@ pub(super) fn apply(
     dependency: bool,
     imports: &mut Imports,
 ) -> Result<(), LoadError> {
-    let base = image.macho.base();
+    let base = image.macho().base();
     let mut mem = Live { bias: image.bias };
     let mut binder = Binder {
         image,
@@ -76,7 +76,7 @@ pub(super) fn apply(
         imports,
         cache: HashMap::new(),
     };
-    for f in image.macho.fixups() {
+    for f in image.macho().fixups() {
         let f = f?;
         let (kind, addr, addend) = match f.kind {
             FixupKind::Rebase { target } => (RelocKind::Relative, 0, base.wrapping_add(target)),
@@ -215,7 +215,7 @@ pub(super) fn breaches(root: &Arc<Image>, opts: &Options, checked: &[Arc<Image>]
         }
         seen.push(Arc::as_ptr(&image));
         let dependency = !Arc::ptr_eq(&image, root);
-        for f in image.macho.fixups().map_while(Result::ok) {
+        for f in image.macho().fixups().map_while(Result::ok) {
             let FixupKind::Bind(b) = f.kind else { continue };
             let name = c_name(b.name).as_bytes();
             let refused = b.ordinal != LibOrdinal::Self_

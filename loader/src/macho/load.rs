@@ -32,8 +32,8 @@ pub(super) enum Dep {
 /// One loaded image (shared by every plugin that needs it).
 #[derive(Debug)]
 pub(crate) struct Image {
-    /// The parsed file (its bytes stay mapped, or copied, for the process's life).
-    pub(super) macho: MachO<'static>,
+    /// The parsed file, borrowing `bytes` (declared first: dropped before them).
+    macho: MachO<'static>,
     /// The path it was loaded from, as found (its directory is `@loader_path`).
     pub(super) path: Option<PathBuf>,
     /// Its canonical path: the key that makes a library loaded once.
@@ -54,9 +54,35 @@ pub(crate) struct Image {
     inits: OnceLock<Vec<u64>>,
     /// Its initialisers (and its dependencies') were started.
     started: AtomicBool,
+    /// The file's bytes, which `macho` borrows: a mapping or a heap copy, whose address stays
+    /// when the `Image` moves.
+    _bytes: Kept,
+}
+
+/// The file's bytes an image keeps.
+#[derive(Debug)]
+enum Kept {
+    /// The file, mapped read-only.
+    File(crate::file::FileBytes),
+    /// A copy of bytes from memory.
+    Copy(Box<[u8]>),
+}
+
+impl Kept {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Kept::File(f) => f.as_ref(),
+            Kept::Copy(b) => b,
+        }
+    }
 }
 
 impl Image {
+    /// The parsed file.
+    pub(super) fn macho(&self) -> &MachO<'_> {
+        &self.macho
+    }
+
     /// The run-time address of the image's base (its first segment).
     pub(super) fn load_addr(&self) -> u64 {
         self.bias.wrapping_add(self.macho.base())
@@ -176,7 +202,7 @@ impl Loaded {
 
     /// `LC_ID_DYLIB`'s install name (dylibs only).
     pub fn install_name(&self) -> Option<&[u8]> {
-        self.image.macho.id.as_deref().map(str::as_bytes)
+        self.image.macho().id.as_deref().map(str::as_bytes)
     }
 
     /// The canonical path it was loaded from (`None`: from bytes).
@@ -267,8 +293,14 @@ pub fn load(
         order: Vec::new(),
         mappings: Vec::new(),
     };
-    let bytes = keep(bytes, source);
-    let image = load.open(bytes, source, path.map(Path::to_path_buf), key, &[])?;
+    MachO::parse(bytes)?;
+    let image = load.open(
+        keep(bytes, source),
+        source,
+        path.map(Path::to_path_buf),
+        key,
+        &[],
+    )?;
     load.link()?;
     let Load { new, mappings, .. } = load;
     for m in mappings {
@@ -299,19 +331,19 @@ fn find(loaded: &[Arc<Image>], new: &[Arc<Image>], key: Option<&Path>) -> Option
         .cloned()
 }
 
-/// The file's bytes for the process's life: a new read-only mapping of the file (the page
+/// The file's bytes for the image to keep: a new read-only mapping of the file (the page
 /// cache's pages, no copy), or a copy of bytes from memory.
-fn keep(bytes: &[u8], source: Source<'_>) -> &'static [u8] {
+fn keep(bytes: &[u8], source: Source<'_>) -> Kept {
     if let Source::File(fd) = source {
         // SAFETY: a private read-only mapping of the file the caller read `bytes` from; a file
         // truncated meanwhile faults, as every loader that maps files.
         if let Ok(m) = unsafe { memmap2::Mmap::map(&fd) } {
             if m.len() == bytes.len() {
-                return &Box::leak(Box::new(m))[..];
+                return Kept::File(crate::file::FileBytes::Mapped(m));
             }
         }
     }
-    Box::leak(bytes.to_vec().into_boxed_slice())
+    Kept::Copy(bytes.into())
 }
 
 /// One load: the images it maps, in the order found and in fixup order (dependencies first).
@@ -327,12 +359,16 @@ impl Load<'_, '_> {
     /// Parses and maps one image and loads its dependencies (not yet fixed up).
     fn open(
         &mut self,
-        bytes: &'static [u8],
+        kept: Kept,
         source: Source<'_>,
         path: Option<PathBuf>,
         key: Option<PathBuf>,
         chain: &[PathBuf],
     ) -> Result<Arc<Image>, LoadError> {
+        // SAFETY: the bytes live in `kept`'s mapping or heap block, which the image owns and
+        // which does not move with it; `macho` is dropped first (declared first) and lent out
+        // only for borrows of the image (`Image::macho`).
+        let bytes: &'static [u8] = unsafe { std::mem::transmute::<&[u8], _>(kept.bytes()) };
         let macho = MachO::parse(bytes)?;
         let machine = machine(&macho)?;
         let page = crate::os::page_size();
@@ -357,6 +393,7 @@ impl Load<'_, '_> {
             fixed: AtomicBool::new(false),
             inits: OnceLock::new(),
             started: AtomicBool::new(false),
+            _bytes: kept,
         });
         self.new.push(image.clone());
         let deps = self.dependencies(&image)?;
@@ -369,8 +406,8 @@ impl Load<'_, '_> {
     /// Loads `image`'s dependencies, in ordinal order.
     fn dependencies(&mut self, image: &Image) -> Result<Vec<Dep>, LoadError> {
         let dir = image.path.as_deref().and_then(Path::parent);
-        let mut out = Vec::with_capacity(image.macho.dylibs.len());
-        for d in &image.macho.dylibs {
+        let mut out = Vec::with_capacity(image.macho().dylibs.len());
+        for d in &image.macho().dylibs {
             let candidates = match deps::target(&d.name, dir, &image.rpaths) {
                 Target::System => {
                     out.push(Dep::System);
@@ -410,10 +447,9 @@ impl Load<'_, '_> {
         }
         let file = crate::file::open_regular(&key)?;
         let bytes = crate::file::FileBytes::new(&file)?;
-        let bytes: &'static crate::file::FileBytes = Box::leak(Box::new(bytes));
         use std::os::fd::AsFd;
         let source = Source::File(file.as_fd());
-        self.open(bytes.as_ref(), source, Some(path), Some(key), chain)
+        self.open(Kept::File(bytes), source, Some(path), Some(key), chain)
     }
 
     /// Fixes up every image of the load, dependencies first, then protects them; every
@@ -522,7 +558,7 @@ fn protect(image: &Image, m: &Mapping) -> Result<(), LoadError> {
 /// its executable code (read after the fixups).
 fn initialisers(image: &Image) -> Result<Vec<u64>, LoadError> {
     use super::SectionKind;
-    let m = &image.macho;
+    let m = &image.macho();
     let base = image.load_addr();
     let mut out: Vec<u64> = m.routines.iter().map(|&o| base.wrapping_add(o)).collect();
     for s in &m.sections {

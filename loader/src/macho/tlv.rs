@@ -80,7 +80,7 @@ fn new_block(t: &Template) -> *mut libc::c_void {
 /// of `__thread_data` (before `__thread_bss`).
 fn template(image: &Image) -> Result<Option<(u64, u64, u64, u64)>, LoadError> {
     let tls = |k: SectionKind| matches!(k, SectionKind::ThreadData | SectionKind::ThreadBss);
-    let sections = || image.macho.sections.iter().filter(|s| tls(s.kind));
+    let sections = || image.macho().sections.iter().filter(|s| tls(s.kind));
     let Some(start) = sections().map(|s| s.vmoffset).min() else {
         return Ok(None);
     };
@@ -108,7 +108,7 @@ fn template(image: &Image) -> Result<Option<(u64, u64, u64, u64)>, LoadError> {
 /// template; each descriptor's offset must lie inside the template.
 pub(super) fn setup(image: &Image, mem: &mut impl Memory) -> Result<(), LoadError> {
     let vars: Vec<_> = image
-        .macho
+        .macho()
         .sections
         .iter()
         .filter(|s| s.kind == SectionKind::ThreadVars)
@@ -143,7 +143,7 @@ pub(super) fn setup(image: &Image, mem: &mut impl Memory) -> Result<(), LoadErro
         size: to_usize(size)?,
         align: to_usize(align)?,
     }));
-    let base = image.macho.base();
+    let base = image.macho().base();
     for s in vars {
         for i in 0..s.size / DESCRIPTOR {
             let at = base.wrapping_add(s.vmoffset + i * DESCRIPTOR);
