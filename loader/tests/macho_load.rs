@@ -268,16 +268,16 @@ fn the_policy_refuses_a_forbidden_import() {
             Err(LoadError::ImportsNotAllowed(v)) => assert_eq!(v, ["dep_mul"], "{name}"),
             other => panic!("{name}: {other:?}"),
         }
-        // A host export is always allowed: host_add binds though the list lacks it.
+        // A host export is always allowed: host_add binds though the list lacks it; the
+        // image's own weak definition wdef is no import (opcodes: the weak-bind stream;
+        // chained: weak-lookup binds).
         let opts = Options {
-            policy: Policy::Allow(HashSet::from([
-                b"dep_mul".to_vec(),
-                b"dep_value".to_vec(),
-                b"wdef".to_vec(),
-            ])),
+            policy: Policy::Allow(HashSet::from([b"dep_mul".to_vec(), b"dep_value".to_vec()])),
             ..options(false)
         };
         let p = open(&dir.join(&name), &opts).unwrap();
+        let table = p.lookup("fp_table").unwrap();
+        assert_eq!(word(table + 8), p.lookup("wdef").unwrap(), "{name}");
         assert_eq!(
             word(p.lookup("import_ptr").unwrap()),
             addr(host_add as *const ())

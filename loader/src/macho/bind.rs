@@ -173,6 +173,12 @@ fn answer(
     }
     let allowed = opts.exports.contains_key(name) || opts.policy.allows(name);
     if b.ordinal != LibOrdinal::Self_ && !allowed {
+        // A definition of the image's own (a weak one, coalesced) is no import: it binds there.
+        if b.ordinal == LibOrdinal::WeakLookup {
+            if let Some(a) = image.export_addr(b.name, Some(opts), false, REEXPORT_DEPTH)? {
+                return Ok(Answer::At(a));
+            }
+        }
         return Ok(if b.weak_import {
             Answer::At(0)
         } else {
@@ -218,12 +224,14 @@ pub(super) fn breaches(root: &Arc<Image>, opts: &Options, checked: &[Arc<Image>]
         for f in image.macho().fixups().map_while(Result::ok) {
             let FixupKind::Bind(b) = f.kind else { continue };
             let name = c_name(b.name).as_bytes();
+            let own = || matches!(image.macho().export(b.name), Ok(Some(_)));
             let refused = b.ordinal != LibOrdinal::Self_
                 && b.stream != BindStream::Weak
                 && !b.weak_import
                 && served(b.name).is_none()
                 && !opts.exports.contains_key(name)
-                && !opts.policy.allows(name);
+                && !opts.policy.allows(name)
+                && !(b.ordinal == LibOrdinal::WeakLookup && own());
             if refused {
                 Imports::add(&mut out, named(&image, &b, dependency));
             }

@@ -179,6 +179,7 @@ pub(super) fn c_name(name: &str) -> &str {
 }
 
 /// A Mach-O image dynplug loaded: mapped, fixed up, protected; initialisers not yet run.
+/// It stays loaded for the process's life; a clone is another handle to the same image.
 #[derive(Clone, Debug)]
 pub struct Loaded {
     image: Arc<Image>,
@@ -226,6 +227,10 @@ impl Loaded {
     /// `__mod_init_func` / `__init_offsets` sections in load-command order, each called as dyld
     /// calls them, `(argc, argv, envp, apple)` (`apple` empty). The dependencies' run first,
     /// each image's once in the process (a cycle runs the image reached first last).
+    ///
+    /// Only the first call of the process runs them: another, from any thread, returns at
+    /// once, even while the first is still running them (a caller sharing an image between
+    /// threads makes the others wait, as the plugin registry does).
     ///
     /// # Safety
     /// Runs the image's code: the image must be one the process trusts.
@@ -293,6 +298,7 @@ pub fn load(
         order: Vec::new(),
         mappings: Vec::new(),
     };
+    // Refused before its bytes are kept (mapped again or copied).
     MachO::parse(bytes)?;
     let image = load.open(
         keep(bytes, source),
