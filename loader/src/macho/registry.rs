@@ -15,14 +15,14 @@ pub(super) fn lock() -> MutexGuard<'static, Vec<Arc<Image>>> {
     IMAGES.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Takes the list's lock for a fork (`fork::prepare`): it is held around no other lock.
+/// Takes the list's lock for a fork (`fork::prepare`).
 fn lock_all(held: &mut Vec<Box<dyn std::any::Any>>) {
     held.push(Box::new(IMAGES.lock().unwrap_or_else(|p| p.into_inner())));
 }
 
 #[linkme::distributed_slice(crate::fork::FORK_LOCKS)]
 static FORK_MACHO_IMAGES: crate::fork::Locks = crate::fork::Locks {
-    rank: crate::fork::Rank::Leaves,
+    rank: crate::fork::Rank::MachOImages,
     take: lock_all,
     in_child: None,
 };
