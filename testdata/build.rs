@@ -11,8 +11,8 @@
 //! skipped for the target is named in a build warning, and a test that needs it fails saying the
 //! file is missing. `// cross: <arch>...` also builds it, on an x86_64 build, with those
 //! architectures' cross compilers into `$OUT/fixtures/<arch>/` (the offline relocation oracle
-//! runs them under qemu-user). The Mach-O fixtures (`macho/`, `macho_build.rs`) are built there
-//! too, into `$OUT/fixtures/macho/<arch>/`.
+//! runs them under qemu-user). The Mach-O fixtures (`macho/`, `macho_build.rs`) are built for
+//! every Linux target (clang and rust-lld are host tools), into `$OUT/fixtures/macho/<arch>/`.
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -62,8 +62,9 @@ fn main() {
         for arch in ["aarch64", "riscv64"] {
             build_cross(&sources, &out.join(arch), &Target::cross(arch));
         }
-        macho_build::build(&out.join("macho"));
     }
+    // clang and rust-lld are host tools: every Linux target's tests get both architectures'.
+    macho_build::build(&out.join("macho"));
     build_oracle(&out, &target);
     reference_harness(&out, &target);
     println!("cargo:rustc-env=DYNPLUG_RUNNER={}", target.runner());

@@ -4,8 +4,10 @@
 //! {dylib,bundle}` (chained fixups with `-fixup_chains`, opcode streams with `-no_fixup_chains`;
 //! the host's symbols flat through `-undefined dynamic_lookup`); `macho_addend{32,64}_{chained,
 //! opcodes}.dylib` from `macho_addend.c` (without and with `-DHUGE`: the chained imports formats
-//! DYLD_CHAINED_IMPORT_ADDEND and _ADDEND64). Built on x86_64 Linux builds only; a missing
-//! clang or rust-lld fails the build saying so.
+//! DYLD_CHAINED_IMPORT_ADDEND and _ADDEND64); `libmacho_cycle_{a,b}.dylib`, two libraries that
+//! need each other. The plugins find the dependency through
+//! `@rpath` with `-rpath @loader_path`. Built for every Linux target (clang and rust-lld run on
+//! the build machine); a missing clang or rust-lld fails the build saying so.
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -36,12 +38,14 @@ pub fn build(out: &Path) {
             for (kind, ext) in [("-dylib", "dylib"), ("-bundle", "bundle")] {
                 let name = dir.join(format!("macho_plugin_{fixups}.{ext}"));
                 let mut args = vec![kind, flag, "-undefined", "dynamic_lookup"];
+                args.extend(["-rpath", "@loader_path"]);
                 if kind == "-dylib" {
                     args.extend(["-install_name", "@rpath/macho_plugin.dylib"]);
                 }
                 link(&lld, arch, &args, &[&plugin, &libdep], &name);
             }
         }
+        cycle(&lld, &dir, arch);
         for (bits, defines) in [("32", &[][..]), ("64", &["-DHUGE"][..])] {
             let obj = compile(&dir, arch, "macho_addend", defines);
             let obj = rename(&obj, &format!("macho_addend{bits}.o"));
@@ -55,6 +59,43 @@ pub fn build(out: &Path) {
             }
         }
     }
+}
+
+/// `libmacho_cycle_{a,b}.dylib`, each needing the other: `a` is linked first without `b` (its
+/// symbols left to dynamic lookup) so that `b` can be linked against it, then again against
+/// `b`, under the same install name.
+fn cycle(lld: &Path, dir: &Path, arch: &str) {
+    let a = compile(dir, arch, "macho_cycle_a", &[]);
+    let b = compile(dir, arch, "macho_cycle_b", &[]);
+    let (liba, libb) = (
+        dir.join("libmacho_cycle_a.dylib"),
+        dir.join("libmacho_cycle_b.dylib"),
+    );
+    let common = ["-dylib", "-rpath", "@loader_path"];
+    let name_a = ["-install_name", "@rpath/libmacho_cycle_a.dylib"];
+    let name_b = ["-install_name", "@rpath/libmacho_cycle_b.dylib"];
+    let lookup = ["-undefined", "dynamic_lookup"];
+    link(
+        lld,
+        arch,
+        &[&common[..], &name_a, &lookup].concat(),
+        &[&a],
+        &liba,
+    );
+    link(
+        lld,
+        arch,
+        &[&common[..], &name_b].concat(),
+        &[&b, &liba],
+        &libb,
+    );
+    link(
+        lld,
+        arch,
+        &[&common[..], &name_a].concat(),
+        &[&a, &libb],
+        &liba,
+    );
 }
 
 /// Renames `obj` to `name` in its directory (one source compiled twice).

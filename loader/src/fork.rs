@@ -89,6 +89,9 @@ pub(crate) enum Rank {
     Debugger,
     /// The perf map (`perf_map`).
     PerfMap,
+    /// The Mach-O images dynplug loaded (`macho/registry.rs`): held through a whole Mach-O load,
+    /// around no other lock of dynplug's, and taken under any its caller holds.
+    MachOImages,
     /// The logger: a line is written under any other (`debug`).
     Logger,
     /// Calls into the C runtime ([`runtime_call`]): innermost, around no other lock's taking.

@@ -82,13 +82,13 @@ pub struct Deferred {
     call: crate::abi::IfuncCall,
 }
 
-/// One RELA entry.
+/// One RELA entry (also the shape in which another format's fixups reach [`formula`]).
 #[derive(Clone, Copy, Debug)]
-struct Rela {
-    offset: u64,
-    r_type: u32,
-    sym: u32,
-    addend: i64,
+pub(crate) struct Rela {
+    pub(crate) offset: u64,
+    pub(crate) r_type: u32,
+    pub(crate) sym: u32,
+    pub(crate) addend: i64,
 }
 
 /// The three little-endian words of a RELA entry.
@@ -728,7 +728,7 @@ impl Memory for DryRun<'_> {
 
 /// Evaluates `kind`'s formula for `r` bound to `def` and stores the result; the error if it
 /// cannot be.
-fn formula<M: Memory>(
+pub(crate) fn formula<M: Memory>(
     machine: Machine,
     bias: u64,
     r: Rela,

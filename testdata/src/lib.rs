@@ -51,8 +51,8 @@ pub fn dir() -> PathBuf {
     PathBuf::from(env!("DYNPLUG_FIXTURES_DIR"))
 }
 
-/// The Mach-O fixtures for `arch` ("x86_64" or "arm64"), built from `testdata/macho/` on x86_64
-/// Linux builds: `libmacho_dep.dylib` and `macho_plugin_{chained,opcodes}.{dylib,bundle}`.
+/// The Mach-O fixtures for `arch` ("x86_64" or "arm64"), built from `testdata/macho/` for
+/// every Linux target: `libmacho_dep.dylib` and `macho_plugin_{chained,opcodes}.{dylib,bundle}`.
 pub fn macho_dir(arch: &str) -> PathBuf {
     dir().join("macho").join(arch)
 }

@@ -95,6 +95,84 @@ std::arch::global_asm!(
     slow = sym crate::tls::tlsdesc_slow,
 );
 
+// Getter of Mach-O thread-local variables (dyld's `tlv_get_addr` contract): x0 points at the
+// variable's descriptor (thunk, key, offset); return in x0 the calling thread's address of the
+// variable. Every other register is preserved, as in the TLS descriptor resolver above.
+std::arch::global_asm!(
+    ".globl dynplug_tlv_get",
+    ".hidden dynplug_tlv_get",
+    ".type dynplug_tlv_get,%function",
+    "dynplug_tlv_get:",
+    "stp x29, x30, [sp, #-16]!",
+    "mov x29, sp",
+    "stp x1, x2, [sp, #-16]!",
+    "stp x3, x4, [sp, #-16]!",
+    "stp x5, x6, [sp, #-16]!",
+    "stp x7, x8, [sp, #-16]!",
+    "stp x9, x10, [sp, #-16]!",
+    "stp x11, x12, [sp, #-16]!",
+    "stp x13, x14, [sp, #-16]!",
+    "stp x15, x16, [sp, #-16]!",
+    "stp x17, x18, [sp, #-16]!",
+    "sub sp, sp, #512",
+    "stp q0, q1, [sp, #0]",
+    "stp q2, q3, [sp, #32]",
+    "stp q4, q5, [sp, #64]",
+    "stp q6, q7, [sp, #96]",
+    "stp q8, q9, [sp, #128]",
+    "stp q10, q11, [sp, #160]",
+    "stp q12, q13, [sp, #192]",
+    "stp q14, q15, [sp, #224]",
+    "stp q16, q17, [sp, #256]",
+    "stp q18, q19, [sp, #288]",
+    "stp q20, q21, [sp, #320]",
+    "stp q22, q23, [sp, #352]",
+    "stp q24, q25, [sp, #384]",
+    "stp q26, q27, [sp, #416]",
+    "stp q28, q29, [sp, #448]",
+    "stp q30, q31, [sp, #480]",
+    "bl {slow}",
+    "ldp q0, q1, [sp, #0]",
+    "ldp q2, q3, [sp, #32]",
+    "ldp q4, q5, [sp, #64]",
+    "ldp q6, q7, [sp, #96]",
+    "ldp q8, q9, [sp, #128]",
+    "ldp q10, q11, [sp, #160]",
+    "ldp q12, q13, [sp, #192]",
+    "ldp q14, q15, [sp, #224]",
+    "ldp q16, q17, [sp, #256]",
+    "ldp q18, q19, [sp, #288]",
+    "ldp q20, q21, [sp, #320]",
+    "ldp q22, q23, [sp, #352]",
+    "ldp q24, q25, [sp, #384]",
+    "ldp q26, q27, [sp, #416]",
+    "ldp q28, q29, [sp, #448]",
+    "ldp q30, q31, [sp, #480]",
+    "add sp, sp, #512",
+    "ldp x17, x18, [sp], #16",
+    "ldp x15, x16, [sp], #16",
+    "ldp x13, x14, [sp], #16",
+    "ldp x11, x12, [sp], #16",
+    "ldp x9, x10, [sp], #16",
+    "ldp x7, x8, [sp], #16",
+    "ldp x5, x6, [sp], #16",
+    "ldp x3, x4, [sp], #16",
+    "ldp x1, x2, [sp], #16",
+    "ldp x29, x30, [sp], #16",
+    "ret",
+    ".size dynplug_tlv_get, .-dynplug_tlv_get",
+    slow = sym crate::macho::tlv::slow,
+);
+
+extern "C" {
+    fn dynplug_tlv_get();
+}
+
+/// dynplug's getter of Mach-O thread-local variables (`None` where there is none).
+pub fn tlv_getter() -> Option<u64> {
+    Some(dynplug_tlv_get as *const () as usize as u64)
+}
+
 extern "C" {
     fn dynplug_tlsdesc_dynamic();
     fn dynplug_tlsdesc_static();

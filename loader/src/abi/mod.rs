@@ -9,6 +9,8 @@
 //! - `MACHINE`: the host [`dynplug_arch::Machine`];
 //! - `thread_pointer()`;
 //! - `tlsdesc_stubs()`: dynplug's TLS descriptor resolvers, `None` where there are none yet;
+//! - `tlv_getter()`: dynplug's getter of Mach-O thread-local variables, `None` where there is
+//!   none;
 //! - `STATIC_TLS_RESERVE`: whether dynplug's static TLS reserve serves initial-exec TLS here;
 //! - `INIT_FINI`: whether DT_INIT and DT_FINI run (glibc's `ELF_INITFINI`);
 //! - `call_ifunc_resolver(addr, call)`: an IFUNC resolver called with the arguments the C

@@ -22,6 +22,11 @@ pub fn tlsdesc_stubs() -> Option<TlsDescStubs> {
     None
 }
 
+/// No getter of Mach-O thread-local variables.
+pub fn tlv_getter() -> Option<u64> {
+    None
+}
+
 /// No static TLS reserve.
 pub const STATIC_TLS_RESERVE: bool = false;
 

@@ -20,6 +20,11 @@ pub fn tlsdesc_stubs() -> Option<TlsDescStubs> {
     None
 }
 
+/// No getter of Mach-O thread-local variables.
+pub fn tlv_getter() -> Option<u64> {
+    None
+}
+
 /// dynplug's static TLS reserve serves initial-exec TLS of the modules it loads (variant I: the
 /// reserve lies above the thread pointer, in the executable's block).
 pub const STATIC_TLS_RESERVE: bool = true;

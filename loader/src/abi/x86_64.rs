@@ -72,6 +72,51 @@ pub fn tlsdesc_stubs() -> Option<TlsDescStubs> {
     })
 }
 
+// Getter of Mach-O thread-local variables (dyld's `tlv_get_addr` contract): %rdi points at
+// the variable's descriptor (thunk, key, offset); return in %rax the calling thread's address of
+// the variable. Every other register is preserved, as in the TLS descriptor resolver above.
+std::arch::global_asm!(
+    ".globl dynplug_tlv_get",
+    ".hidden dynplug_tlv_get",
+    "dynplug_tlv_get:",
+    "push rbp",
+    "mov rbp, rsp",
+    "push rcx",
+    "push rdx",
+    "push rsi",
+    "push rdi",
+    "push r8",
+    "push r9",
+    "push r10",
+    "push r11",
+    "sub rsp, 512",
+    "and rsp, -64",
+    "fxsave64 [rsp]",
+    "call {slow}",
+    "fxrstor64 [rsp]",
+    "lea rsp, [rbp - 64]",
+    "pop r11",
+    "pop r10",
+    "pop r9",
+    "pop r8",
+    "pop rdi",
+    "pop rsi",
+    "pop rdx",
+    "pop rcx",
+    "pop rbp",
+    "ret",
+    slow = sym crate::macho::tlv::slow,
+);
+
+extern "C" {
+    fn dynplug_tlv_get();
+}
+
+/// dynplug's getter of Mach-O thread-local variables (`None` where there is none).
+pub fn tlv_getter() -> Option<u64> {
+    Some(dynplug_tlv_get as *const () as usize as u64)
+}
+
 /// dynplug's static TLS reserve serves initial-exec TLS of the modules it loads.
 pub const STATIC_TLS_RESERVE: bool = true;
 

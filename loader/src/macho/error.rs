@@ -214,6 +214,16 @@ pub enum UnsupportedMachO {
         /// `pointer_format`.
         format: u16,
     },
+    /// Segments this system's pages cannot map apart (their file offsets and addresses are not
+    /// congruent modulo its page, or two share a page): an image linked for 4 KiB pages on a
+    /// system with larger ones.
+    #[error("segment {name} cannot be mapped with this system's {page}-byte pages")]
+    PageSize {
+        /// The segment's name.
+        name: String,
+        /// The system's page size.
+        page: u64,
+    },
     /// Export trie flags dynplug does not know.
     #[error("export flags {flags:#x}")]
     ExportFlags {

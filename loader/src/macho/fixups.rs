@@ -11,7 +11,7 @@ use super::{MachO, Segment};
 const MAX_FIXUPS: u64 = 1 << 24;
 
 /// Where a bind's symbol is looked up.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum LibOrdinal {
     /// The image itself (ordinal 0).
     Self_,
@@ -47,7 +47,7 @@ impl LibOrdinal {
 }
 
 /// Which opcode stream a bind came from (chained binds are [`BindStream::Eager`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum BindStream {
     /// Bound at load.
     Eager,

@@ -4,15 +4,20 @@
 //! the `LC_DYLD_INFO` opcode streams or `LC_DYLD_CHAINED_FIXUPS`. Every read of the file is
 //! checked; hostile input gives a [`MachOError`], never a panic.
 
+mod bind;
 mod chained;
 mod commands;
+mod deps;
 mod error;
 pub mod fixups;
 mod header;
 mod leb;
+pub mod load;
 mod opcodes;
+mod registry;
 mod segments;
 pub mod symtab;
+pub(crate) mod tlv;
 pub mod trie;
 
 pub use commands::{DyldInfo, Dylib, DylibKind, Dysymtab, FileRange, Symtab};
