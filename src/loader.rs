@@ -4,7 +4,7 @@ use core::ffi::c_void;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use dynplug_loader::{Image, Options, Policy};
+use dynplug_loader::{Image, Options, PluginImage, Policy};
 
 use crate::error::Error;
 use crate::plugin::Plugin;
@@ -151,7 +151,7 @@ impl Loader {
         let mut linked_here = false;
         let plugin = registry::open(key, &canonical, || {
             if let Some(image) = existing {
-                return Ok(Plugin::new(&canonical, image));
+                return Ok(Plugin::new(&canonical, PluginImage::Elf(image)));
             }
             linked_here = true;
             // `$ORIGIN`: the directory of the path as given, as glibc takes it (a plugin
@@ -159,9 +159,9 @@ impl Loader {
             let origin = origin_of(given)
                 .or_else(|| canonical.parent().map(Path::to_path_buf))
                 .unwrap_or_default();
-            let image =
-                Image::open_file(&canonical, &origin, (file, len, id), &self.opts, &self.dirs)
-                    .map_err(|e| Error::from_load(canonical.clone(), e))?;
+            let opened = (file, len, id);
+            let image = PluginImage::open_file(&canonical, &origin, opened, &self.opts, &self.dirs)
+                .map_err(|e| Error::from_load(canonical.clone(), e))?;
             Ok(Plugin::new(&canonical, image))
         })?;
         if !linked_here {
@@ -202,7 +202,7 @@ impl Loader {
         let mut linked_here = false;
         let plugin = registry::open(Key::Memory(name.to_string()), &path, || {
             linked_here = true;
-            let image = Image::from_bytes(bytes, &self.opts, &self.dirs)
+            let image = PluginImage::from_bytes(bytes, &self.opts, &self.dirs)
                 .map_err(|e| Error::from_load(path.clone(), e))?;
             Ok(Plugin::new(&path, image))
         })?;

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use dynplug_loader::Image;
+use dynplug_loader::PluginImage;
 
 use crate::error::Error;
 use crate::loader::Loader;
@@ -13,11 +13,11 @@ use crate::symbol::Symbol;
 #[derive(Debug)]
 pub struct Plugin {
     path: std::sync::Arc<Path>,
-    image: Image,
+    image: PluginImage,
 }
 
 impl Plugin {
-    pub(crate) fn new(path: &Path, image: Image) -> Plugin {
+    pub(crate) fn new(path: &Path, image: PluginImage) -> Plugin {
         Plugin {
             path: path.into(),
             image,

@@ -238,6 +238,12 @@ impl Loaded {
         // SAFETY: forwarded from the caller.
         unsafe { run(&self.image) };
     }
+
+    /// The imports `opts`' policy forbids of this image and of the images it needs: an image
+    /// loaded earlier under more permissive options is held to the policy of a later open.
+    pub fn breaches(&self, opts: &Options) -> Vec<String> {
+        super::bind::breaches(&self.image, opts, &[])
+    }
 }
 
 /// The empty `apple` vector dyld passes (its strings describe the executable on macOS).

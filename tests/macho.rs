@@ -1,0 +1,109 @@
+//! Mach-O plugins through the public API, as a Go-style host uses them: `Loader::open` and
+//! `open_bytes`, `lookup`, calls, host exports, the initialiser run once, the same plugin on a
+//! second open. x86_64 images natively, arm64 ones under qemu-aarch64 in the aarch64 suite
+//! (testdata/macho/, built with clang and rust-lld). The loader's own tests
+//! (loader/tests/macho_load.rs) check every fixup, protection and error.
+// SAFETY (this file): the plugins opened here are the fixtures built from testdata/macho/; every
+// symbol is cast to the type its source declares, and called or dereferenced accordingly.
+#![cfg_attr(target_arch = "riscv64", allow(dead_code, unused_imports))]
+
+use std::ffi::{c_int, c_void};
+use std::path::PathBuf;
+
+use dynplug::{Error, Loader, Plugin};
+
+/// This machine's Mach-O architecture.
+const ARCH: &str = if cfg!(target_arch = "x86_64") {
+    "x86_64"
+} else {
+    "arm64"
+};
+
+extern "C" fn host_add(a: c_int, b: c_int) -> c_int {
+    a + b
+}
+
+fn host() -> Loader {
+    Loader::new().export("host_add", host_add as *const c_void)
+}
+
+/// A directory of its own holding the plugin `file` and the library it needs.
+fn copy(tag: &str, file: &str) -> PathBuf {
+    let dir = dynplug_fixtures::scratch_dir().join(format!("macho-api-{tag}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    for n in [file, "libmacho_dep.dylib"] {
+        let from = dynplug_fixtures::macho_dir(ARCH).join(n);
+        std::fs::copy(&from, dir.join(n)).unwrap_or_else(|e| panic!("{}: {e}", from.display()));
+    }
+    dir.join(file)
+}
+
+fn f<T: Copy>(p: &Plugin, name: &str) -> T {
+    unsafe { p.lookup(name).unwrap_or_else(|e| panic!("{e}")).cast::<T>() }
+}
+
+/// What the fixture's functions and data give once opened (testdata/macho/macho_plugin.c).
+fn check(p: &Plugin) {
+    // The initialiser ran once, through the host: 41 + 1.
+    let counter: *const c_int = f(p, "counter");
+    assert_eq!(unsafe { *counter }, 42);
+    // host_add(2, 3) + dep_mul(dep_value 5, 2) + wdef(0) 1.
+    let add: extern "C" fn(c_int, c_int) -> c_int = f(p, "plugin_add");
+    assert_eq!(add(2, 3), 16);
+    let counter_ptr: *const *const c_int = f(p, "counter_ptr");
+    assert_eq!(unsafe { *counter_ptr }, counter);
+    // Thread-local 7 + 0, no host_opt (a weak import the host does not export).
+    let tls: extern "C" fn() -> c_int = f(p, "get_tls");
+    assert_eq!(tls(), 7);
+    assert!(
+        matches!(p.lookup("twice"), Err(Error::SymbolNotFound { .. })),
+        "static"
+    );
+}
+
+#[test]
+#[cfg_attr(target_arch = "riscv64", ignore = "Mach-O has no riscv64 images")]
+fn every_fixup_format_and_file_type_opens_runs_and_opens_once() {
+    for (fixups, ext) in [
+        ("chained", "dylib"),
+        ("opcodes", "dylib"),
+        ("chained", "bundle"),
+        ("opcodes", "bundle"),
+    ] {
+        let path = copy(
+            &format!("{fixups}-{ext}"),
+            &format!("macho_plugin_{fixups}.{ext}"),
+        );
+        let p = unsafe { host().open(&path) }.unwrap_or_else(|e| panic!("{fixups} {ext}: {e}"));
+        check(p);
+        // The same file again: the same plugin, its initialiser not run again.
+        let again = unsafe { host().open(&path) }.unwrap();
+        assert!(std::ptr::eq(p, again));
+        check(again);
+    }
+}
+
+#[test]
+#[cfg_attr(target_arch = "riscv64", ignore = "Mach-O has no riscv64 images")]
+fn a_plugin_from_bytes_finds_no_file_dependency_and_says_so() {
+    let bytes = std::fs::read(dynplug_fixtures::macho_dir(ARCH).join("macho_plugin_chained.dylib"))
+        .unwrap();
+    // @rpath/libmacho_dep.dylib with @loader_path: no loader path for bytes.
+    let err = unsafe { host().open_bytes("macho-from-bytes", &bytes) }.unwrap_err();
+    assert!(err.to_string().contains("libmacho_dep.dylib"), "{err}");
+}
+
+#[test]
+#[cfg_attr(target_arch = "riscv64", ignore = "Mach-O has no riscv64 images")]
+fn a_missing_host_export_is_named() {
+    let path = copy("no-host", "macho_plugin_opcodes.dylib");
+    match unsafe { Loader::new().open(&path) } {
+        Err(Error::UndefinedSymbols { symbols, .. }) => {
+            assert!(
+                symbols.iter().any(|s| s.contains("host_add")),
+                "{symbols:?}"
+            )
+        }
+        other => panic!("{:?}", other.map(|_| "opened")),
+    }
+}
