@@ -107,3 +107,41 @@ fn a_missing_host_export_is_named() {
         other => panic!("{:?}", other.map(|_| "opened")),
     }
 }
+
+/// The problems' names: the dry run's report and a load's error, in one form.
+fn names(e: &Error) -> Vec<String> {
+    match e {
+        Error::UndefinedSymbols { symbols, .. } => {
+            symbols.iter().map(|s| format!("missing {s}")).collect()
+        }
+        Error::ImportsNotAllowed { imports, .. } => {
+            imports.iter().map(|s| format!("forbidden {s}")).collect()
+        }
+        other => vec![other.to_string()],
+    }
+}
+
+#[test]
+#[cfg_attr(target_arch = "riscv64", ignore = "Mach-O has no riscv64 images")]
+fn the_dry_run_finds_what_a_load_meets() {
+    for (tag, loader) in [
+        ("ok", host()),
+        ("no-host-add", Loader::new()),
+        ("deny-dep", host().deny_imports(["dep_mul"])),
+        ("allow-host", host().allow_imports(["host_add"])),
+    ] {
+        let path = copy(&format!("check-{tag}"), "macho_plugin_chained.dylib");
+        let report = loader.check(&path).unwrap();
+        let dry: Vec<String> = report.problems.iter().flat_map(names).collect();
+        let load = unsafe { loader.open(&path) };
+        let loaded: Vec<String> = load.err().iter().flat_map(names).collect();
+        assert_eq!(dry, loaded, "{tag}");
+        let expected: &[&str] = match tag {
+            "ok" => &[],
+            "no-host-add" => &["missing host_add"],
+            "deny-dep" => &["forbidden dep_mul"],
+            _ => &["forbidden dep_mul", "forbidden dep_value"],
+        };
+        assert_eq!(dry, expected, "{tag}");
+    }
+}

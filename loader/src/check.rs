@@ -16,8 +16,9 @@ use crate::relocate::DryRun;
 /// each object of the group 4 GiB further.
 const DRY_RUN_BIAS: u64 = 0x5555_0000_0000;
 
-/// Examines `bytes` as a load would, running nothing and mapping nothing. `Err` only if the bytes
-/// are not an ELF file at all; every problem found otherwise is in the returned list (empty: it
+/// Examines `bytes` as a load would, running nothing and mapping nothing (a Mach-O image:
+/// `macho::check`). `Err` only if the bytes are not an ELF file at all (or a Mach-O one dynplug
+/// refuses); every problem found otherwise is in the returned list (empty: it
 /// would load). Libraries it needs are looked for (and examined) as a load would; `path`, if the
 /// bytes came from a file, is where `$ORIGIN` points.
 pub fn check(
@@ -26,6 +27,9 @@ pub fn check(
     opts: &Options,
     extra: &[PathBuf],
 ) -> Result<Vec<LoadError>, LoadError> {
+    if crate::macho::is_macho(bytes) {
+        return crate::macho::check::check(bytes, path, opts);
+    }
     examine(bytes, path, opts, extra, |_| ()).map(|(problems, _)| problems)
 }
 

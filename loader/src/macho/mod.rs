@@ -6,6 +6,7 @@
 
 mod bind;
 mod chained;
+pub mod check;
 mod commands;
 mod deps;
 mod error;
