@@ -1,6 +1,7 @@
 //! Mach-O fixtures: `macho/*.c` compiled by clang for `x86_64-apple-macos11` and
 //! `arm64-apple-macos11` and linked by the Rust toolchain's `rust-lld -flavor darwin` into
-//! `$OUT/fixtures/macho/<arch>/`: `libmacho_dep.dylib`, and `macho_plugin_{chained,opcodes}.
+//! `$OUT/fixtures/macho/<arch>/`: `libmacho_slow_dep.dylib` and `macho_slow_user_{1,2}.dylib`
+//! (a slow initialiser two plugins wait for), `libmacho_dep.dylib`, and `macho_plugin_{chained,opcodes}.
 //! {dylib,bundle}` (chained fixups with `-fixup_chains`, opcode streams with `-no_fixup_chains`;
 //! the host's symbols flat through `-undefined dynamic_lookup`); `macho_addend{32,64}_{chained,
 //! opcodes}.dylib` from `macho_addend.c` (without and with `-DHUGE`: the chained imports formats
@@ -46,6 +47,7 @@ pub fn build(out: &Path) {
             }
         }
         cycle(&lld, &dir, arch);
+        slow(&lld, &dir, arch);
         for (bits, defines) in [("32", &[][..]), ("64", &["-DHUGE"][..])] {
             let obj = compile(&dir, arch, "macho_addend", defines);
             let obj = rename(&obj, &format!("macho_addend{bits}.o"));
@@ -96,6 +98,33 @@ fn cycle(lld: &Path, dir: &Path, arch: &str) {
         &[&a, &libb],
         &liba,
     );
+}
+
+/// `libmacho_slow_dep.dylib` (a slow initialiser) and two plugins that need it,
+/// `macho_slow_user_{1,2}.dylib` (one source, two files: two plugins).
+fn slow(lld: &Path, dir: &Path, arch: &str) {
+    let dep = compile(dir, arch, "macho_slow_dep", &[]);
+    let user = compile(dir, arch, "macho_slow_user", &[]);
+    let libdep = dir.join("libmacho_slow_dep.dylib");
+    let name = ["-install_name", "@rpath/libmacho_slow_dep.dylib"];
+    let lookup = ["-undefined", "dynamic_lookup"];
+    link(
+        lld,
+        arch,
+        &[&["-dylib"][..], &name, &lookup].concat(),
+        &[&dep],
+        &libdep,
+    );
+    for n in 1..=2 {
+        let out = dir.join(format!("macho_slow_user_{n}.dylib"));
+        link(
+            lld,
+            arch,
+            &["-dylib", "-rpath", "@loader_path"],
+            &[&user, &libdep],
+            &out,
+        );
+    }
 }
 
 /// Renames `obj` to `name` in its directory (one source compiled twice).

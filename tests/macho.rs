@@ -145,3 +145,44 @@ fn the_dry_run_finds_what_a_load_meets() {
         assert_eq!(dry, expected, "{tag}");
     }
 }
+
+static PAUSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// The slow library's initialiser: says it started, then takes its time.
+extern "C" fn host_pause() {
+    PAUSED.store(true, std::sync::atomic::Ordering::SeqCst);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+}
+
+#[test]
+#[cfg_attr(target_arch = "riscv64", ignore = "Mach-O has no riscv64 images")]
+fn a_plugin_waits_for_a_library_another_thread_is_initialising() {
+    let dir = dynplug_fixtures::scratch_dir().join("macho-api-slow");
+    std::fs::create_dir_all(&dir).unwrap();
+    for n in [
+        "libmacho_slow_dep.dylib",
+        "macho_slow_user_1.dylib",
+        "macho_slow_user_2.dylib",
+    ] {
+        std::fs::copy(dynplug_fixtures::macho_dir(ARCH).join(n), dir.join(n)).unwrap();
+    }
+    let loader = || Loader::new().export("host_pause", host_pause as *const c_void);
+    let first = dir.join("macho_slow_user_1.dylib");
+    let opening = std::thread::spawn(move || {
+        unsafe { loader().open(first) }.map(|p| p as *const Plugin as usize)
+    });
+    while !PAUSED.load(std::sync::atomic::Ordering::SeqCst) {
+        std::thread::yield_now();
+    }
+    // The library is loaded and its initialiser running on the other thread.
+    let second = unsafe { loader().open(dir.join("macho_slow_user_2.dylib")) }.unwrap();
+    let saw: *const c_int = f(second, "saw_ready");
+    assert_eq!(
+        unsafe { *saw },
+        1,
+        "the second plugin's initialiser ran before the library's finished"
+    );
+    let first = opening.join().unwrap().unwrap() as *const Plugin;
+    let saw: *const c_int = f(unsafe { &*first }, "saw_ready");
+    assert_eq!(unsafe { *saw }, 1);
+}

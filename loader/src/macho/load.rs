@@ -228,9 +228,9 @@ impl Loaded {
     /// calls them, `(argc, argv, envp, apple)` (`apple` empty). The dependencies' run first,
     /// each image's once in the process (a cycle runs the image reached first last).
     ///
-    /// Only the first call of the process runs them: another, from any thread, returns at
-    /// once, even while the first is still running them (a caller sharing an image between
-    /// threads makes the others wait, as the plugin registry does).
+    /// Only the first call of the process runs them: another returns once they have run (at
+    /// once on the thread running them, or where waiting would close a cycle of waiting
+    /// threads), as for ELF libraries (`initialised.rs`).
     ///
     /// # Safety
     /// Runs the image's code: the image must be one the process trusts.
@@ -258,6 +258,9 @@ static APPLE: Apple = Apple([std::ptr::null()]);
 /// As [`Loaded::run_initialisers`].
 unsafe fn run(image: &Arc<Image>) {
     if image.started.swap(true, Ordering::AcqRel) {
+        // Another thread may still be running them: wait, as for an ELF library (not for
+        // this thread's own, nor around a cycle of waiting threads).
+        crate::initialised::wait(image.bias);
         return;
     }
     for d in image.deps.get().into_iter().flatten() {
@@ -279,6 +282,7 @@ unsafe fn run(image: &Arc<Image>) {
         let f: Init = unsafe { std::mem::transmute::<usize, Init>(f as usize) };
         f(argc, argv, envp, APPLE.0.as_ptr());
     }
+    crate::initialised::finished(image.bias);
 }
 
 /// Loads the image whose whole file is `bytes`, mapping its segments from `source` (the same
@@ -317,6 +321,10 @@ pub fn load(
     let Load { new, mappings, .. } = load;
     for m in mappings {
         m.leak();
+    }
+    // Their initialisers are this thread's to run: another thread needing one waits for them.
+    for i in &new {
+        crate::initialised::starting(i.bias);
     }
     registry.extend(new.iter().cloned());
     held_to(image, opts, &new)
