@@ -1,7 +1,8 @@
 //! Mach-O fixtures: `macho/*.c` compiled by clang for `x86_64-apple-macos11` and
 //! `arm64-apple-macos11` and linked by the Rust toolchain's `rust-lld -flavor darwin` into
 //! `$OUT/fixtures/macho/<arch>/`: `libmacho_slow_dep.dylib` and `macho_slow_user_{1,2}.dylib`
-//! (a slow initialiser two plugins wait for), `libmacho_dep.dylib`, and `macho_plugin_{chained,opcodes}.
+//! (a slow initialiser two plugins wait for), `libmacho_provider.dylib` (a `host_add` for flat
+//! lookup), `libmacho_dep.dylib`, and `macho_plugin_{chained,opcodes}.
 //! {dylib,bundle}` (chained fixups with `-fixup_chains`, opcode streams with `-no_fixup_chains`;
 //! the host's symbols flat through `-undefined dynamic_lookup`); `macho_addend{32,64}_{chained,
 //! opcodes}.dylib` from `macho_addend.c` (without and with `-DHUGE`: the chained imports formats
@@ -48,6 +49,9 @@ pub fn build(out: &Path) {
         }
         cycle(&lld, &dir, arch);
         slow(&lld, &dir, arch);
+        let provider = compile(&dir, arch, "macho_provider", &[]);
+        let out = dir.join("libmacho_provider.dylib");
+        link(&lld, arch, &["-dylib"], &[&provider], &out);
         for (bits, defines) in [("32", &[][..]), ("64", &["-DHUGE"][..])] {
             let obj = compile(&dir, arch, "macho_addend", defines);
             let obj = rename(&obj, &format!("macho_addend{bits}.o"));

@@ -198,7 +198,7 @@ pub enum Malformed {
     },
     /// A structural problem in a Mach-O image.
     #[error("Mach-O: {0}")]
-    MachO(crate::macho::MalformedMachO),
+    MachO(crate::macho_error::MalformedMachO),
 }
 
 /// A valid object that uses something dynplug does not (or will not) do.
@@ -279,7 +279,7 @@ pub enum Unsupported {
     RelFormat,
     /// A Mach-O image that uses something dynplug does not load.
     #[error("Mach-O: {0}")]
-    MachO(crate::macho::UnsupportedMachO),
+    MachO(crate::macho_error::UnsupportedMachO),
 }
 
 /// Why loading failed (the caller adds the path).

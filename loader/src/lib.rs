@@ -28,6 +28,9 @@ mod interpose;
 mod ldcache;
 mod link;
 pub mod macho;
+// The Mach-O reader's errors: a leaf, so that `error.rs` names them without depending on the
+// Mach-O loader (which uses the generic loader).
+mod macho_error;
 mod map;
 pub mod object;
 pub mod offline;
@@ -44,6 +47,7 @@ mod static_exe;
 mod static_tls;
 pub mod symbols;
 mod tls;
+mod tlv_block;
 mod unique;
 mod unwind;
 

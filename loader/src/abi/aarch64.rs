@@ -161,7 +161,7 @@ std::arch::global_asm!(
     "ldp x29, x30, [sp], #16",
     "ret",
     ".size dynplug_tlv_get, .-dynplug_tlv_get",
-    slow = sym crate::macho::tlv::slow,
+    slow = sym crate::tlv_block::slow,
 );
 
 extern "C" {

@@ -105,7 +105,7 @@ std::arch::global_asm!(
     "pop rcx",
     "pop rbp",
     "ret",
-    slow = sym crate::macho::tlv::slow,
+    slow = sym crate::tlv_block::slow,
 );
 
 extern "C" {

@@ -17,7 +17,7 @@ use crate::relocate::{formula, Live, Rela};
 use crate::resolve::Def;
 
 /// Re-exports followed when a bind looks a symbol up in a library.
-const REEXPORT_DEPTH: u8 = 8;
+pub(super) const REEXPORT_DEPTH: u8 = 8;
 
 /// The imports no image of a load could bind, gathered over all of them.
 #[derive(Debug, Default)]
@@ -187,7 +187,8 @@ fn answer(
     }
     let found = match b.ordinal {
         LibOrdinal::Self_ => image.export_addr(b.name, Some(opts), false, REEXPORT_DEPTH)?,
-        LibOrdinal::MainExecutable | LibOrdinal::FlatLookup => host_export(opts, b.name),
+        LibOrdinal::MainExecutable => host_export(opts, b.name),
+        LibOrdinal::FlatLookup => flat(image, opts, others, b.name)?,
         LibOrdinal::WeakLookup => match elsewhere(image, opts, others, b.name)? {
             Some(a) => Some(a),
             None => image.export_addr(b.name, Some(opts), false, REEXPORT_DEPTH)?,
@@ -271,6 +272,27 @@ extern "C" fn tlv_getter() {
 fn unsupported(what: &str) -> ! {
     eprintln!("dynplug: {what}");
     std::process::abort()
+}
+
+/// dyld's flat lookup of `name` for `image`: the host's export (the main executable's), else
+/// the first image loaded (this one included) that exports it, in load order.
+fn flat(
+    image: &Image,
+    opts: &Options,
+    others: &[Arc<Image>],
+    name: &str,
+) -> Result<Option<u64>, LoadError> {
+    if let Some(a) = host_export(opts, name) {
+        return Ok(Some(a));
+    }
+    for o in others {
+        if let Some(a) = o.export_addr(name, Some(opts), false, REEXPORT_DEPTH)? {
+            return Ok(Some(a));
+        }
+    }
+    // `others` holds the images of the process and of this load; `image` is one of them, but
+    // a lookup made before it is listed still finds its own definition.
+    image.export_addr(name, Some(opts), false, REEXPORT_DEPTH)
 }
 
 /// A definition of `name` outside `image`: the host's export, else another image's strong one.

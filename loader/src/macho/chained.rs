@@ -2,9 +2,9 @@
 //! chains walked one pointer at a time. Formats DYLD_CHAINED_PTR_64 and _64_OFFSET; imports
 //! DYLD_CHAINED_IMPORT, _ADDEND and _ADDEND64. Every chain stays inside its page.
 
-use super::error::{MachOError, MalformedMachO, Result, UnsupportedMachO};
 use super::fixups::{file_word, writable_word, Bind, BindStream, Fixup, FixupKind, LibOrdinal};
 use super::MachO;
+use crate::macho_error::{MachOError, MalformedMachO, Result, UnsupportedMachO};
 use crate::read::{cstr_at, u16_at, u32_at, u64_at};
 
 const PTR_64: u16 = 2;
@@ -57,7 +57,7 @@ impl<'a> Imports<'a> {
             .into());
         }
         let at = self.offset + index * Self::entry_size(self.format)?;
-        let oob = || super::error::oob("chained import", at, 16);
+        let oob = || crate::macho_error::oob("chained import", at, 16);
         let (lib, weak, name_off, addend) = match self.format {
             1 | 2 => {
                 let w = u32_at(self.blob, at).ok_or_else(oob)?;
@@ -169,8 +169,9 @@ impl<'a, 'i> Chains<'a, 'i> {
 
     /// Reads and checks the header and the imports table's bounds.
     fn header(&mut self) -> Result<()> {
-        let f =
-            |o: u64| u32_at(self.blob, o).ok_or(super::error::oob("chained fixups header", o, 4));
+        let f = |o: u64| {
+            u32_at(self.blob, o).ok_or(crate::macho_error::oob("chained fixups header", o, 4))
+        };
         let (version, starts, imports, symbols) = (f(0)?, f(4)?, f(8)?, f(12)?);
         let (count, format, symbols_format) = (f(16)?, f(20)?, f(24)?);
         if version != 0 {
@@ -191,13 +192,21 @@ impl<'a, 'i> Chains<'a, 'i> {
         let size = Imports::entry_size(format)?;
         let (imports, count, len) = (u64::from(imports), u64::from(count), self.blob.len() as u64);
         if imports < HEADER_SIZE || imports + count * size > len {
-            return Err(super::error::oob("chained imports", imports, count * size));
+            return Err(crate::macho_error::oob(
+                "chained imports",
+                imports,
+                count * size,
+            ));
         }
         if u64::from(symbols) > len {
-            return Err(super::error::oob("chained symbols", symbols.into(), 0));
+            return Err(crate::macho_error::oob(
+                "chained symbols",
+                symbols.into(),
+                0,
+            ));
         }
         let starts = u64::from(starts);
-        let seg_count = u64::from(u32_at(self.blob, starts).ok_or(super::error::oob(
+        let seg_count = u64::from(u32_at(self.blob, starts).ok_or(crate::macho_error::oob(
             "chained starts",
             starts,
             4,
@@ -220,12 +229,13 @@ impl<'a, 'i> Chains<'a, 'i> {
     /// The starts of segment `i`, or None if it has no fixups.
     fn segment_starts(&self, i: u64) -> Result<Option<SegmentStarts>> {
         let slot = self.starts + 4 + 4 * i;
-        let rel = u32_at(self.blob, slot).ok_or(super::error::oob("chained starts", slot, 4))?;
+        let rel =
+            u32_at(self.blob, slot).ok_or(crate::macho_error::oob("chained starts", slot, 4))?;
         if rel == 0 {
             return Ok(None);
         }
         let at = self.starts + u64::from(rel);
-        let oob = || super::error::oob("chained segment starts", at, STARTS_FIXED);
+        let oob = || crate::macho_error::oob("chained segment starts", at, STARTS_FIXED);
         let size = u64::from(u32_at(self.blob, at).ok_or_else(oob)?);
         let page_size = u64::from(u16_at(self.blob, at + 4).ok_or_else(oob)?);
         let format = u16_at(self.blob, at + 6).ok_or_else(oob)?;
@@ -239,7 +249,11 @@ impl<'a, 'i> Chains<'a, 'i> {
         }
         let table_end = STARTS_FIXED + 2 * page_count;
         if size < table_end || at + table_end > self.blob.len() as u64 {
-            return Err(super::error::oob("chained page starts", at, table_end));
+            return Err(crate::macho_error::oob(
+                "chained page starts",
+                at,
+                table_end,
+            ));
         }
         let seg = usize::try_from(i)
             .ok()

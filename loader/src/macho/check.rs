@@ -1,7 +1,8 @@
 //! The dry run of a Mach-O image (`Loader::check`, `dynplug check`): what a load would refuse,
 //! with nothing mapped or run. The image and its direct dependencies are parsed from their
 //! files; every fixup is walked; each bind is looked up where a load would look (the host's
-//! exports, the image's own trie, the dependency its ordinal names) under the import policy.
+//! exports, the image's own trie, the dependency its ordinal names, for flat lookup the images
+//! dynplug loaded) under the import policy.
 //! A dependency's own imports are checked when it is checked itself.
 
 use std::path::{Path, PathBuf};
@@ -115,7 +116,8 @@ fn verdict(image: &MachO<'_>, deps: &[Found], opts: &Options, b: &Bind<'_>) -> V
     }
     let found = match b.ordinal {
         LibOrdinal::Self_ => own(),
-        LibOrdinal::MainExecutable | LibOrdinal::FlatLookup => exported,
+        LibOrdinal::MainExecutable => exported,
+        LibOrdinal::FlatLookup => exported || own() || loaded_export(b.name, opts),
         LibOrdinal::WeakLookup => exported || own(),
         LibOrdinal::Dylib(i) => match deps.get(i) {
             Some(Found::System) => exported,
@@ -130,4 +132,15 @@ fn verdict(image: &MachO<'_>, deps: &[Found], opts: &Options, b: &Bind<'_>) -> V
     } else {
         Verdict::Missing
     }
+}
+
+/// True if a Mach-O image dynplug loaded exports `name` (flat lookup finds it there).
+fn loaded_export(name: &str, opts: &Options) -> bool {
+    let images = super::registry::lock();
+    images.iter().any(|i| {
+        i.export_addr(name, Some(opts), false, super::bind::REEXPORT_DEPTH)
+            .ok()
+            .flatten()
+            .is_some()
+    })
 }

@@ -1,9 +1,9 @@
 //! The load-command walk: every command bounds-checked (size, alignment, inside `sizeofcmds` and
 //! the file) and the ones a loader needs decoded into [`Commands`].
 
-use super::error::{MachOError, MalformedMachO, Result, UnsupportedMachO};
 use super::header::{Header, HEADER_SIZE};
 use super::segments::{self, RawSegment};
+use crate::macho_error::{MachOError, MalformedMachO, Result, UnsupportedMachO};
 use crate::read::{cstr_at, slice_at, u32_at, u64_at};
 
 const LC_REQ_DYLD: u32 = 0x8000_0000;
@@ -139,7 +139,7 @@ impl At {
 /// Walks the load commands after `header`.
 pub(crate) fn walk(bytes: &[u8], header: &Header) -> Result<Commands> {
     let size = u64::from(header.sizeofcmds);
-    let region = slice_at(bytes, HEADER_SIZE, size).ok_or(super::error::oob(
+    let region = slice_at(bytes, HEADER_SIZE, size).ok_or(crate::macho_error::oob(
         "load commands",
         HEADER_SIZE,
         size,
@@ -156,7 +156,11 @@ pub(crate) fn walk(bytes: &[u8], header: &Header) -> Result<Commands> {
     for index in 0..header.ncmds {
         let head = |o| u32_at(region, pos + o);
         let (Some(cmd), Some(cmdsize)) = (head(0), head(4)) else {
-            return Err(super::error::oob("load command", HEADER_SIZE + pos, 8));
+            return Err(crate::macho_error::oob(
+                "load command",
+                HEADER_SIZE + pos,
+                8,
+            ));
         };
         let at = At { index, cmd };
         if cmdsize < 8 || cmdsize % 8 != 0 {

@@ -3,9 +3,9 @@
 //! symbol's address plus an addend (a bind).
 
 use super::chained::Chains;
-use super::error::{MalformedMachO, Result};
 use super::opcodes::Opcodes;
 use super::{MachO, Segment};
+use crate::macho_error::{MalformedMachO, Result};
 
 /// The most fixups one image may yield.
 const MAX_FIXUPS: u64 = 1 << 24;

@@ -1,6 +1,6 @@
 //! The 64-bit Mach-O header: magic, CPU, file type. Everything else is refused with its reason.
 
-use super::error::{MalformedMachO, Result, UnsupportedMachO};
+use crate::macho_error::{MalformedMachO, Result, UnsupportedMachO};
 use crate::read::u32_at;
 
 /// `MH_MAGIC_64`, little-endian.
@@ -78,8 +78,9 @@ pub fn is_macho(bytes: &[u8]) -> bool {
 impl Header {
     /// Reads and checks the header at the start of `bytes`.
     pub fn parse(bytes: &[u8]) -> Result<Header> {
-        let field =
-            |off: u64| u32_at(bytes, off).ok_or(super::error::oob("Mach-O header", 0, HEADER_SIZE));
+        let field = |off: u64| {
+            u32_at(bytes, off).ok_or(crate::macho_error::oob("Mach-O header", 0, HEADER_SIZE))
+        };
         match field(0)? {
             MH_MAGIC_64 => {}
             MH_MAGIC => return Err(UnsupportedMachO::Bits32.into()),

@@ -1,6 +1,6 @@
 //! A bounds-checked reader of the LEB128 numbers, bytes and strings in `__LINKEDIT` tables.
 
-use super::error::{MachOError, MalformedMachO, Result};
+use crate::macho_error::{MachOError, MalformedMachO, Result};
 
 /// A position in one table (an opcode stream, a trie): every read is checked against its end.
 #[derive(Clone)]
@@ -42,7 +42,7 @@ impl<'a> Cursor<'a> {
         let b = *self
             .bytes
             .get(self.pos)
-            .ok_or_else(|| super::error::oob(self.what, self.pos as u64, 1))?;
+            .ok_or_else(|| crate::macho_error::oob(self.what, self.pos as u64, 1))?;
         self.pos += 1;
         Ok(b)
     }

@@ -9,7 +9,6 @@ mod chained;
 pub mod check;
 mod commands;
 mod deps;
-mod error;
 pub mod fixups;
 mod header;
 mod leb;
@@ -21,8 +20,8 @@ pub mod symtab;
 pub(crate) mod tlv;
 pub mod trie;
 
+pub use crate::macho_error::{MachOError, MalformedMachO, Result, UnsupportedMachO};
 pub use commands::{DyldInfo, Dylib, DylibKind, Dysymtab, FileRange, Symtab};
-pub use error::{MachOError, MalformedMachO, Result, UnsupportedMachO};
 pub use fixups::{Bind, BindStream, Fixup, FixupKind, Fixups, LibOrdinal};
 pub use header::{is_macho, Arch, FileKind, Header};
 pub use segments::{Prot, Section, SectionKind, Segment, MAX_SPAN};
@@ -134,7 +133,7 @@ impl<'a> MachO<'a> {
             if r.size == 0 || inside {
                 Ok(())
             } else {
-                Err(error::oob(what, r.offset, r.size))
+                Err(crate::macho_error::oob(what, r.offset, r.size))
             }
         };
         if let Some(d) = &self.dyld_info {
@@ -169,7 +168,7 @@ impl<'a> MachO<'a> {
             ("undefined symbols", d.undef),
         ] {
             if u64::from(first) + u64::from(n) > count {
-                return Err(error::oob(what, first.into(), n.into()));
+                return Err(crate::macho_error::oob(what, first.into(), n.into()));
             }
         }
         Ok(())

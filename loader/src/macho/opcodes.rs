@@ -2,10 +2,10 @@
 //! at a time (no table is built, so a hostile stream cannot make dynplug allocate).
 
 use super::commands::DyldInfo;
-use super::error::{MachOError, MalformedMachO, Result, UnsupportedMachO};
 use super::fixups::{file_word, writable_word, Bind, BindStream, Fixup, FixupKind, LibOrdinal};
 use super::leb::Cursor;
 use super::MachO;
+use crate::macho_error::{MachOError, MalformedMachO, Result, UnsupportedMachO};
 
 /// The one 64-bit rebase and bind type.
 const TYPE_POINTER: u8 = 1;

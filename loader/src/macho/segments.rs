@@ -1,7 +1,7 @@
 //! Segments and sections from `LC_SEGMENT_64` commands, and the checks that make them a layout a
 //! loader can map: inside the file, sorted, not overlapping, within the span limit.
 
-use super::error::{MachOError, MalformedMachO, Result, UnsupportedMachO};
+use crate::macho_error::{MachOError, MalformedMachO, Result, UnsupportedMachO};
 use crate::read::{slice_at, u32_at, u64_at};
 
 /// The largest image span accepted (1 GiB).
@@ -143,8 +143,8 @@ pub(crate) struct RawSegment {
 /// Parses one `LC_SEGMENT_64` command (`cmd` is its bytes, `cmdsize` long); `file_len` bounds
 /// its file range.
 pub(crate) fn parse_segment(cmd: &[u8], file_len: u64) -> Result<RawSegment> {
-    let u32f = |o| u32_at(cmd, o).ok_or(super::error::oob("segment command", o, 4));
-    let u64f = |o| u64_at(cmd, o).ok_or(super::error::oob("segment command", o, 8));
+    let u32f = |o| u32_at(cmd, o).ok_or(crate::macho_error::oob("segment command", o, 4));
+    let u64f = |o| u64_at(cmd, o).ok_or(crate::macho_error::oob("segment command", o, 8));
     let name = name16(slice_at(cmd, 8, 16).unwrap_or_default());
     let (vmaddr, vmsize, fileoff, filesize) = (u64f(24)?, u64f(32)?, u64f(40)?, u64f(48)?);
     let (maxprot, initprot) = (u32f(56)?, u32f(60)?);
@@ -199,8 +199,8 @@ fn is_zerofill(kind: u32) -> bool {
 /// The `section_64` at `at` in the command, checked to lie inside `seg`.
 fn parse_section(cmd: &[u8], at: u64, seg: &Segment) -> Result<Section> {
     let name = name16(slice_at(cmd, at, 16).unwrap_or_default());
-    let u32f = |o: u64| u32_at(cmd, at + o).ok_or(super::error::oob("section", at + o, 4));
-    let u64f = |o: u64| u64_at(cmd, at + o).ok_or(super::error::oob("section", at + o, 8));
+    let u32f = |o: u64| u32_at(cmd, at + o).ok_or(crate::macho_error::oob("section", at + o, 4));
+    let u64f = |o: u64| u64_at(cmd, at + o).ok_or(crate::macho_error::oob("section", at + o, 8));
     let (addr, size, fileoff, align, flags) =
         (u64f(32)?, u64f(40)?, u32f(48)?, u32f(52)?, u32f(64)?);
     let end = addr.checked_add(size);

@@ -1,7 +1,7 @@
 //! The `LC_SYMTAB` nlist symbols (dyld's fallback when there is no trie; `inspect`; tests).
 
-use super::error::{MalformedMachO, Result};
 use super::MachO;
+use crate::macho_error::{MalformedMachO, Result};
 use crate::read::{cstr_at, slice_at, u16_at, u32_at, u64_at};
 
 /// `N_EXT`: an external symbol.
@@ -41,11 +41,11 @@ pub fn symbol<'a>(image: &MachO<'a>, index: u32) -> Result<Symbol<'a>> {
         .symtab
         .ok_or(MalformedMachO::Missing { what: "LC_SYMTAB" })?;
     if index >= tab.count {
-        return Err(super::error::oob("symbol", index.into(), 16));
+        return Err(crate::macho_error::oob("symbol", index.into(), 16));
     }
     let at = tab.symbols.offset + u64::from(index) * 16;
     let b = image.bytes;
-    let e = slice_at(b, at, 16).ok_or(super::error::oob("symbol", at, 16))?;
+    let e = slice_at(b, at, 16).ok_or(crate::macho_error::oob("symbol", at, 16))?;
     let (strx, n_value) = (u32_at(e, 0).unwrap_or(0), u64_at(e, 8).unwrap_or(0));
     let (n_type, n_sect, desc) = (e[4], e[5], u16_at(e, 6).unwrap_or(0));
     let strings = tab.strings.bytes(b);

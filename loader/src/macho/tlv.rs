@@ -8,73 +8,10 @@ use super::load::Image;
 use super::{MachOError, MalformedMachO, SectionKind};
 use crate::error::{LoadError, Unsupported};
 use crate::relocate::Memory;
+use crate::tlv_block::{slow, Descriptor, Template};
 
 /// Bytes of one descriptor.
 const DESCRIPTOR: u64 = 24;
-
-/// One image's thread-local template (leaked: descriptors point at it for the process's life).
-#[derive(Debug)]
-pub(crate) struct Template {
-    /// The key of the calling thread's block.
-    key: libc::pthread_key_t,
-    /// Run-time address of the initial bytes.
-    data: u64,
-    /// How many bytes are copied from there (the rest of the block is zero).
-    data_len: usize,
-    /// The block's size.
-    size: usize,
-    /// The block's alignment.
-    align: usize,
-}
-
-/// A descriptor as the image's code passes it to the getter.
-#[repr(C)]
-pub(crate) struct Descriptor {
-    thunk: u64,
-    key: u64,
-    offset: u64,
-}
-
-/// Frees a thread's block when it ends.
-extern "C" fn free_block(block: *mut libc::c_void) {
-    // SAFETY: a block `slow` allocated with posix_memalign, handed back once by pthread.
-    unsafe { libc::free(block) };
-}
-
-/// The getter's slow path: the calling thread's address of the variable `desc` describes.
-///
-/// # Safety
-/// `desc` is a descriptor `setup` wrote (called from the image's code through the getter).
-pub(crate) unsafe extern "C" fn slow(desc: *const Descriptor) -> u64 {
-    // SAFETY: the descriptor lies in the image's mapped data; its key is a leaked `Template`.
-    let (t, offset) = unsafe { (&*((*desc).key as *const Template), (*desc).offset) };
-    // SAFETY: the key was created by `setup` and is never deleted.
-    let mut block = unsafe { libc::pthread_getspecific(t.key) };
-    if block.is_null() {
-        block = new_block(t);
-        // SAFETY: as above; the block is this thread's.
-        unsafe { libc::pthread_setspecific(t.key, block) };
-    }
-    (block as u64).wrapping_add(offset)
-}
-
-/// A new block for the calling thread: the template's bytes, then zeros.
-fn new_block(t: &Template) -> *mut libc::c_void {
-    let mut block = std::ptr::null_mut();
-    let align = t.align.max(std::mem::size_of::<usize>());
-    // SAFETY: the alignment is a power of two and a multiple of the pointer size.
-    if unsafe { libc::posix_memalign(&mut block, align, t.size.max(1)) } != 0 {
-        eprintln!("dynplug: no memory for a Mach-O thread-local block");
-        std::process::abort();
-    }
-    // SAFETY: the block has `size` bytes; the template's `data_len` (≤ size) bytes lie in the
-    // image's mapped, fixed-up data.
-    unsafe {
-        std::ptr::copy_nonoverlapping(t.data as *const u8, block as *mut u8, t.data_len);
-        std::ptr::write_bytes((block as *mut u8).add(t.data_len), 0, t.size - t.data_len);
-    }
-    block
-}
 
 /// The template of `image`: the extent of its thread-local sections, the initial bytes those
 /// of `__thread_data` (before `__thread_bss`).
@@ -131,18 +68,9 @@ pub(super) fn setup(image: &Image, mem: &mut impl Memory) -> Result<(), LoadErro
         LoadError::from(MachOError::from(e))
     };
     let to_usize = |v: u64| usize::try_from(v).map_err(|_| bad("template too large"));
-    let mut key = 0;
-    // SAFETY: creates a key whose destructor frees what `slow` allocated.
-    if unsafe { libc::pthread_key_create(&mut key, Some(free_block)) } != 0 {
-        return Err(LoadError::Map(std::io::Error::last_os_error()));
-    }
-    let t: &'static Template = Box::leak(Box::new(Template {
-        key,
-        data: image.load_addr().wrapping_add(start),
-        data_len: to_usize(data_len)?,
-        size: to_usize(size)?,
-        align: to_usize(align)?,
-    }));
+    let data = image.load_addr().wrapping_add(start);
+    let t = Template::new(data, to_usize(data_len)?, to_usize(size)?, to_usize(align)?)
+        .map_err(LoadError::Map)?;
     let base = image.macho().base();
     for s in vars {
         for i in 0..s.size / DESCRIPTOR {
@@ -165,7 +93,7 @@ pub(super) fn address(desc: u64) -> Option<u64> {
     // SAFETY: `desc` is a descriptor inside the image's mapped `__thread_vars` (the export
     // trie's offset lies in the image; the caller checked the section).
     let d = unsafe { &*(desc as *const Descriptor) };
-    if d.thunk != getter {
+    if d.thunk() != getter {
         return None;
     }
     // SAFETY: a descriptor `setup` wrote.

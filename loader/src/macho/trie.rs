@@ -3,9 +3,9 @@
 
 use std::collections::HashSet;
 
-use super::error::{MachOError, MalformedMachO, Result, UnsupportedMachO};
 use super::leb::Cursor;
 use super::MachO;
+use crate::macho_error::{MachOError, MalformedMachO, Result, UnsupportedMachO};
 
 /// `EXPORT_SYMBOL_FLAGS_KIND_MASK` and its kinds.
 const KIND_MASK: u64 = 3;
