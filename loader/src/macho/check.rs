@@ -18,8 +18,8 @@ use crate::link::Options;
 enum Found {
     /// A macOS system library: the host's exports stand for it.
     System,
-    /// Its file's bytes (parsed when a bind asks).
-    File(Vec<u8>),
+    /// Its file's bytes, mapped (parsed when a bind asks).
+    File(crate::file::FileBytes),
     /// Not found (a weak dependency's symbols are then 0).
     Missing,
 }
@@ -81,12 +81,13 @@ pub fn check(
     Ok(problems)
 }
 
-/// The first of `paths` that is a regular file, read.
+/// The first of `paths` that is a regular file, mapped (read as a load reads it).
 fn find(paths: &[PathBuf]) -> Option<Found> {
     let p = paths
         .iter()
         .find_map(|p| crate::file::regular_canonical(p))?;
-    std::fs::read(p).ok().map(Found::File)
+    let file = crate::file::open_regular(&p).ok()?;
+    crate::file::FileBytes::new(&file).ok().map(Found::File)
 }
 
 /// What a load would make of one bind.
@@ -121,7 +122,7 @@ fn verdict(image: &MachO<'_>, deps: &[Found], opts: &Options, b: &Bind<'_>) -> V
         LibOrdinal::WeakLookup => exported || own(),
         LibOrdinal::Dylib(i) => match deps.get(i) {
             Some(Found::System) => exported,
-            Some(Found::File(bytes)) => MachO::parse(bytes)
+            Some(Found::File(bytes)) => MachO::parse(bytes.as_ref())
                 .ok()
                 .is_some_and(|d| d.export(b.name).ok().flatten().is_some()),
             Some(Found::Missing) | None => false,
