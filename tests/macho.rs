@@ -186,3 +186,22 @@ fn a_plugin_waits_for_a_library_another_thread_is_initialising() {
     let saw: *const c_int = f(unsafe { &*first }, "saw_ready");
     assert_eq!(unsafe { *saw }, 1);
 }
+
+#[test]
+#[cfg_attr(target_arch = "riscv64", ignore = "Mach-O has no riscv64 images")]
+fn a_rust_cdylib_for_macos_opens_and_runs() {
+    // Prebuilt by rustc for x86_64-apple-darwin / aarch64-apple-darwin (testdata/macho/prebuilt).
+    let built = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!(
+        "testdata/macho/prebuilt/librust_plugin_{ARCH}.dylib"
+    ));
+    let dir = dynplug_fixtures::scratch_dir().join("macho-api-rust");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("librust_plugin.dylib");
+    std::fs::copy(&built, &path).unwrap();
+    let p = unsafe { host().open(&path) }.unwrap();
+    // The initialiser ran through the host: 41 + 1; the pointer to it was relocated.
+    let counter_ptr: *const *const c_int = f(p, "COUNTER_PTR");
+    assert_eq!(unsafe { **counter_ptr }, 42);
+    let add: extern "C" fn(c_int, c_int) -> c_int = f(p, "rust_add");
+    assert_eq!(add(2, 3), 5 + 42);
+}
