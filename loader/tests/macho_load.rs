@@ -573,3 +573,42 @@ fn two_libraries_that_need_each_other_load_once_each() {
     assert_eq!(int(la.lookup("a_turn").unwrap()), 2);
     assert_eq!(int(lb.lookup("init_turns").unwrap()), 2);
 }
+
+#[test]
+#[cfg_attr(target_arch = "riscv64", ignore = "Mach-O has no riscv64 images")]
+fn an_image_in_memory_is_looked_up_through_its_mapped_trie() {
+    // What macOS's dyld images are read with (`os::macho_symbol`): here images dynplug mapped.
+    for (fixups, ext) in VARIANTS {
+        let name = plugin(fixups, ext);
+        let dir = copies(
+            &format!("mem-{fixups}-{ext}"),
+            &[&name, "libmacho_dep.dylib"],
+        );
+        let p = open(&dir.join(&name), &options(false)).unwrap();
+        // The header lies at the bias: __TEXT is at link-time address 0.
+        let header = p.bias();
+        for sym in ["plugin_add", "counter", "fp_table", "wdef"] {
+            let mem =
+                unsafe { dynplug_loader::macho::in_memory::lookup(header, &format!("_{sym}")) };
+            assert_eq!(mem, p.lookup(sym), "{name}: {sym}");
+            assert!(mem.is_some());
+        }
+        // An import, a name no image has, and a thread-local variable: none.
+        for sym in ["_host_add", "_nothing_here", "_tls_var"] {
+            assert_eq!(
+                unsafe { dynplug_loader::macho::in_memory::lookup(header, sym) },
+                None,
+                "{sym}"
+            );
+        }
+        // Not a Mach-O header.
+        let elf = [
+            0x7fu8, b'E', b'L', b'F', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+            0, 0, 0, 0, 0, 0, 0, 0,
+        ];
+        assert_eq!(
+            unsafe { dynplug_loader::macho::in_memory::lookup(elf.as_ptr() as u64, "_x") },
+            None
+        );
+    }
+}

@@ -6,22 +6,22 @@ use super::segments::{self, RawSegment};
 use crate::macho_error::{MachOError, MalformedMachO, Result, UnsupportedMachO};
 use crate::read::{cstr_at, slice_at, u32_at, u64_at};
 
-const LC_REQ_DYLD: u32 = 0x8000_0000;
+pub(super) const LC_REQ_DYLD: u32 = 0x8000_0000;
 const LC_SEGMENT: u32 = 0x1;
 const LC_SYMTAB: u32 = 0x2;
 const LC_DYSYMTAB: u32 = 0xb;
-const LC_LOAD_DYLIB: u32 = 0xc;
+pub(super) const LC_LOAD_DYLIB: u32 = 0xc;
 const LC_ID_DYLIB: u32 = 0xd;
-const LC_LOAD_WEAK_DYLIB: u32 = 0x18 | LC_REQ_DYLD;
-const LC_SEGMENT_64: u32 = 0x19;
+pub(super) const LC_LOAD_WEAK_DYLIB: u32 = 0x18 | LC_REQ_DYLD;
+pub(super) const LC_SEGMENT_64: u32 = 0x19;
 const LC_ROUTINES_64: u32 = 0x1a;
 const LC_RPATH: u32 = 0x1c | LC_REQ_DYLD;
-const LC_REEXPORT_DYLIB: u32 = 0x1f | LC_REQ_DYLD;
-const LC_LAZY_LOAD_DYLIB: u32 = 0x20;
-const LC_DYLD_INFO: u32 = 0x22;
-const LC_DYLD_INFO_ONLY: u32 = 0x22 | LC_REQ_DYLD;
-const LC_LOAD_UPWARD_DYLIB: u32 = 0x23 | LC_REQ_DYLD;
-const LC_DYLD_EXPORTS_TRIE: u32 = 0x33 | LC_REQ_DYLD;
+pub(super) const LC_REEXPORT_DYLIB: u32 = 0x1f | LC_REQ_DYLD;
+pub(super) const LC_LAZY_LOAD_DYLIB: u32 = 0x20;
+pub(super) const LC_DYLD_INFO: u32 = 0x22;
+pub(super) const LC_DYLD_INFO_ONLY: u32 = 0x22 | LC_REQ_DYLD;
+pub(super) const LC_LOAD_UPWARD_DYLIB: u32 = 0x23 | LC_REQ_DYLD;
+pub(super) const LC_DYLD_EXPORTS_TRIE: u32 = 0x33 | LC_REQ_DYLD;
 const LC_DYLD_CHAINED_FIXUPS: u32 = 0x34 | LC_REQ_DYLD;
 
 /// The most load commands accepted.

@@ -4,7 +4,7 @@ use crate::macho_error::{MalformedMachO, Result, UnsupportedMachO};
 use crate::read::u32_at;
 
 /// `MH_MAGIC_64`, little-endian.
-const MH_MAGIC_64: u32 = 0xfeed_facf;
+pub(super) const MH_MAGIC_64: u32 = 0xfeed_facf;
 /// `MH_MAGIC` (32-bit).
 const MH_MAGIC: u32 = 0xfeed_face;
 /// The byte-swapped magics: big-endian images.

@@ -168,9 +168,16 @@ impl Image {
     }
 }
 
-/// The host's export for the Mach-O symbol `name` (`_host_add` is `host_add`).
+/// The host's export for the Mach-O symbol `name` (`_host_add` is `host_add`), else the
+/// process's own definition where the system loads Mach-O (macOS: the first of dyld's images
+/// that defines it, `os::macho_images`; Linux and FreeBSD have none).
 pub(super) fn host_export(opts: &Options, name: &str) -> Option<u64> {
-    opts.exports.get(c_name(name).as_bytes()).copied()
+    (opts.exports.get(c_name(name).as_bytes()).copied()).or_else(|| {
+        crate::os::macho_images()
+            .into_iter()
+            // SAFETY: the headers of images the system mapped, whose code may run.
+            .find_map(|h| unsafe { super::in_memory::lookup(h, name) })
+    })
 }
 
 /// The C name of a Mach-O symbol: one leading `_` removed.

@@ -11,6 +11,7 @@ mod commands;
 mod deps;
 pub mod fixups;
 mod header;
+pub mod in_memory;
 mod leb;
 pub mod load;
 mod opcodes;
@@ -197,7 +198,7 @@ impl<'a> MachO<'a> {
 
     /// The value of `name`'s export (`_plugin_add` for C's `plugin_add`), if the trie has it.
     pub fn export(&self, name: &str) -> Result<Option<Export<'a>>> {
-        trie::lookup(self.trie_bytes(), name.as_bytes(), self)
+        trie::lookup(self.trie_bytes(), name.as_bytes(), trie::Bounds::from(self))
     }
 
     /// Every export, in trie order (bounded: a malformed trie ends it with an error).

@@ -77,8 +77,27 @@ struct Node<'a> {
     count: u8,
 }
 
+/// What a trie's entries are checked against: the image's span (offsets lie inside it) and
+/// its number of dependencies (re-exports name one).
+#[derive(Clone, Copy, Debug)]
+pub struct Bounds {
+    /// Bytes from the image's base to the end of its last segment.
+    pub span: u64,
+    /// Dependencies (`LC_LOAD_DYLIB` and the like).
+    pub dylibs: usize,
+}
+
+impl From<&MachO<'_>> for Bounds {
+    fn from(image: &MachO<'_>) -> Bounds {
+        Bounds {
+            span: image.span(),
+            dylibs: image.dylibs.len(),
+        }
+    }
+}
+
 /// Reads the node at `offset`.
-fn node<'a>(trie: &'a [u8], offset: usize, image: &MachO<'_>) -> Result<Node<'a>> {
+fn node<'a>(trie: &'a [u8], offset: usize, image: Bounds) -> Result<Node<'a>> {
     let mut c = Cursor::new(trie, offset, "export trie");
     let size = usize::try_from(c.uleb()?).map_err(|_| bad(offset, "terminal size"))?;
     let info = c.pos();
@@ -107,7 +126,7 @@ fn node<'a>(trie: &'a [u8], offset: usize, image: &MachO<'_>) -> Result<Node<'a>
 }
 
 /// Decodes a terminal's flags and payload (the cursor cannot read past the terminal).
-fn terminal<'a>(mut c: Cursor<'a>, node: usize, image: &MachO<'_>) -> Result<Export<'a>> {
+fn terminal<'a>(mut c: Cursor<'a>, node: usize, image: Bounds) -> Result<Export<'a>> {
     let flags = c.uleb()?;
     if flags & !(KIND_MASK | WEAK_DEFINITION | REEXPORT | STUB_AND_RESOLVER) != 0
         || flags & KIND_MASK == 3
@@ -115,7 +134,7 @@ fn terminal<'a>(mut c: Cursor<'a>, node: usize, image: &MachO<'_>) -> Result<Exp
         return Err(UnsupportedMachO::ExportFlags { flags }.into());
     }
     let inside = |off: u64| {
-        if off < image.span() {
+        if off < image.span {
             Ok(off)
         } else {
             Err(bad(node, "export address outside the image"))
@@ -126,10 +145,10 @@ fn terminal<'a>(mut c: Cursor<'a>, node: usize, image: &MachO<'_>) -> Result<Exp
         let library = usize::try_from(ordinal)
             .ok()
             .and_then(|o| o.checked_sub(1))
-            .filter(|&i| i < image.dylibs.len())
+            .filter(|&i| i < image.dylibs)
             .ok_or(MalformedMachO::BadOrdinal {
                 ordinal: i64::try_from(ordinal).unwrap_or(i64::MAX),
-                count: image.dylibs.len(),
+                count: image.dylibs,
             })?;
         let name = c.cstr()?;
         ExportKind::Reexport {
@@ -174,11 +193,7 @@ fn edge(trie: &[u8], pos: usize) -> Result<(&[u8], usize, usize)> {
 }
 
 /// Looks `name` up in `trie`.
-pub(crate) fn lookup<'a>(
-    trie: &'a [u8],
-    name: &[u8],
-    image: &MachO<'_>,
-) -> Result<Option<Export<'a>>> {
+pub(crate) fn lookup<'a>(trie: &'a [u8], name: &[u8], image: Bounds) -> Result<Option<Export<'a>>> {
     if trie.is_empty() {
         return Ok(None);
     }
@@ -224,7 +239,8 @@ struct Frame {
 /// with an error.
 pub struct Exports<'a, 'i> {
     trie: &'a [u8],
-    image: &'i MachO<'a>,
+    image: Bounds,
+    _of: std::marker::PhantomData<&'i MachO<'a>>,
     stack: Vec<Frame>,
     name: Vec<u8>,
     visited: HashSet<usize>,
@@ -236,7 +252,8 @@ impl<'a, 'i> Exports<'a, 'i> {
     pub(crate) fn new(trie: &'a [u8], image: &'i MachO<'a>) -> Self {
         Exports {
             trie,
-            image,
+            image: Bounds::from(image),
+            _of: std::marker::PhantomData,
             stack: Vec::new(),
             name: Vec::new(),
             visited: HashSet::new(),

@@ -116,6 +116,11 @@ pub fn renamed(requester: Option<&std::path::Path>, name: &[u8]) -> Option<Vec<u
     map.as_ref()?.find(who, name).map(<[u8]>::to_vec)
 }
 
+/// The Mach-O images the system loaded: none, it loads no Mach-O.
+pub fn macho_images() -> Vec<u64> {
+    Vec::new()
+}
+
 /// What `$LIB` expands to (`TOKEN_LIB`).
 pub const LIB: &[u8] = b"lib";
 

@@ -133,6 +133,11 @@ pub fn renamed(_requester: Option<&std::path::Path>, _name: &[u8]) -> Option<Vec
     None
 }
 
+/// The Mach-O images the system loaded: none, it loads no Mach-O.
+pub fn macho_images() -> Vec<u64> {
+    Vec::new()
+}
+
 /// What `$LIB` expands to (the machine's multiarch `slibdir`).
 pub const LIB: &[u8] = crate::abi::LIB;
 

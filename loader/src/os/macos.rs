@@ -1,7 +1,8 @@
-//! macOS: dyld loads Mach-O, and no ELF C runtime is in the process, so every open is refused
-//! (`elf_host`) until dynplug loads Mach-O. The rest answers what macOS has, so that the generic
+//! macOS: no ELF C runtime is in the process, so an ELF open is refused (`elf_host`); Mach-O
+//! plugins go through dynplug's Mach-O loader, their imports of the process's libraries looked
+//! up in dyld's images (`macho_images`). The rest answers what macOS has, so that the generic
 //! loader compiles (`cargo check --target aarch64-apple-darwin`) and its parsing, inspection and
-//! offline relocation work.
+//! offline relocation work. Compiled and checked, never run here.
 
 use std::ffi::{c_int, c_void, CStr};
 use std::fs::File;
@@ -16,7 +17,7 @@ pub const NAME: &str = "macOS";
 pub fn elf_host() -> Result<(), &'static str> {
     Err(
         "macOS runs Mach-O objects through dyld: there is no ELF C library in the process \
-         for an ELF object to bind to, and dynplug does not load Mach-O yet",
+         for an ELF object to bind to (dynplug loads Mach-O plugins here)",
     )
 }
 
@@ -71,6 +72,26 @@ pub fn fd_path(_fd: std::os::unix::io::RawFd) -> Option<PathBuf> {
 /// No loader of this system renames libraries.
 pub fn renamed(_requester: Option<&std::path::Path>, _name: &[u8]) -> Option<Vec<u8>> {
     None
+}
+
+extern "C" {
+    fn _dyld_image_count() -> u32;
+    fn _dyld_get_image_header(index: u32) -> *const c_void;
+}
+
+/// The run-time addresses of the headers of the Mach-O images the system loaded, in dyld's
+/// order (its public `_dyld_image_count`/`_dyld_get_image_header`): where a Mach-O plugin's
+/// imports of the process's libraries are looked up (`macho::in_memory`). Compiled and
+/// checked here, not run (no macOS).
+pub fn macho_images() -> Vec<u64> {
+    // SAFETY: dyld's image-list functions take an index below the count and return the header
+    // of an image it mapped (or null, for one being unloaded).
+    let count = unsafe { _dyld_image_count() };
+    (0..count)
+        // SAFETY: as above.
+        .map(|i| unsafe { _dyld_get_image_header(i) } as usize as u64)
+        .filter(|&h| h != 0)
+        .collect()
 }
 
 /// What `$LIB` expands to.
