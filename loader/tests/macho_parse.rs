@@ -615,3 +615,30 @@ fn chained_import_addend_formats() {
         }
     }
 }
+
+#[test]
+fn the_code_signature_is_where_llvm_objdump_says() {
+    // rust-lld signs arm64 images ad hoc (macOS runs no unsigned arm64 code); x86_64 ones not.
+    for arch in ["x86_64", "arm64"] {
+        for (fixups, ext) in [("chained", "dylib"), ("opcodes", "bundle")] {
+            let file = fixture(arch, fixups, ext);
+            let text = objdump(&["--macho", "--private-headers"], &file);
+            let mut lines = text
+                .lines()
+                .skip_while(|l| !l.contains("cmd LC_CODE_SIGNATURE"));
+            let field =
+                |l: Option<&str>| -> Option<u64> { l?.split_whitespace().nth(1)?.parse().ok() };
+            let want = lines.next().map(|_| {
+                let _cmdsize = lines.next();
+                (field(lines.next()).unwrap(), field(lines.next()).unwrap())
+            });
+            let bytes = read(&file);
+            let got = MachO::parse(&bytes)
+                .unwrap()
+                .code_signature
+                .map(|r| (r.offset, r.size));
+            assert_eq!(got, want, "{arch} {fixups} {ext}");
+            assert_eq!(got.is_some(), arch == "arm64", "{arch}");
+        }
+    }
+}

@@ -21,6 +21,7 @@ pub(super) const LC_LAZY_LOAD_DYLIB: u32 = 0x20;
 pub(super) const LC_DYLD_INFO: u32 = 0x22;
 pub(super) const LC_DYLD_INFO_ONLY: u32 = 0x22 | LC_REQ_DYLD;
 pub(super) const LC_LOAD_UPWARD_DYLIB: u32 = 0x23 | LC_REQ_DYLD;
+const LC_CODE_SIGNATURE: u32 = 0x1d;
 pub(super) const LC_DYLD_EXPORTS_TRIE: u32 = 0x33 | LC_REQ_DYLD;
 const LC_DYLD_CHAINED_FIXUPS: u32 = 0x34 | LC_REQ_DYLD;
 
@@ -115,6 +116,7 @@ pub(crate) struct Commands {
     pub(crate) dyld_info: Option<DyldInfo>,
     pub(crate) chained_fixups: Option<FileRange>,
     pub(crate) exports_trie: Option<FileRange>,
+    pub(crate) code_signature: Option<FileRange>,
     pub(crate) symtab: Option<Symtab>,
     pub(crate) dysymtab: Option<Dysymtab>,
 }
@@ -222,6 +224,7 @@ fn decode(out: &mut Commands, at: &At, cmd: &[u8], file_len: u64) -> Result<()> 
         }
         LC_DYLD_CHAINED_FIXUPS => once(&mut out.chained_fixups, range(8)?, at.cmd)?,
         LC_DYLD_EXPORTS_TRIE => once(&mut out.exports_trie, range(8)?, at.cmd)?,
+        LC_CODE_SIGNATURE => once(&mut out.code_signature, range(8)?, at.cmd)?,
         LC_SYMTAB => {
             let (symoff, nsyms) = (u64::from(u32f(8)?), u32f(12)?);
             let symtab = Symtab {

@@ -401,6 +401,11 @@ impl Load<'_, '_> {
         let page = crate::os::page_size();
         let list = segment_list(&macho, page)?;
         let layout = layout(&list, page)?;
+        if let (Source::File(fd), Some(sig)) = (source, macho.code_signature) {
+            // Where the system checks code pages against their signature (macOS), it must
+            // know the signature before they are mapped executable, as dyld registers it.
+            crate::os::register_code_signature(fd, sig.offset, sig.size).map_err(LoadError::Map)?;
+        }
         let mapping = Mapping::new(&layout, source).map_err(LoadError::Map)?;
         let bias = mapping.bias;
         let span = (mapping.addr(layout.span_lo), mapping.addr(layout.span_hi));

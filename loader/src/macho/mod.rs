@@ -59,6 +59,8 @@ pub struct MachO<'a> {
     pub chained_fixups: Option<FileRange>,
     /// `LC_DYLD_EXPORTS_TRIE`'s trie.
     pub exports_trie: Option<FileRange>,
+    /// `LC_CODE_SIGNATURE`'s blob (what macOS checks code pages against).
+    pub code_signature: Option<FileRange>,
     /// `LC_SYMTAB`.
     pub symtab: Option<Symtab>,
     /// `LC_DYSYMTAB`.
@@ -88,6 +90,7 @@ impl<'a> MachO<'a> {
             dyld_info: c.dyld_info,
             chained_fixups: c.chained_fixups,
             exports_trie: c.exports_trie,
+            code_signature: c.code_signature,
             symtab: c.symtab,
             dysymtab: c.dysymtab,
         };
@@ -149,6 +152,9 @@ impl<'a> MachO<'a> {
         }
         if let Some(r) = &self.exports_trie {
             check("exports trie", r)?;
+        }
+        if let Some(r) = &self.code_signature {
+            check("code signature", r)?;
         }
         if let Some(s) = &self.symtab {
             check("symbol table", &s.symbols)?;

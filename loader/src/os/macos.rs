@@ -74,6 +74,47 @@ pub fn renamed(_requester: Option<&std::path::Path>, _name: &[u8]) -> Option<Vec
     None
 }
 
+/// `F_ADDFILESIGS_RETURN` (xnu `bsd/sys/fcntl.h`).
+const F_ADDFILESIGS_RETURN: c_int = 97;
+
+/// xnu's `fsignatures_t`: where in the file the code signature lies.
+#[repr(C)]
+struct FileSignatures {
+    fs_file_start: libc::off_t,
+    fs_blob_start: *mut c_void,
+    fs_blob_size: libc::size_t,
+    fs_fsignatures_size: libc::size_t,
+    fs_cdhash: [u8; 20],
+    fs_hash_type: c_int,
+}
+
+/// Registers the code signature `size` bytes at `offset` in the file `fd` with the kernel, as
+/// dyld does before it maps an image's code: arm64 macOS runs code pages of a file mapping only
+/// once their signature is known. Compiled and checked here, not run (no macOS).
+pub fn register_code_signature(
+    fd: std::os::fd::BorrowedFd<'_>,
+    offset: u64,
+    size: u64,
+) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let invalid = || std::io::Error::from(std::io::ErrorKind::InvalidInput);
+    let mut sig = FileSignatures {
+        fs_file_start: 0,
+        // The kernel reads it as an offset in the file (dyld passes the same).
+        fs_blob_start: usize::try_from(offset).map_err(|_| invalid())? as *mut c_void,
+        fs_blob_size: usize::try_from(size).map_err(|_| invalid())?,
+        fs_fsignatures_size: 0,
+        fs_cdhash: [0; 20],
+        fs_hash_type: 0,
+    };
+    // SAFETY: F_ADDFILESIGS_RETURN reads and writes the `fsignatures_t` it is given.
+    let r = unsafe { libc::fcntl(fd.as_raw_fd(), F_ADDFILESIGS_RETURN, &mut sig) };
+    if r == -1 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 extern "C" {
     fn _dyld_image_count() -> u32;
     fn _dyld_get_image_header(index: u32) -> *const c_void;

@@ -22,6 +22,8 @@
 //! - `MAP_NORESERVE`: the flag that keeps an inaccessible reservation from counting against the
 //!   memory limit (0 where the system has none);
 //! - `macho_images()`: the headers of the Mach-O images the system loaded (dyld's, on macOS);
+//!   `register_code_signature(fd, offset, size)`: a Mach-O image's signature made known to the
+//!   kernel before its code is mapped (macOS; nothing elsewhere);
 //! - `SEARCH_ORDER`, `search_tokens()`, `renamed(requester, name)`: whose library search order,
 //!   the `$` tokens its loader expands, and the name it searches for in place of another
 //!   (FreeBSD's `libmap.conf`) (`search.rs`);
