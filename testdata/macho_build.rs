@@ -2,7 +2,8 @@
 //! `arm64-apple-macos11` and linked by the Rust toolchain's `rust-lld -flavor darwin` into
 //! `$OUT/fixtures/macho/<arch>/`: `libmacho_slow_dep.dylib` and `macho_slow_user_{1,2}.dylib`
 //! (a slow initialiser two plugins wait for), `libmacho_provider.dylib` (a `host_add` for flat
-//! lookup), `libmacho_dep.dylib`, and `macho_plugin_{chained,opcodes}.
+//! lookup), `libmacho_reexport_{inner,outer,user}.dylib` (a symbol bound through a re-export),
+//! `libmacho_dep.dylib`, and `macho_plugin_{chained,opcodes}.
 //! {dylib,bundle}` (chained fixups with `-fixup_chains`, opcode streams with `-no_fixup_chains`;
 //! the host's symbols flat through `-undefined dynamic_lookup`); `macho_addend{32,64}_{chained,
 //! opcodes}.dylib` from `macho_addend.c` (without and with `-DHUGE`: the chained imports formats
@@ -49,6 +50,7 @@ pub fn build(out: &Path) {
         }
         cycle(&lld, &dir, arch);
         slow(&lld, &dir, arch);
+        reexport(&lld, &dir, arch);
         let provider = compile(&dir, arch, "macho_provider", &[]);
         let out = dir.join("libmacho_provider.dylib");
         link(&lld, arch, &["-dylib"], &[&provider], &out);
@@ -129,6 +131,48 @@ fn slow(lld: &Path, dir: &Path, arch: &str) {
             &out,
         );
     }
+}
+
+/// `libmacho_reexport_{inner,outer}.dylib` (outer re-exports inner) and
+/// `libmacho_reexport_user.dylib`, linked against outer only. lld finds the re-exported library
+/// at link time through `-rpath` of the fixtures' directory.
+fn reexport(lld: &Path, dir: &Path, arch: &str) {
+    let obj = |n: &str| compile(dir, arch, &format!("macho_reexport_{n}"), &[]);
+    let (inner, outer, user) = (obj("inner"), obj("outer"), obj("user"));
+    let lib = |n: &str| dir.join(format!("libmacho_reexport_{n}.dylib"));
+    let install = |n: &str| format!("@rpath/libmacho_reexport_{n}.dylib");
+    let here = dir.to_str().expect("a UTF-8 build directory");
+    let inner_name = install("inner");
+    link(
+        lld,
+        arch,
+        &["-dylib", "-install_name", &inner_name],
+        &[&inner],
+        &lib("inner"),
+    );
+    let outer_name = install("outer");
+    let inner_lib = lib("inner");
+    let inner_path = inner_lib.to_str().expect("a UTF-8 build directory");
+    let outer_args = [
+        "-dylib",
+        "-install_name",
+        &outer_name,
+        "-rpath",
+        "@loader_path",
+        "-reexport_library",
+        inner_path,
+    ];
+    link(lld, arch, &outer_args, &[&outer], &lib("outer"));
+    let user_args = [
+        "-dylib",
+        "-rpath",
+        "@loader_path",
+        "-rpath",
+        here,
+        "-undefined",
+        "dynamic_lookup",
+    ];
+    link(lld, arch, &user_args, &[&user, &lib("outer")], &lib("user"));
 }
 
 /// Renames `obj` to `name` in its directory (one source compiled twice).

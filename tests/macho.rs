@@ -205,3 +205,20 @@ fn a_rust_cdylib_for_macos_opens_and_runs() {
     let add: extern "C" fn(c_int, c_int) -> c_int = f(p, "rust_add");
     assert_eq!(add(2, 3), 5 + 42);
 }
+
+#[test]
+#[cfg_attr(target_arch = "riscv64", ignore = "Mach-O has no riscv64 images")]
+fn a_symbol_bound_through_a_reexported_library_resolves() {
+    let dir = dynplug_fixtures::scratch_dir().join("macho-api-reexport");
+    std::fs::create_dir_all(&dir).unwrap();
+    for n in ["inner", "outer", "user"] {
+        let n = format!("libmacho_reexport_{n}.dylib");
+        std::fs::copy(dynplug_fixtures::macho_dir(ARCH).join(&n), dir.join(&n)).unwrap();
+    }
+    let user = dir.join("libmacho_reexport_user.dylib");
+    // inner_value is bound to the outer library, whose trie lacks it: found in what it re-exports.
+    assert!(Loader::new().check(&user).unwrap().is_ok());
+    let p = unsafe { Loader::new().open(&user) }.unwrap();
+    let f: extern "C" fn() -> c_int = unsafe { p.lookup("through_reexport").unwrap().cast() };
+    assert_eq!(f(), 78);
+}

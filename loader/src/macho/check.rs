@@ -18,8 +18,8 @@ use crate::link::Options;
 enum Found {
     /// A macOS system library: the host's exports stand for it.
     System,
-    /// Its file's bytes, mapped (parsed when a bind asks).
-    File(crate::file::FileBytes),
+    /// Its file's bytes, mapped (parsed when a bind asks), and its path.
+    File(crate::file::FileBytes, PathBuf),
     /// Not found (a weak dependency's symbols are then 0).
     Missing,
 }
@@ -87,7 +87,37 @@ fn find(paths: &[PathBuf]) -> Option<Found> {
         .iter()
         .find_map(|p| crate::file::regular_canonical(p))?;
     let file = crate::file::open_regular(&p).ok()?;
-    crate::file::FileBytes::new(&file).ok().map(Found::File)
+    let bytes = crate::file::FileBytes::new(&file).ok()?;
+    Some(Found::File(bytes, p))
+}
+
+/// True if the library `bytes` (at `path`) exports `name`, itself or through the libraries it
+/// re-exports (`depth` levels), as a load's lookup finds it.
+fn defines(bytes: &[u8], path: &Path, name: &str, opts: &Options, depth: u8) -> bool {
+    let Ok(lib) = MachO::parse(bytes) else {
+        return false;
+    };
+    if lib.export(name).ok().flatten().is_some() {
+        return true;
+    }
+    let Some(depth) = depth.checked_sub(1) else {
+        return false;
+    };
+    let dir = path.parent();
+    let rpaths = expand_rpaths(&lib.rpaths, dir);
+    let reexports = lib
+        .dylibs
+        .iter()
+        .filter(|d| d.kind == super::DylibKind::Reexport);
+    reexports
+        .into_iter()
+        .any(|d| match target(&d.name, dir, &rpaths) {
+            Target::System => opts.exports.contains_key(c_name(name).as_bytes()),
+            Target::Candidates(paths) => match find(&paths) {
+                Some(Found::File(b, p)) => defines(b.as_ref(), &p, name, opts, depth),
+                _ => false,
+            },
+        })
 }
 
 /// What a load would make of one bind.
@@ -122,9 +152,13 @@ fn verdict(image: &MachO<'_>, deps: &[Found], opts: &Options, b: &Bind<'_>) -> V
         LibOrdinal::WeakLookup => exported || own(),
         LibOrdinal::Dylib(i) => match deps.get(i) {
             Some(Found::System) => exported,
-            Some(Found::File(bytes)) => MachO::parse(bytes.as_ref())
-                .ok()
-                .is_some_and(|d| d.export(b.name).ok().flatten().is_some()),
+            Some(Found::File(bytes, path)) => defines(
+                bytes.as_ref(),
+                path,
+                b.name,
+                opts,
+                super::bind::REEXPORT_DEPTH,
+            ),
             Some(Found::Missing) | None => false,
         },
     };

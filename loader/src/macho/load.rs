@@ -88,6 +88,36 @@ impl Image {
         self.bias.wrapping_add(self.macho.base())
     }
 
+    /// `name` in the libraries this image re-exports (`LC_REEXPORT_DYLIB`), in order, as dyld
+    /// searches them when the image's own trie lacks it (a re-exporting library's trie lists
+    /// only its own symbols).
+    fn reexported(
+        &self,
+        name: &str,
+        host: Option<&Options>,
+        strong: bool,
+        depth: u8,
+    ) -> Result<Option<u64>, LoadError> {
+        let Some(depth) = depth.checked_sub(1) else {
+            return Ok(None);
+        };
+        let deps = self.deps.get();
+        for (i, d) in self.macho.dylibs.iter().enumerate() {
+            if d.kind != DylibKind::Reexport {
+                continue;
+            }
+            let found = match deps.and_then(|x| x.get(i)) {
+                Some(Dep::Image(img)) => img.export_addr(name, host, strong, depth)?,
+                Some(Dep::System) => host.and_then(|o| host_export(o, name)),
+                Some(Dep::Missing) | None => None,
+            };
+            if found.is_some() {
+                return Ok(found);
+            }
+        }
+        Ok(None)
+    }
+
     /// The run-time address of the export `name` (`_F`): `Ok(None)` if the image has none
     /// that can be called or read here. `host` serves re-exports of system libraries;
     /// `strong`: weak definitions do not count.
@@ -99,7 +129,7 @@ impl Image {
         depth: u8,
     ) -> Result<Option<u64>, LoadError> {
         let Some(e) = self.macho.export(name)? else {
-            return Ok(None);
+            return self.reexported(name, host, strong, depth);
         };
         if strong && e.weak {
             return Ok(None);
