@@ -282,13 +282,8 @@ fn flat(
     others: &[Arc<Image>],
     name: &str,
 ) -> Result<Option<u64>, LoadError> {
-    if let Some(a) = host_export(opts, name) {
+    if let Some(a) = first_definition(opts, others.iter(), name, false)? {
         return Ok(Some(a));
-    }
-    for o in others {
-        if let Some(a) = o.export_addr(name, Some(opts), false, REEXPORT_DEPTH)? {
-            return Ok(Some(a));
-        }
     }
     // `others` holds the images of the process and of this load; `image` is one of them, but
     // a lookup made before it is listed still finds its own definition.
@@ -302,11 +297,23 @@ fn elsewhere(
     others: &[Arc<Image>],
     name: &str,
 ) -> Result<Option<u64>, LoadError> {
+    let outside = others.iter().filter(|o| !std::ptr::eq(&***o, image));
+    first_definition(opts, outside, name, true)
+}
+
+/// The host's export of `name`, else the first of `images` that exports it (`strong`: weak
+/// definitions do not count).
+fn first_definition<'i>(
+    opts: &Options,
+    images: impl Iterator<Item = &'i Arc<Image>>,
+    name: &str,
+    strong: bool,
+) -> Result<Option<u64>, LoadError> {
     if let Some(a) = host_export(opts, name) {
         return Ok(Some(a));
     }
-    for o in others.iter().filter(|o| !std::ptr::eq(&***o, image)) {
-        if let Some(a) = o.export_addr(name, Some(opts), true, REEXPORT_DEPTH)? {
+    for o in images {
+        if let Some(a) = o.export_addr(name, Some(opts), strong, REEXPORT_DEPTH)? {
             return Ok(Some(a));
         }
     }

@@ -116,19 +116,7 @@ pub fn renamed(requester: Option<&std::path::Path>, name: &[u8]) -> Option<Vec<u
     map.as_ref()?.find(who, name).map(<[u8]>::to_vec)
 }
 
-/// Nothing to register: this system checks no code signature of mapped pages.
-pub fn register_code_signature(
-    _fd: std::os::fd::BorrowedFd<'_>,
-    _offset: u64,
-    _size: u64,
-) -> std::io::Result<()> {
-    Ok(())
-}
-
-/// The Mach-O images the system loaded: none, it loads no Mach-O.
-pub fn macho_images() -> Vec<u64> {
-    Vec::new()
-}
+pub use super::no_macho::{macho_images, register_code_signature};
 
 /// What `$LIB` expands to (`TOKEN_LIB`).
 pub const LIB: &[u8] = b"lib";

@@ -133,19 +133,7 @@ pub fn renamed(_requester: Option<&std::path::Path>, _name: &[u8]) -> Option<Vec
     None
 }
 
-/// Nothing to register: this system checks no code signature of mapped pages.
-pub fn register_code_signature(
-    _fd: std::os::fd::BorrowedFd<'_>,
-    _offset: u64,
-    _size: u64,
-) -> std::io::Result<()> {
-    Ok(())
-}
-
-/// The Mach-O images the system loaded: none, it loads no Mach-O.
-pub fn macho_images() -> Vec<u64> {
-    Vec::new()
-}
+pub use super::no_macho::{macho_images, register_code_signature};
 
 /// What `$LIB` expands to (the machine's multiarch `slibdir`).
 pub const LIB: &[u8] = crate::abi::LIB;

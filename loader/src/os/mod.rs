@@ -48,6 +48,8 @@ mod host;
 /// `dl_iterate_phdr`, shared by the ELF systems' files.
 #[cfg(any(target_os = "linux", target_os = "freebsd"))]
 mod elf_phdr;
+#[cfg(any(target_os = "linux", target_os = "freebsd"))]
+mod no_macho;
 
 // The parsers of each system's files compile and are tested on every system; only the running
 // system's is consulted.
