@@ -4,7 +4,7 @@
 use std::cell::RefCell;
 use std::hash::BuildHasherDefault;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::thread::{self, ThreadId};
 
@@ -55,17 +55,14 @@ static REGISTRY: Registry = Registry {
 };
 
 fn registry() -> &'static Registry {
-    // The registry's lock is held around the loader's: the loader takes it first at a fork.
+    // The registry's lock is held around the loader's: its fork handlers take it first. They
+    // are registered before any thread takes it.
     static FORK: dynplug_loader::fork::Outer = dynplug_loader::fork::Outer {
         prepare,
         parent,
         child,
     };
-    static INSTALLED: AtomicBool = AtomicBool::new(false);
-    if !INSTALLED.load(Ordering::Relaxed) {
-        dynplug_loader::fork::install_outer(&FORK);
-        INSTALLED.store(true, Ordering::Relaxed);
-    }
+    dynplug_loader::fork::install_outer(&FORK);
     &REGISTRY
 }
 

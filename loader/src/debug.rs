@@ -218,6 +218,7 @@ impl Sink {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Box<dyn Write + Send>> {
+        crate::fork::install();
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 }

@@ -84,6 +84,7 @@ fn listening() -> bool {
 /// if a debugger listens, else when one does (at a later open). Building a module's stub costs
 /// about the size of its symbol table, paid only under a debugger.
 pub fn announce_file(path: &Arc<[u8]>, bias: u64, loads: &'static [Load]) {
+    crate::fork::install();
     let mut pending = PENDING.lock().unwrap_or_else(|p| p.into_inner());
     pending.push(Pending {
         path: path.clone(),
@@ -99,6 +100,7 @@ pub fn announce_file(path: &Arc<[u8]>, bias: u64, loads: &'static [Load]) {
 
 /// Announces a module opened from `bytes` (mapped at `bias`) now: the bytes are gone later.
 pub fn announce_bytes(bytes: &[u8], bias: u64) {
+    crate::fork::install();
     let _pending = PENDING.lock().unwrap_or_else(|p| p.into_inner());
     register(&Source::Bytes(bytes), bias, None);
 }

@@ -6,11 +6,12 @@
 //! (in one order, the order the code nests them), so none is held half-way through an update,
 //! and releases them in the parent and the child; then the child forgets the work of threads
 //! it does not have (a module's `Locks::in_child`). Lazily made values use
-//! `once`, which never blocks, so none is caught half-made either.
+//! `once`, which never blocks, so none is caught half-made either. No thread takes a lock
+//! before the handlers that take it at a fork are registered ([`install`], [`install_outer`]).
 
 use std::any::Any;
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
 use std::sync::{MutexGuard, OnceLock};
 
 thread_local! {
@@ -19,7 +20,7 @@ thread_local! {
 }
 
 /// Fork handlers of a crate above (dynplug's registry), whose lock is held around the loader's:
-/// taken first, released and reset with the loader's.
+/// taken first, released and reset after the loader's.
 #[derive(Debug)]
 pub struct Outer {
     /// Takes the crate's locks.
@@ -32,11 +33,26 @@ pub struct Outer {
 
 static OUTER: AtomicPtr<Outer> = AtomicPtr::new(std::ptr::null_mut());
 
-/// Adds the handlers of a crate above to dynplug-loader's (one crate: a second call replaces
-/// the first).
+/// Whether the outer crate's handlers are registered: an [`Installing`] state.
+static OUTER_INSTALLED: AtomicU32 = AtomicU32::new(Installing::NOT_YET);
+
+/// Registers the fork handlers of a crate above, once (one crate: a later call with another
+/// `outer` changes nothing), after dynplug-loader's, and returns once both are registered: the
+/// crate calls it before it takes its lock. glibc runs `prepare` handlers in the reverse order
+/// of registration and the others in that order, so the crate's lock is taken before the
+/// loader's and released after them.
+///
+/// Their own registration, not a pointer the loader's handlers read: a `prepare` under way when
+/// the pointer was stored would miss the crate's lock, which a thread could then hold at the
+/// fork.
 pub fn install_outer(outer: &'static Outer) {
     install();
-    OUTER.store(outer as *const Outer as *mut Outer, Ordering::Release);
+    Installing(&OUTER_INSTALLED).run(std::process::id, || {
+        OUTER.store(outer as *const Outer as *mut Outer, Ordering::Release);
+        // SAFETY: three functions of the type pthread_atfork takes, which call `outer`'s (set
+        // just above, never unset).
+        unsafe { libc::pthread_atfork(Some(outer_prepare), Some(outer_parent), Some(outer_child)) };
+    });
 }
 
 fn outer() -> Option<&'static Outer> {
@@ -44,19 +60,92 @@ fn outer() -> Option<&'static Outer> {
     unsafe { OUTER.load(Ordering::Acquire).as_ref() }
 }
 
-/// Registers dynplug-loader's fork handlers, once (the first caller registers them; one that
-/// races it may return first). Every function that takes one of the locks calls it first.
-pub fn install() {
-    // Not a `Once`: a thread inside `pthread_atfork` waits while another forks, and a child
-    // forked then would find the `Once` running for ever.
-    static INSTALLED: AtomicBool = AtomicBool::new(false);
-    if INSTALLED.swap(true, Ordering::AcqRel) {
-        return;
+extern "C" fn outer_prepare() {
+    if let Some(o) = outer() {
+        (o.prepare)();
     }
-    // SAFETY: three functions of the type pthread_atfork takes, which only lock and unlock
-    // dynplug's own locks and reset dynplug's own state. (Its only failure, ENOMEM, leaves a
-    // child as it was without them.)
-    unsafe { libc::pthread_atfork(Some(prepare), Some(parent), Some(child)) };
+}
+
+extern "C" fn outer_parent() {
+    if let Some(o) = outer() {
+        (o.parent)();
+    }
+}
+
+extern "C" fn outer_child() {
+    Installing(&OUTER_INSTALLED).mark_done();
+    if let Some(o) = outer() {
+        (o.child)();
+    }
+}
+
+/// Registers dynplug-loader's fork handlers, once. Every function that takes one of the locks
+/// calls it first, and no caller goes on before the handlers are registered: a lock taken
+/// before that could be held at a fork no handler sees, and the child would wait on it for ever.
+pub fn install() {
+    // Not a `Once`: a child forked while another thread registers would find a `Once` running
+    // for ever. [`Installing`] knows which process the registering thread is in.
+    Installing(&INSTALLED).run(std::process::id, || {
+        // SAFETY: three functions of the type pthread_atfork takes, which only lock and
+        // unlock dynplug's own locks and reset dynplug's own state. (Its only failure, ENOMEM,
+        // leaves a child as it was without them.)
+        unsafe { libc::pthread_atfork(Some(prepare), Some(parent), Some(child)) };
+    });
+}
+
+/// Whether the fork handlers are registered: an [`Installing`] state.
+static INSTALLED: AtomicU32 = AtomicU32::new(Installing::NOT_YET);
+
+/// The state of a one-time registration that survives fork: not yet, done, or under way by a
+/// thread of the process whose id it holds.
+struct Installing<'a>(&'a AtomicU32);
+
+impl Installing<'_> {
+    const NOT_YET: u32 = 0;
+    const DONE: u32 = u32::MAX;
+
+    /// Runs `register` once: the first caller runs it, the others wait until it has. A forked
+    /// child that finds it under way by a thread of its parent (a thread the child lacks) runs
+    /// it again: that thread had not registered the handlers, or their child handler would have
+    /// marked it done.
+    fn run(&self, pid: impl Fn() -> u32, register: impl FnOnce()) {
+        if self.0.load(Ordering::Acquire) == Self::DONE {
+            return;
+        }
+        let me = pid();
+        loop {
+            match self.0.load(Ordering::Acquire) {
+                Self::DONE => return,
+                Self::NOT_YET => {
+                    let won = self.0.compare_exchange(
+                        Self::NOT_YET,
+                        me,
+                        Ordering::AcqRel,
+                        Ordering::Acquire,
+                    );
+                    if won.is_ok() {
+                        register();
+                        self.0.store(Self::DONE, Ordering::Release);
+                        return;
+                    }
+                }
+                by if by == me => std::thread::yield_now(),
+                by => {
+                    let _ = self.0.compare_exchange(
+                        by,
+                        Self::NOT_YET,
+                        Ordering::AcqRel,
+                        Ordering::Acquire,
+                    );
+                }
+            }
+        }
+    }
+
+    /// In a child forked by a process whose handlers were registered.
+    fn mark_done(&self) {
+        self.0.store(Self::DONE, Ordering::Release);
+    }
 }
 
 /// Where a module's locks are taken in `prepare`: the order the code nests them, outermost
@@ -124,9 +213,6 @@ fn ranked() -> Vec<&'static Locks> {
 
 /// Takes every lock, outermost first.
 extern "C" fn prepare() {
-    if let Some(o) = outer() {
-        (o.prepare)();
-    }
     let mut held: Vec<Box<dyn Any>> = Vec::new();
     for l in ranked() {
         (l.take)(&mut held);
@@ -164,19 +250,16 @@ fn release() {
 
 extern "C" fn parent() {
     release();
-    if let Some(o) = outer() {
-        (o.parent)();
-    }
 }
 
 extern "C" fn child() {
+    // The handlers run, so they are registered, even if the thread registering them had not
+    // said so when the parent forked.
+    Installing(&INSTALLED).mark_done();
     for f in ranked().iter().filter_map(|l| l.in_child) {
         f();
     }
     release();
-    if let Some(o) = outer() {
-        (o.child)();
-    }
 }
 
 /// Calls `f` with the value behind the lock `prepare` took whose guard is a
@@ -208,7 +291,38 @@ pub(crate) fn once<T>(cell: &OnceLock<T>, make: impl FnOnce() -> T) -> &T {
 
 #[cfg(test)]
 mod tests {
-    use super::{ranked, Rank};
+    use super::{ranked, Installing, Rank};
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    /// How many times `register` ran when the state was `at` and the process is 7.
+    fn registrations_from(at: u32) -> (u32, u32) {
+        let state = AtomicU32::new(at);
+        let mut ran = 0;
+        Installing(&state).run(|| 7, || ran += 1);
+        (ran, state.load(Ordering::Relaxed))
+    }
+
+    #[test]
+    fn registers_once_and_again_in_a_child_of_an_unfinished_registration() {
+        let done = Installing::DONE;
+        assert_eq!(registrations_from(Installing::NOT_YET), (1, done));
+        assert_eq!(registrations_from(done), (0, done));
+        // Under way in process 3 when 7 was forked from it: 3's thread is not in 7.
+        assert_eq!(registrations_from(3), (1, done));
+    }
+
+    #[test]
+    fn a_thread_waits_for_the_registration_under_way_in_its_process() {
+        let state: &'static AtomicU32 = Box::leak(Box::new(AtomicU32::new(7)));
+        let waiter = std::thread::spawn(|| Installing(state).run(|| 7, || panic!("ran twice")));
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert!(
+            !waiter.is_finished(),
+            "went on before the handlers were registered"
+        );
+        state.store(Installing::DONE, Ordering::Release);
+        waiter.join().unwrap();
+    }
 
     #[test]
     fn every_rank_is_registered_once() {

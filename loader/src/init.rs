@@ -62,6 +62,7 @@ pub unsafe fn run_module(calls: &Calls) {
             // memory: then finalisers do not run, as before.)
             unsafe { libc::atexit(run_finalisers) };
         }
+        crate::fork::install();
         FINIS
             .lock()
             .unwrap_or_else(|p| p.into_inner())

@@ -48,6 +48,7 @@ pub fn append(bytes: &[u8], bias: u64) {
     if text.is_empty() {
         return;
     }
+    crate::fork::install();
     let _guard = MAP.lock().unwrap_or_else(|p| p.into_inner());
     let file = std::fs::OpenOptions::new()
         .create(true)

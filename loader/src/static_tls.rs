@@ -79,6 +79,7 @@ fn locate() -> Result<u64, StaticTlsRefusal> {
 /// Whether a block of this shape could be placed now (a dry run: nothing is taken).
 pub fn fits(memsz: u64, align: u64, vaddr: u64) -> Result<(), StaticTlsRefusal> {
     reserve()?;
+    crate::fork::install();
     let used = *USED.lock().unwrap_or_else(|p| p.into_inner());
     span(used, memsz, align, vaddr).map(|_| ())
 }
@@ -86,6 +87,7 @@ pub fn fits(memsz: u64, align: u64, vaddr: u64) -> Result<(), StaticTlsRefusal> 
 /// Takes a block for `image` from the reserve: its offset from the thread pointer.
 pub fn carve(image: &TlsImage) -> Result<u64, StaticTlsRefusal> {
     let base = reserve()?;
+    crate::fork::install();
     let mut used = USED.lock().unwrap_or_else(|p| p.into_inner());
     // The block's start keeps PT_TLS's address modulo its alignment, as the variables'
     // offsets assume.
@@ -123,12 +125,14 @@ fn span(used: u64, memsz: u64, align: u64, vaddr: u64) -> Result<(u64, u64), Sta
 
 /// How much of the reserve is handed out: a mark for [`rewind`].
 pub fn mark() -> u64 {
+    crate::fork::install();
     *USED.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Gives back what was handed out after `mark`: only for blocks of modules no code ever used
 /// (an open that failed before running any code of its group, loads being one at a time).
 pub fn rewind(mark: u64) {
+    crate::fork::install();
     let mut used = USED.lock().unwrap_or_else(|p| p.into_inner());
     *used = (*used).min(mark);
 }
