@@ -222,3 +222,26 @@ fn a_symbol_bound_through_a_reexported_library_resolves() {
     let f: extern "C" fn() -> c_int = unsafe { p.lookup("through_reexport").unwrap().cast() };
     assert_eq!(f(), 78);
 }
+
+#[test]
+fn lookup_finds_what_a_library_reexports() {
+    let dir = dynplug_fixtures::scratch_dir().join("macho-api-reexport-lookup");
+    std::fs::create_dir_all(&dir).unwrap();
+    for n in ["inner", "outer"] {
+        let n = format!("libmacho_reexport_{n}.dylib");
+        std::fs::copy(dynplug_fixtures::macho_dir(ARCH).join(&n), dir.join(&n)).unwrap();
+    }
+    let outer = unsafe { Loader::new().open(dir.join("libmacho_reexport_outer.dylib")) }.unwrap();
+    let inner = unsafe { Loader::new().open(dir.join("libmacho_reexport_inner.dylib")) }.unwrap();
+    // The outer library's trie lists only outer_value; dyld's dlsym on its handle finds
+    // inner_value in the library it re-exports: the same function as the inner library's own.
+    let through = outer.lookup("inner_value").unwrap();
+    let own = inner.lookup("inner_value").unwrap();
+    assert_eq!(through.addr(), own.addr());
+    let f: extern "C" fn() -> c_int = unsafe { through.cast() };
+    assert_eq!(f(), 77);
+    assert!(matches!(
+        outer.lookup("no_such_symbol"),
+        Err(Error::SymbolNotFound { .. })
+    ));
+}

@@ -251,13 +251,15 @@ impl Loaded {
     /// `lookup("F")` finds the C symbol `_F` through the export trie: a regular or weak
     /// definition (its run-time address), an absolute one (its value, not slid), a stub with a
     /// resolver (the resolver's answer, called on each lookup), a thread-local variable (the
-    /// calling thread's copy, as `dlsym` answers on macOS). `None` for a re-export: the symbol
-    /// is another library's, to be looked up there (`/usr/lib` ones are the host's on this
-    /// system), and for a thread-local variable where dynplug has no getter (riscv64).
+    /// calling thread's copy, as `dlsym` answers on macOS). A symbol of a library the image
+    /// re-exports (`LC_REEXPORT_DYLIB`) is found there, as dyld's `dlsym` on the image's handle
+    /// finds it; `None` when that library is a system one (`/usr/lib`: the host's, not the
+    /// plugin's), and for a thread-local variable where dynplug has no getter (riscv64).
     pub fn lookup(&self, name: &str) -> Option<u64> {
         let mangled = format!("_{name}");
-        // Depth 0: a re-export is not followed.
-        self.image.export_addr(&mangled, None, false, 0).ok()?
+        (self.image)
+            .export_addr(&mangled, None, false, super::bind::REEXPORT_DEPTH)
+            .ok()?
     }
 
     /// Runs the initialisers once, in order: `LC_ROUTINES_64`'s, then the entries of
