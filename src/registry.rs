@@ -55,16 +55,17 @@ static REGISTRY: Registry = Registry {
 };
 
 fn registry() -> &'static Registry {
-    // The registry's lock is held around the loader's: its fork handlers take it first. They
-    // are registered before any thread takes it.
-    static FORK: dynplug_loader::fork::Outer = dynplug_loader::fork::Outer {
-        prepare,
-        parent,
-        child,
-    };
-    dynplug_loader::fork::install_outer(&FORK);
+    dynplug_loader::fork::install();
     &REGISTRY
 }
+
+/// The registry's lock is held around the loader's: the loader's fork handlers take it first.
+#[linkme::distributed_slice(dynplug_loader::fork::FORK_OUTER)]
+static FORK: dynplug_loader::fork::Outer = dynplug_loader::fork::Outer {
+    prepare,
+    parent,
+    child,
+};
 
 thread_local! {
     /// The registry's guard, held by the forking thread from `prepare` to `parent` or `child`.

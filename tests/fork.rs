@@ -82,9 +82,9 @@ extern "C" fn answer(_: libc::c_int) {
 /// (riscv64) so, inside the emulator: no guest code runs in it again, signal handlers included.
 /// A child that answers is blocked in its own code, and fails the test on every machine
 /// (dynplug never blocks signals). Before dynplug held its fork lock around `dl_iterate_phdr`
-/// and `__register_frame`, 1 or 2 children a run answered here; before no thread went on until
-/// the fork handlers were registered, the first fork's child (forked as the threads start) did,
-/// about one run in four under qemu.
+/// and `__register_frame`, 1 or 2 children a run answered here; before its fork handlers were
+/// registered before `main`, the first fork's child (forked as the threads start, while the
+/// first of them registered the handlers) did, about one run in four under qemu.
 fn emulator_stopped(steps: &str) -> bool {
     dynplug_fixtures::emulated() && !steps.contains('S')
 }

@@ -7,11 +7,11 @@
 //! and releases them in the parent and the child; then the child forgets the work of threads
 //! it does not have (a module's `Locks::in_child`). Lazily made values use
 //! `once`, which never blocks, so none is caught half-made either. No thread takes a lock
-//! before the handlers that take it at a fork are registered ([`install`], [`install_outer`]).
+//! before the handlers that take it at a fork are registered ([`install`]).
 
 use std::any::Any;
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{MutexGuard, OnceLock};
 
 thread_local! {
@@ -20,7 +20,7 @@ thread_local! {
 }
 
 /// Fork handlers of a crate above (dynplug's registry), whose lock is held around the loader's:
-/// taken first, released and reset after the loader's.
+/// taken first, released and reset after the loader's. A crate adds its own to [`FORK_OUTER`].
 #[derive(Debug)]
 pub struct Outer {
     /// Takes the crate's locks.
@@ -31,57 +31,17 @@ pub struct Outer {
     pub child: fn(),
 }
 
-static OUTER: AtomicPtr<Outer> = AtomicPtr::new(std::ptr::null_mut());
+/// The fork handlers of crates above, gathered at link time: the loader's handlers call them,
+/// so they need no registration of their own, which a fork under way could miss (glibc runs
+/// only the handlers registered when its `prepare` phase began, and lets other threads register
+/// meanwhile).
+#[linkme::distributed_slice]
+pub static FORK_OUTER: [Outer];
 
-/// Whether the outer crate's handlers are registered: an [`Installing`] state.
-static OUTER_INSTALLED: AtomicU32 = AtomicU32::new(Installing::NOT_YET);
-
-/// Registers the fork handlers of a crate above, once (one crate: a later call with another
-/// `outer` changes nothing), after dynplug-loader's, and returns once both are registered: the
-/// crate calls it before it takes its lock. glibc runs `prepare` handlers in the reverse order
-/// of registration and the others in that order, so the crate's lock is taken before the
-/// loader's and released after them.
-///
-/// Their own registration, not a pointer the loader's handlers read: a `prepare` under way when
-/// the pointer was stored would miss the crate's lock, which a thread could then hold at the
-/// fork.
-pub fn install_outer(outer: &'static Outer) {
-    install();
-    Installing(&OUTER_INSTALLED).run(std::process::id, || {
-        OUTER.store(outer as *const Outer as *mut Outer, Ordering::Release);
-        // SAFETY: three functions of the type pthread_atfork takes, which call `outer`'s (set
-        // just above, never unset).
-        unsafe { libc::pthread_atfork(Some(outer_prepare), Some(outer_parent), Some(outer_child)) };
-    });
-}
-
-fn outer() -> Option<&'static Outer> {
-    // SAFETY: null or a `&'static Outer` stored by `install_outer`.
-    unsafe { OUTER.load(Ordering::Acquire).as_ref() }
-}
-
-extern "C" fn outer_prepare() {
-    if let Some(o) = outer() {
-        (o.prepare)();
-    }
-}
-
-extern "C" fn outer_parent() {
-    if let Some(o) = outer() {
-        (o.parent)();
-    }
-}
-
-extern "C" fn outer_child() {
-    Installing(&OUTER_INSTALLED).mark_done();
-    if let Some(o) = outer() {
-        (o.child)();
-    }
-}
-
-/// Registers dynplug-loader's fork handlers, once. Every function that takes one of the locks
-/// calls it first, and no caller goes on before the handlers are registered: a lock taken
-/// before that could be held at a fork no handler sees, and the child would wait on it for ever.
+/// Registers the fork handlers, once. They are registered before `main` (by `init.rs`'s startup entry), when
+/// no other thread exists; every function that takes one of the locks calls this first too
+/// (for a host whose C runtime ran no initialisers of its own), and no caller goes on before
+/// the handlers are registered.
 pub fn install() {
     // Not a `Once`: a child forked while another thread registers would find a `Once` running
     // for ever. [`Installing`] knows which process the registering thread is in.
@@ -91,6 +51,15 @@ pub fn install() {
         // leaves a child as it was without them.)
         unsafe { libc::pthread_atfork(Some(prepare), Some(parent), Some(child)) };
     });
+}
+
+/// Whether the handlers are registered now (they are from before `main`).
+///
+/// Registered after a thread had started, the handlers could miss a fork whose `prepare` phase
+/// was under way, and a lock taken meanwhile would be held in the child for ever (the first fork
+/// of tests/fork.rs, made as its threads start, did: about one run in four under qemu).
+pub fn installed() -> bool {
+    INSTALLED.load(Ordering::Acquire) == Installing::DONE
 }
 
 /// Whether the fork handlers are registered: an [`Installing`] state.
@@ -213,6 +182,9 @@ fn ranked() -> Vec<&'static Locks> {
 
 /// Takes every lock, outermost first.
 extern "C" fn prepare() {
+    for o in FORK_OUTER.iter() {
+        (o.prepare)();
+    }
     let mut held: Vec<Box<dyn Any>> = Vec::new();
     for l in ranked() {
         (l.take)(&mut held);
@@ -250,6 +222,9 @@ fn release() {
 
 extern "C" fn parent() {
     release();
+    for o in FORK_OUTER.iter().rev() {
+        (o.parent)();
+    }
 }
 
 extern "C" fn child() {
@@ -260,6 +235,9 @@ extern "C" fn child() {
         f();
     }
     release();
+    for o in FORK_OUTER.iter().rev() {
+        (o.child)();
+    }
 }
 
 /// Calls `f` with the value behind the lock `prepare` took whose guard is a

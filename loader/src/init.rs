@@ -77,15 +77,22 @@ static ARGV: AtomicPtr<*const c_char> = AtomicPtr::new(std::ptr::null_mut());
 static ENVP: AtomicPtr<*const c_char> = AtomicPtr::new(std::ptr::null_mut());
 
 /// Records the arguments the C runtime passes to every initialiser of the executable.
-extern "C" fn capture(argc: libc::c_int, argv: *mut *const c_char, envp: *mut *const c_char) {
+fn capture(argc: libc::c_int, argv: *mut *const c_char, envp: *mut *const c_char) {
     ARGC.store(usize::try_from(argc).unwrap_or(0), Ordering::Relaxed);
     ARGV.store(argv, Ordering::Relaxed);
     ENVP.store(envp, Ordering::Relaxed);
 }
 
+/// What dynplug does before `main`: learns the arguments, and registers its fork handlers while
+/// no other thread exists (`fork::install`).
+extern "C" fn at_start(argc: libc::c_int, argv: *mut *const c_char, envp: *mut *const c_char) {
+    capture(argc, argv, envp);
+    crate::fork::install();
+}
+
 // glibc calls the executable's `.init_array` entries with (argc, argv, envp): so does dynplug
 // for plugins, and this entry is how it learns them (Rust's std does the same).
-crate::os::call_at_startup!(CAPTURE = capture);
+crate::os::call_at_startup!(AT_START = at_start);
 
 /// An empty, NUL-terminated argument vector for hosts whose C runtime passed none.
 struct Empty([*const c_char; 1]);
