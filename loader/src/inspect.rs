@@ -1,5 +1,5 @@
 //! What an object is and what a load of it would do, for people (`dynplug inspect`): the dry run
-//! ([`crate::check`]) and the facts it gathered on the way, nothing mapped, nothing run.
+//! ([`crate::check()`]) and the facts it gathered on the way, nothing mapped, nothing run.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

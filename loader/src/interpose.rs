@@ -566,7 +566,7 @@ fn answer(found: Option<u64>, handle: *mut c_void, caller: u64, name: &CStr) -> 
     std::ptr::null_mut()
 }
 
-/// The program's name as glibc gives it in errors: argv[0], else `<main program>`.
+/// The program's name as glibc gives it in errors: `argv[0]`, else `<main program>`.
 fn program_name() -> String {
     let (argc, argv, _) = crate::init::args();
     if argc < 1 || argv.is_null() {

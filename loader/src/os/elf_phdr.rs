@@ -1,5 +1,5 @@
 //! The process's modules on the ELF systems (Linux, FreeBSD): the C library's
-//! `dl_iterate_phdr`, whose `dl_phdr_info` both lay out as dynplug's [`super::DlPhdrInfo`].
+//! `dl_iterate_phdr`, whose `dl_phdr_info` both lay out as dynplug's [`DlPhdrInfo`](crate::os::DlPhdrInfo).
 
 use std::ffi::{c_int, c_void};
 
