@@ -16,47 +16,63 @@ pub fn thread_pointer() -> u64 {
     tp
 }
 
-std::arch::global_asm!(
-    // TLS descriptor resolver for dynplug's modules: %rax points at the descriptor
-    // (resolver, arg); return in %rax the variable's offset from %fs:0. Every other register is
-    // preserved: the general-purpose ones the C ABI lets a call clobber, and the x87/SSE state.
-    ".globl dynplug_tlsdesc_dynamic",
-    ".hidden dynplug_tlsdesc_dynamic",
-    "dynplug_tlsdesc_dynamic:",
-    "push rbp",
-    "mov rbp, rsp",
-    "push rcx",
-    "push rdx",
-    "push rsi",
-    "push rdi",
-    "push r8",
-    "push r9",
-    "push r10",
-    "push r11",
-    "sub rsp, 512",
-    "and rsp, -64",
-    "fxsave64 [rsp]",
+/// Defines the global function `$name` (hidden), which runs `$before` and calls `$slow`, and
+/// returns its %rax with every other register preserved: the general-purpose ones the C ABI
+/// lets a call clobber, and the x87/SSE state. The contract of TLS descriptors and of dyld's
+/// `tlv_get_addr`.
+macro_rules! preserving_stub {
+    ($name:literal, $before:literal, $slow:path) => {
+        std::arch::global_asm!(
+            concat!(".globl ", $name),
+            concat!(".hidden ", $name),
+            concat!($name, ":"),
+            "push rbp",
+            "mov rbp, rsp",
+            "push rcx",
+            "push rdx",
+            "push rsi",
+            "push rdi",
+            "push r8",
+            "push r9",
+            "push r10",
+            "push r11",
+            "sub rsp, 512",
+            "and rsp, -64",
+            "fxsave64 [rsp]",
+            $before,
+            "call {slow}",
+            "fxrstor64 [rsp]",
+            "lea rsp, [rbp - 64]",
+            "pop r11",
+            "pop r10",
+            "pop r9",
+            "pop r8",
+            "pop rdi",
+            "pop rsi",
+            "pop rdx",
+            "pop rcx",
+            "pop rbp",
+            "ret",
+            slow = sym $slow,
+        );
+    };
+}
+
+// TLS descriptor resolver for dynplug's modules: %rax points at the descriptor (resolver,
+// arg); return in %rax the variable's offset from %fs:0.
+preserving_stub!(
+    "dynplug_tlsdesc_dynamic",
     "mov rdi, [rax + 8]",
-    "call {slow}",
-    "fxrstor64 [rsp]",
-    "lea rsp, [rbp - 64]",
-    "pop r11",
-    "pop r10",
-    "pop r9",
-    "pop r8",
-    "pop rdi",
-    "pop rsi",
-    "pop rdx",
-    "pop rcx",
-    "pop rbp",
-    "ret",
+    crate::tls::tlsdesc_slow
+);
+
+std::arch::global_asm!(
     // For variables of static TLS: the descriptor's argument is the offset.
     ".globl dynplug_tlsdesc_static",
     ".hidden dynplug_tlsdesc_static",
     "dynplug_tlsdesc_static:",
     "mov rax, [rax + 8]",
     "ret",
-    slow = sym crate::tls::tlsdesc_slow,
 );
 
 extern "C" {
@@ -74,39 +90,8 @@ pub fn tlsdesc_stubs() -> Option<TlsDescStubs> {
 
 // Getter of Mach-O thread-local variables (dyld's `tlv_get_addr` contract): %rdi points at
 // the variable's descriptor (thunk, key, offset); return in %rax the calling thread's address of
-// the variable. Every other register is preserved, as in the TLS descriptor resolver above.
-std::arch::global_asm!(
-    ".globl dynplug_tlv_get",
-    ".hidden dynplug_tlv_get",
-    "dynplug_tlv_get:",
-    "push rbp",
-    "mov rbp, rsp",
-    "push rcx",
-    "push rdx",
-    "push rsi",
-    "push rdi",
-    "push r8",
-    "push r9",
-    "push r10",
-    "push r11",
-    "sub rsp, 512",
-    "and rsp, -64",
-    "fxsave64 [rsp]",
-    "call {slow}",
-    "fxrstor64 [rsp]",
-    "lea rsp, [rbp - 64]",
-    "pop r11",
-    "pop r10",
-    "pop r9",
-    "pop r8",
-    "pop rdi",
-    "pop rsi",
-    "pop rdx",
-    "pop rcx",
-    "pop rbp",
-    "ret",
-    slow = sym crate::tlv_block::slow,
-);
+// the variable.
+preserving_stub!("dynplug_tlv_get", "", crate::tlv_block::slow);
 
 extern "C" {
     fn dynplug_tlv_get();
